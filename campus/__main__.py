@@ -1,0 +1,5 @@
+import sys
+
+from campus.cli import main
+
+sys.exit(main())

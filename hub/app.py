@@ -1,0 +1,84 @@
+"""The hub's Starlette app: console, JSON API and (with the sync issue) ``/sync/v1``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+import campus
+from campus.hub.config import HubConfig
+from campus.hub.store import HubStore
+from campus.web.api import Api, json_response
+from campus.web.i18n import LocaleMiddleware
+from campus.web.problems import EXCEPTION_HANDLERS
+from campus.web.templating import make_templates, render, static_mount
+
+TEMPLATES = make_templates(Path(__file__).parent / "templates")
+NAV = [{"href": "/", "label": "Home"}]
+
+
+@dataclass
+class Hub:
+    config: HubConfig
+    store: HubStore
+
+
+def build_api() -> Api:
+    api = Api(title="Campus hub API", version=campus.__version__)
+
+    @api.route("/campuses", "GET", "Every campus known to headquarters", tags=["campuses"])
+    async def list_campuses(request: Request) -> Response:
+        return json_response({"items": request.app.state.hub.store.list_campuses()})
+
+    return api
+
+
+async def home(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    return render(TEMPLATES, request, "hub_home.html",
+                  {"app_title": "Campus HQ", "campuses": hub.store.list_campuses(),
+                   "database": hub.store.engine.url.render_as_string(hide_password=True)})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "role": "hub"})
+
+
+def create_app(config: HubConfig) -> Starlette:
+    store = HubStore(config.store_url, config.hub_id)
+    api = build_api()
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/healthz", healthz),
+            Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
+            static_mount(),
+        ],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_hub_session"),
+            Middleware(LocaleMiddleware, default=config.default_locale),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.hub = Hub(config, store)
+    app.state.nav = NAV
+    app.state.api = api
+    return app

@@ -1,0 +1,18 @@
+"""Creating a hub directory and its store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from campus.hub.config import CONFIG_FILE, HubConfig
+from campus.hub.store import HubStore
+from campus.schema.config import ConfigError
+
+
+def init_hub(directory: Path, database_url: str = "", **overrides: object) -> HubConfig:
+    if (directory / CONFIG_FILE).exists():
+        raise ConfigError(f"{directory} already holds a node or hub ({CONFIG_FILE} exists)")
+    config = HubConfig.new(directory, database_url=database_url, **overrides)
+    config.save()
+    HubStore(config.store_url, config.hub_id).close()  # creates and migrates the store
+    return config

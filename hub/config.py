@@ -1,0 +1,60 @@
+"""The hub's directory: ``campus.toml`` and, by default, the SQLite store beside it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from campus.schema.config import ConfigError, load_toml, write_toml
+from campus.schema.db import sqlite_url
+from campus.schema.ids import new_id
+
+CONFIG_FILE = "campus.toml"
+DEFAULT_PORT = 8000
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    directory: Path
+    hub_id: str
+    secret_key: str
+    database_url: str = ""  # empty: hub.sqlite in the directory
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    default_locale: str = "zh_CN"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or sqlite_url(self.directory / "hub.sqlite")
+
+    @classmethod
+    def new(cls, directory: Path, **overrides: object) -> HubConfig:
+        return cls(directory=directory, hub_id=new_id(), secret_key=secrets.token_urlsafe(32), **overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, directory: Path) -> HubConfig:
+        content = load_toml(directory / CONFIG_FILE)
+        if "hub" not in content:
+            raise ConfigError(f"{directory / CONFIG_FILE} has no [hub] section: is it a node directory?")
+        hub, server, ui = (content.get(k, {}) for k in ("hub", "server", "ui"))
+        return cls(
+            directory=directory,
+            hub_id=hub["hub_id"],
+            secret_key=hub["secret_key"],
+            database_url=hub.get("database_url", ""),
+            host=server.get("host", "127.0.0.1"),
+            port=int(server.get("port", DEFAULT_PORT)),
+            default_locale=ui.get("default_locale", "zh_CN"),
+        )
+
+    def save(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_toml(
+            self.directory / CONFIG_FILE,
+            {
+                "hub": {"hub_id": self.hub_id, "secret_key": self.secret_key, "database_url": self.database_url},
+                "server": {"host": self.host, "port": self.port},
+                "ui": {"default_locale": self.default_locale},
+            },
+        )

@@ -1,0 +1,56 @@
+"""``/api/v1/leads``: thin routes over the lead use cases."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from campus.node.crm.leads import Campus, create_lead, get_lead, list_leads
+from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.problems import InvalidInput
+
+
+class LeadIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=1, max_length=40)
+    channel: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+def _page_params(request: Request) -> tuple[int, int]:
+    errors = []
+    values = {}
+    for name, default, ceiling in (("limit", 50, 500), ("offset", 0, None)):
+        raw = request.query_params.get(name, str(default))
+        if not raw.isdigit() or (ceiling is not None and not 1 <= int(raw) <= ceiling):
+            errors.append({"field": name, "message": f"must be an integer{f' from 1 to {ceiling}' if ceiling else ' >= 0'}"})
+        else:
+            values[name] = int(raw)
+    if errors:
+        raise InvalidInput(errors)
+    return values["limit"], values["offset"]
+
+
+def register(api: Api) -> None:
+    @api.route("/leads", "POST", "Create a lead", body=LeadIn, tags=["leads"])
+    async def create(request: Request) -> Response:
+        lead_in = await parse_body(request, LeadIn)
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            lead = create_lead(uow, Campus(node.config.campus_id, node.config.campus_code), **lead_in.model_dump())
+        return json_response(lead, 201)
+
+    @api.route("/leads", "GET", "List this campus's leads", tags=["leads"])
+    async def index(request: Request) -> Response:
+        limit, offset = _page_params(request)
+        node = request.app.state.node
+        with node.store.read() as conn:
+            total, rows = list_leads(conn, node.config.campus_id, limit, offset)
+        return json_response({"total": total, "limit": limit, "offset": offset, "items": rows})
+
+    @api.route("/leads/{lead_id}", "GET", "One lead", tags=["leads"])
+    async def show(request: Request) -> Response:
+        node = request.app.state.node
+        with node.store.read() as conn:
+            return json_response(get_lead(conn, request.path_params["lead_id"]))

@@ -1,0 +1,98 @@
+"""The campus node's Starlette app: JSON API, staff screens, health check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+import campus
+from campus.node.api import leads as leads_api
+from campus.node.api import status as status_api
+from campus.node.config import NodeConfig
+from campus.node.store import NodeStore
+from campus.web.api import Api
+from campus.web.i18n import LocaleMiddleware
+from campus.web.problems import EXCEPTION_HANDLERS
+from campus.web.templating import make_templates, render, static_mount
+
+TEMPLATES = make_templates(Path(__file__).parent / "templates")
+NAV = [{"href": "/", "label": "Home"}]
+
+
+@dataclass
+class Node:
+    """What every route of a node needs: its configuration and its store."""
+
+    config: NodeConfig
+    store: NodeStore
+
+    def sync_state(self) -> dict[str, Any]:
+        seq, digest = self.store.head()
+        return {
+            "enrolled": bool(self.config.hub_url),
+            "hub_url": self.config.hub_url or None,
+            "head_seq": seq,
+            "head_hash": digest.hex(),
+            "outbox_size": seq,  # nothing is acknowledged by a hub until sync lands
+            "last_successful_sync": None,
+        }
+
+
+def build_api() -> Api:
+    api = Api(title="Campus node API", version=campus.__version__)
+    leads_api.register(api)
+    status_api.register(api)
+    return api
+
+
+async def home(request: Request) -> Response:
+    node: Node = request.app.state.node
+    return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name,
+                                                     "config": node.config, "sync": node.sync_state()})
+
+
+async def healthz(request: Request) -> Response:
+    node: Node = request.app.state.node
+    seq, _ = node.store.head()
+    return JSONResponse({"status": "ok", "role": "node", "campus": node.config.campus_code, "head_seq": seq})
+
+
+def create_app(config: NodeConfig) -> Starlette:
+    store = NodeStore(config.database_path, config.node_id)
+    api = build_api()
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", home, name="home"),
+            Route("/healthz", healthz),
+            Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
+            static_mount(),
+        ],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_session"),
+            Middleware(LocaleMiddleware, default=config.default_locale),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.node = Node(config, store)
+    app.state.nav = NAV
+    app.state.api = api
+    return app

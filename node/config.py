@@ -1,0 +1,85 @@
+"""A campus node's directory: ``campus.toml`` plus the SQLite store beside it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from campus.schema.config import ConfigError, load_toml, write_toml
+from campus.schema.ids import new_id, validate_campus_code
+
+CONFIG_FILE = "campus.toml"
+DEFAULT_PORT = 8100
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    directory: Path
+    node_id: str
+    campus_id: str
+    campus_code: str
+    campus_name: str
+    secret_key: str
+    database: str = "node.sqlite"
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    hub_url: str = ""
+    sync_interval_seconds: int = 30
+    default_locale: str = "zh_CN"
+
+    @property
+    def database_path(self) -> Path:
+        return self.directory / self.database
+
+    @classmethod
+    def new(cls, directory: Path, campus_code: str, campus_name: str, **overrides: object) -> NodeConfig:
+        return cls(
+            directory=directory,
+            node_id=new_id(),
+            campus_id=new_id(),
+            campus_code=validate_campus_code(campus_code),
+            campus_name=campus_name,
+            secret_key=secrets.token_urlsafe(32),
+            **overrides,  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> NodeConfig:
+        content = load_toml(directory / CONFIG_FILE)
+        if "node" not in content:
+            raise ConfigError(f"{directory / CONFIG_FILE} has no [node] section: is it a hub directory?")
+        node, server, sync, ui = (content.get(k, {}) for k in ("node", "server", "sync", "ui"))
+        return cls(
+            directory=directory,
+            node_id=node["node_id"],
+            campus_id=node["campus_id"],
+            campus_code=node["campus_code"],
+            campus_name=node["campus_name"],
+            secret_key=node["secret_key"],
+            database=node.get("database", "node.sqlite"),
+            host=server.get("host", "127.0.0.1"),
+            port=int(server.get("port", DEFAULT_PORT)),
+            hub_url=sync.get("hub_url", ""),
+            sync_interval_seconds=int(sync.get("interval_seconds", 30)),
+            default_locale=ui.get("default_locale", "zh_CN"),
+        )
+
+    def save(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_toml(
+            self.directory / CONFIG_FILE,
+            {
+                "node": {
+                    "node_id": self.node_id,
+                    "campus_id": self.campus_id,
+                    "campus_code": self.campus_code,
+                    "campus_name": self.campus_name,
+                    "secret_key": self.secret_key,
+                    "database": self.database,
+                },
+                "server": {"host": self.host, "port": self.port},
+                "sync": {"hub_url": self.hub_url, "interval_seconds": self.sync_interval_seconds},
+                "ui": {"default_locale": self.default_locale},
+            },
+        )

@@ -1,0 +1,11 @@
+from alembic import context
+
+from campus.schema.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through campus.schema.migrate.upgrade(engine)")
+
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,165 @@
+"""Change capture: business rows and their change-log rows written in one transaction.
+
+A :class:`UnitOfWork` is opened on a connection that is already inside a transaction. Every
+insert, update or tombstone it makes also appends a :class:`~campus.sync.changes.Change` with
+the node's next seq and chained hash, so a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, MetaData, Table, insert, select, update
+
+from campus.sync.changes import GENESIS_HASH, INSERT, UPDATE, Change, link_hash
+from campus.sync.hlc import HybridLogicalClock
+from campus.sync.policy import Merge, policy_of
+
+HEAD_KEY = "log_head"
+CLOCK_KEY = "hlc"
+TOMBSTONE_COLUMN = "deleted"
+
+
+class CaptureError(Exception):
+    """A write that change capture cannot record (unknown table, append-only update...)."""
+
+
+class RowNotFound(CaptureError):
+    def __init__(self, table: str, row_id: str) -> None:
+        super().__init__(f"{table} has no row {row_id}")
+        self.table = table
+        self.row_id = row_id
+
+
+@dataclass(frozen=True, slots=True)
+class LogTables:
+    """The tables change capture writes besides the business rows."""
+
+    log: Table  # seq, hlc, table_name, row_id, body, hash
+    state: Table  # key, int_value, blob_value
+
+
+def read_head(conn: Connection, tables: LogTables) -> tuple[int, bytes]:
+    row = conn.execute(
+        select(tables.state.c.int_value, tables.state.c.blob_value)
+        .where(tables.state.c.key == HEAD_KEY)
+        .with_for_update()
+    ).first()
+    return (row.int_value, row.blob_value) if row else (0, GENESIS_HASH)
+
+
+def read_clock(conn: Connection, tables: LogTables) -> int:
+    value = conn.execute(
+        select(tables.state.c.int_value).where(tables.state.c.key == CLOCK_KEY)
+    ).scalar()
+    return value or 0
+
+
+def _put_state(conn: Connection, tables: LogTables, key: str, int_value: int, blob: bytes | None) -> None:
+    done = conn.execute(
+        update(tables.state)
+        .where(tables.state.c.key == key)
+        .values(int_value=int_value, blob_value=blob)
+    ).rowcount
+    if not done:
+        conn.execute(insert(tables.state).values(key=key, int_value=int_value, blob_value=blob))
+
+
+def save_clock(conn: Connection, tables: LogTables, clock_value: int) -> None:
+    _put_state(conn, tables, CLOCK_KEY, clock_value, None)
+
+
+class UnitOfWork:
+    """Writes rows and their changes together; use inside an open transaction."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        metadata: MetaData,
+        tables: LogTables,
+        node_id: str,
+        clock: HybridLogicalClock,
+        schema_version: int,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.conn = conn
+        self._metadata = metadata
+        self._tables = tables
+        self._node_id = node_id
+        self._clock = clock
+        self._schema_version = schema_version
+        self._new_id = new_id
+        self.changes: list[Change] = []
+        self._head: tuple[int, bytes] | None = None
+
+    def _table(self, name: str) -> Table:
+        table = self._metadata.tables.get(name)
+        if table is None or policy_of(table) is None:
+            raise CaptureError(f"{name} is not a replicated table")
+        return table
+
+    def _append(self, table: str, row_id: str, op: str, fields: dict[str, Any]) -> Change:
+        if self._head is None:
+            self._head = read_head(self.conn, self._tables)
+            self._clock.advance_past(read_clock(self.conn, self._tables))
+        seq, previous_hash = self._head
+        change = Change(
+            node=self._node_id,
+            seq=seq + 1,
+            hlc=self._clock.now(),
+            table=table,
+            row_id=row_id,
+            op=op,
+            fields=fields,
+            schema=self._schema_version,
+        )
+        encoded = change.encode()
+        digest = link_hash(previous_hash, encoded)
+        self.conn.execute(
+            insert(self._tables.log).values(
+                seq=change.seq, hlc=change.hlc, table_name=table, row_id=row_id, body=encoded, hash=digest
+            )
+        )
+        self._head = (change.seq, digest)
+        self.changes.append(change)
+        return change
+
+    def insert(self, table_name: str, values: Mapping[str, Any]) -> str:
+        """Insert one row (an id is made if none is given) and record it; returns the id."""
+        table = self._table(table_name)
+        row = dict(values)
+        row.setdefault("id", self._new_id())
+        self.conn.execute(insert(table).values(row))
+        fields = {key: value for key, value in row.items() if key != "id"}
+        self._append(table_name, row["id"], INSERT, fields)
+        return row["id"]
+
+    def update(self, table_name: str, row_id: str, values: Mapping[str, Any]) -> Change | None:
+        """Change some fields of a last-writer-wins row; only fields that differ are recorded."""
+        table = self._table(table_name)
+        if policy_of(table).merge is Merge.APPEND_ONLY:
+            raise CaptureError(f"{table_name} is append-only: correct it with a reversing entry")
+        if "id" in values:
+            raise CaptureError("a row's id cannot change")
+        current = self.conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
+        if current is None:
+            raise RowNotFound(table_name, row_id)
+        changed = {key: value for key, value in values.items() if current[key] != value}
+        if not changed:
+            return None
+        self.conn.execute(update(table).where(table.c.id == row_id).values(changed))
+        return self._append(table_name, row_id, UPDATE, changed)
+
+    def tombstone(self, table_name: str, row_id: str) -> Change | None:
+        """Mark a row deleted; rows are never removed, so the deletion replicates."""
+        if TOMBSTONE_COLUMN not in self._table(table_name).c:
+            raise CaptureError(f"{table_name} has no {TOMBSTONE_COLUMN} column")
+        return self.update(table_name, row_id, {TOMBSTONE_COLUMN: True})
+
+    def finish(self) -> None:
+        """Persist the log head and clock; call once, just before the commit."""
+        if self._head is not None:
+            _put_state(self.conn, self._tables, HEAD_KEY, *self._head)
+            save_clock(self.conn, self._tables, self._clock.last)

@@ -1,0 +1,89 @@
+"""A change, its canonical bytes, and the hash chain that links a node's changes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from campus.sync import codec
+
+GENESIS_HASH = bytes(32)
+INSERT = "insert"
+UPDATE = "update"
+OPS = (INSERT, UPDATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    node: str
+    seq: int
+    hlc: int
+    table: str
+    row_id: str
+    op: str
+    fields: dict[str, Any]
+    schema: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "fields": self.fields,
+            "hlc": self.hlc,
+            "id": self.row_id,
+            "node": self.node,
+            "op": self.op,
+            "schema": self.schema,
+            "seq": self.seq,
+            "table": self.table,
+        }
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Change:
+        return cls(
+            node=wire["node"],
+            seq=wire["seq"],
+            hlc=wire["hlc"],
+            table=wire["table"],
+            row_id=wire["id"],
+            op=wire["op"],
+            fields=wire["fields"],
+            schema=wire["schema"],
+        )
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_wire())
+
+
+def link_hash(previous_hash: bytes, encoded_change: bytes) -> bytes:
+    """``SHA-256(previous_hash ‖ canonical(change))``."""
+    return hashlib.sha256(previous_hash + encoded_change).digest()
+
+
+class ChainBroken(Exception):
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"change log broken at seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+def verify_chain(
+    links: Iterable[tuple[int, bytes, bytes]],
+    after_seq: int = 0,
+    after_hash: bytes = GENESIS_HASH,
+) -> tuple[int, bytes]:
+    """Check ``(seq, encoded change, hash)`` links continue from ``(after_seq, after_hash)``.
+
+    Returns the head ``(seq, hash)`` reached; raises :class:`ChainBroken` at the first bad link.
+    """
+    seq, previous = after_seq, after_hash
+    for link_seq, encoded, stored_hash in links:
+        if link_seq != seq + 1:
+            raise ChainBroken(link_seq, f"expected seq {seq + 1}")
+        if link_hash(previous, encoded) != stored_hash:
+            raise ChainBroken(link_seq, "hash does not match the change and its predecessor")
+        wire = codec.decode(encoded)
+        if wire.get("seq") != link_seq:
+            raise ChainBroken(link_seq, "the change names another seq")
+        seq, previous = link_seq, stored_hash
+    return seq, previous

@@ -1,0 +1,44 @@
+"""Replication policy names that each table declares in ``Table(..., info={"sync": ...})``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Table
+
+
+class Merge(StrEnum):
+    APPEND_ONLY = "append_only"  # facts: insert if absent, never overwrite
+    LAST_WRITER_WINS = "lww"  # descriptive records: per field, ordered by (HLC, node id)
+
+
+class Owner(StrEnum):
+    ANY = "any"  # any subscribed node may write
+    CAMPUS = "campus"  # only the campus named in the row's campus column
+    HUB = "hub"  # only headquarters
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPolicy:
+    merge: Merge
+    owner: Owner = Owner.ANY
+    campus_column: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.owner is Owner.CAMPUS and not self.campus_column:
+            raise ValueError("a campus-owned table must name its campus column")
+
+
+APPEND_ONLY = SyncPolicy(Merge.APPEND_ONLY)
+LAST_WRITER_WINS = SyncPolicy(Merge.LAST_WRITER_WINS)
+HUB_OWNED = SyncPolicy(Merge.LAST_WRITER_WINS, Owner.HUB)
+
+
+def campus_owned(merge: Merge = Merge.LAST_WRITER_WINS, column: str = "campus_id") -> SyncPolicy:
+    return SyncPolicy(merge, Owner.CAMPUS, column)
+
+
+def policy_of(table: Table) -> SyncPolicy | None:
+    """The table's replication policy, or None for a table that stays on its own store."""
+    return table.info.get("sync")

@@ -1,0 +1,37 @@
+"""The node's home page: campus name, change-log head and sync state, in Chinese by default."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+
+def test_home_page_shows_campus_head_and_sync_state_in_chinese(node_client: TestClient) -> None:
+    node_client.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000"})
+
+    page = node_client.get("/")
+
+    assert page.status_code == 200
+    assert "北京海淀校区" in page.text
+    assert "变更日志" in page.text
+    assert '<dd id="head-seq">2</dd>' in page.text  # the campus row and one lead
+    assert "未接入总部" in page.text
+
+
+def test_english_is_chosen_with_lang_and_remembered(node_client: TestClient) -> None:
+    first = node_client.get("/?lang=en")
+    again = node_client.get("/")
+
+    assert "Change log" in first.text and "变更日志" not in first.text
+    assert first.cookies.get("campus_lang") == "en"
+    assert "Change log" in again.text
+
+
+def test_static_stylesheet_is_served_by_the_app(node_client: TestClient) -> None:
+    response = node_client.get("/static/app.css")
+
+    assert response.status_code == 200
+    assert "Noto Sans CJK SC" in response.text
+
+
+def test_healthz_reports_campus_and_head(node_client: TestClient) -> None:
+    assert node_client.get("/healthz").json() == {"status": "ok", "role": "node", "campus": "BJ01", "head_seq": 1}

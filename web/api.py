@@ -1,0 +1,149 @@
+"""The JSON API kit: routes that declare their input model, body parsing, and OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from campus.web.problems import InvalidInput, Problem
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_BODY_BYTES = 5 * 1024 * 1024
+M = TypeVar("M", bound=BaseModel)
+
+
+class Input(BaseModel):
+    """Base of every request body: strict types (no float for an int, no "1" for 1), no extras."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location) or "body"
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    """Read a JSON body into ``model``; any fault becomes a 4xx problem naming the field."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise Problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    content_type = request.headers.get("content-type", "")
+    if raw and "json" not in content_type:
+        raise Problem(415, "send the body as application/json", errors=[{"field": "body", "message": "not JSON"}])
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(
+            400,
+            f"body is not valid JSON: {exc}",
+            title="Malformed JSON",
+            type_="/problems/malformed-json",
+            errors=[{"field": "body", "message": str(exc)}],
+        ) from None
+    if not isinstance(payload, dict):
+        raise InvalidInput([{"field": "body", "message": "expected a JSON object"}])
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidInput(
+            [{"field": _field_name(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        ) from None
+
+
+def json_response(payload: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(payload, status_code=status)
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    body: type[BaseModel] | None
+    tags: list[str]
+
+
+@dataclass
+class Api:
+    """Collects ``/api/v1`` routes with what OpenAPI needs to describe them."""
+
+    title: str
+    version: str
+    operations: list[Operation] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+
+    def route(
+        self, path: str, method: str, summary: str, body: type[BaseModel] | None = None, tags: list[str] | None = None
+    ) -> Callable[[Endpoint], Endpoint]:
+        def register(endpoint: Endpoint) -> Endpoint:
+            self.operations.append(Operation(path, method.upper(), summary, body, tags or []))
+            self.routes.append(Route(path, endpoint, methods=[method.upper()]))
+            return endpoint
+
+        return register
+
+    def openapi(self) -> dict[str, Any]:
+        paths: dict[str, dict[str, Any]] = {}
+        schemas: dict[str, Any] = {}
+        for op in self.operations:
+            entry: dict[str, Any] = {
+                "summary": op.summary,
+                "tags": op.tags,
+                "responses": {
+                    "default": {
+                        "description": "error",
+                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+                },
+            }
+            ok = "201" if op.method == "POST" else "200"
+            entry["responses"][ok] = {"description": "success", "content": {"application/json": {}}}
+            if op.body is not None:
+                schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[op.body.__name__] = schema
+                entry["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}},
+                }
+            params = [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
+            if params:
+                entry["parameters"] = [
+                    {"name": name.split(":")[0], "in": "path", "required": True, "schema": {"type": "string"}}
+                    for name in params
+                ]
+            paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = entry
+        schemas["Problem"] = {
+            "type": "object",
+            "description": "RFC 9457 problem details",
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+                },
+            },
+        }
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version},
+            "paths": paths,
+            "components": {"schemas": schemas},
+        }
+
+    def openapi_route(self) -> Route:
+        async def openapi(_request: Request) -> Response:
+            return JSONResponse(self.openapi())
+
+        return Route("/openapi.json", openapi, methods=["GET"])

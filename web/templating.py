@@ -1,0 +1,50 @@
+"""Jinja2 templates for the staff screens: the shared base layout plus each app's own pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from campus.web.i18n import LOCALES, current_locale, gettext_, ngettext_
+
+SHELL_TEMPLATES = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+FLASH_KEY = "_flashes"
+
+
+def make_templates(app_templates: Path) -> Jinja2Templates:
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(app_templates), jinja2.FileSystemLoader(SHELL_TEMPLATES)])
+    environment = jinja2.Environment(loader=loader, autoescape=True, extensions=["jinja2.ext.i18n"])
+    environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    environment.globals["LOCALES"] = LOCALES
+    environment.globals["current_locale"] = current_locale.get
+    return Jinja2Templates(env=environment)
+
+
+def static_mount() -> Mount:
+    return Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static")
+
+
+def flash(request: Request, message: str, category: str = "info") -> None:
+    """Queue a message for the next page this browser renders (needs SessionMiddleware)."""
+    request.session.setdefault(FLASH_KEY, []).append({"message": message, "category": category})
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    if "session" not in request.scope:
+        return []
+    return request.session.pop(FLASH_KEY, [])
+
+
+def render(
+    templates: Jinja2Templates, request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    page = {"flashes": pop_flashes(request), "nav": request.app.state.nav, **context}
+    return templates.TemplateResponse(request, name, page, status_code=status)

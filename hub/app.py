@@ -15,8 +15,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
+from campus.hub import sync_routes
 from campus.hub.config import HubConfig
+from campus.hub.metrics import metrics_endpoint
 from campus.hub.store import HubStore
+from campus.hub.sync_service import HubSync, Refused
+from campus.sync.signing import load_private_key
 from campus.web.api import Api, json_response
 from campus.web.i18n import LocaleMiddleware
 from campus.web.problems import EXCEPTION_HANDLERS
@@ -30,6 +34,7 @@ NAV = [{"href": "/", "label": "Home"}]
 class Hub:
     config: HubConfig
     store: HubStore
+    sync: HubSync
 
 
 def build_api() -> Api:
@@ -38,6 +43,18 @@ def build_api() -> Api:
     @api.route("/campuses", "GET", "Every campus known to headquarters", tags=["campuses"])
     async def list_campuses(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.store.list_campuses()})
+
+    @api.route("/sync/status", "GET", "Per campus: contact, heads, lag, errors, quarantine, keys", tags=["sync"])
+    async def sync_status(request: Request) -> Response:
+        return json_response({"campuses": request.app.state.hub.sync.status()})
+
+    @api.route("/conflicts", "GET", "Conflicts found while merging", tags=["sync"])
+    async def list_conflicts(request: Request) -> Response:
+        return json_response({"items": request.app.state.hub.sync.conflicts()})
+
+    @api.route("/sync/rejections", "GET", "Authentic changes that were not applied, and why", tags=["sync"])
+    async def list_rejections(request: Request) -> Response:
+        return json_response({"items": request.app.state.hub.sync.rejections()})
 
     return api
 
@@ -55,6 +72,7 @@ async def healthz(request: Request) -> Response:
 
 def create_app(config: HubConfig) -> Starlette:
     store = HubStore(config.store_url, config.hub_id)
+    sync = HubSync(store, load_private_key(config.key_path))
     api = build_api()
 
     @asynccontextmanager
@@ -69,16 +87,18 @@ def create_app(config: HubConfig) -> Starlette:
             Route("/", home),
             Route("/healthz", healthz),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
+            Mount("/sync/v1", routes=sync_routes.ROUTES),
+            Route("/metrics", metrics_endpoint(sync)),
             static_mount(),
         ],
         middleware=[
             Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_hub_session"),
             Middleware(LocaleMiddleware, default=config.default_locale),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, Refused: sync_routes.on_refused},
         lifespan=lifespan,
     )
-    app.state.hub = Hub(config, store)
+    app.state.hub = Hub(config, store, sync)
     app.state.nav = NAV
     app.state.api = api
     return app

@@ -7,6 +7,7 @@ from pathlib import Path
 from campus.hub.config import CONFIG_FILE, HubConfig
 from campus.hub.store import HubStore
 from campus.schema.config import ConfigError
+from campus.sync.signing import generate_private_key, save_private_key
 
 
 def init_hub(directory: Path, database_url: str = "", **overrides: object) -> HubConfig:
@@ -14,5 +15,6 @@ def init_hub(directory: Path, database_url: str = "", **overrides: object) -> Hu
         raise ConfigError(f"{directory} already holds a node or hub ({CONFIG_FILE} exists)")
     config = HubConfig.new(directory, database_url=database_url, **overrides)
     config.save()
+    save_private_key(generate_private_key(), config.key_path)
     HubStore(config.store_url, config.hub_id).close()  # creates and migrates the store
     return config

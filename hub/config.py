@@ -25,6 +25,10 @@ class HubConfig:
     default_locale: str = "zh_CN"
 
     @property
+    def key_path(self) -> Path:
+        return self.directory / "hub.key"
+
+    @property
     def store_url(self) -> str:
         return self.database_url or sqlite_url(self.directory / "hub.sqlite")
 

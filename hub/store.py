@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from campus.hub import feed
 from campus.schema.db import create_store_engine, read_transaction, write_transaction
 from campus.schema.ids import new_id
 from campus.schema.migrate import upgrade
-from campus.schema.tables import SCHEMA_VERSION, campuses, change_log, local_state, metadata
-from campus.sync.capture import LogTables, UnitOfWork, read_clock, read_head
+from campus.schema.tables import SCHEMA_VERSION, campuses, change_log, field_versions, local_state, metadata
+from campus.sync.capture import LogTables, UnitOfWork, ensure_log_state, read_clock, read_head
 from campus.sync.hlc import HybridLogicalClock
 
-LOG_TABLES = LogTables(log=change_log, state=local_state)
+LOG_TABLES = LogTables(log=change_log, state=local_state, versions=field_versions)
 
 
 class HubStore:
@@ -23,6 +24,8 @@ class HubStore:
         self.hub_id = hub_id
         self.engine = create_store_engine(url)
         upgrade(self.engine)
+        with write_transaction(self.engine) as conn:
+            ensure_log_state(conn, LOG_TABLES)
         with self.read() as conn:
             self.clock = HybridLogicalClock(last=read_clock(conn, LOG_TABLES))
 
@@ -30,9 +33,24 @@ class HubStore:
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """Hub-owned writes (campuses, users, price lists) and their change log, in one transaction."""
         with write_transaction(self.engine) as conn:
-            uow = UnitOfWork(conn, metadata, LOG_TABLES, self.hub_id, self.clock, SCHEMA_VERSION, new_id)
+            uow = self.unit_of_work_on(conn)
             yield uow
-            uow.finish()
+            self.finish(uow)
+
+    def unit_of_work_on(self, conn: Connection) -> UnitOfWork:
+        """A unit of work inside a transaction the caller already holds; end it with :meth:`finish`."""
+        return UnitOfWork(conn, metadata, LOG_TABLES, self.hub_id, self.clock, SCHEMA_VERSION, new_id)
+
+    def finish(self, uow: UnitOfWork) -> None:
+        """Close the unit of work and publish its changes to the feed nodes pull from."""
+        uow.finish()
+        feed.append(uow.conn, [feed.entry_for(uow.conn, change, change.encode()) for change in uow.changes])
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction with no change capture, for the hub's own bookkeeping tables."""
+        with write_transaction(self.engine) as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
+from campus.node.sync import client_for, replica_for
+from campus.sync.client import SyncLoop
 from campus.web.api import Api
 from campus.web.i18n import LocaleMiddleware
 from campus.web.problems import EXCEPTION_HANDLERS
@@ -31,20 +34,26 @@ NAV = [{"href": "/", "label": "Home"}]
 
 @dataclass
 class Node:
-    """What every route of a node needs: its configuration and its store."""
+    """What every route of a node needs: its configuration, its store and its sync loop."""
 
     config: NodeConfig
     store: NodeStore
+    sync_loop: SyncLoop | None = None
 
     def sync_state(self) -> dict[str, Any]:
-        seq, digest = self.store.head()
+        replica = replica_for(self.store)
+        seq, digest = replica.head()
+        last_ms = replica.last_sync_ms()
         return {
             "enrolled": bool(self.config.hub_url),
             "hub_url": self.config.hub_url or None,
             "head_seq": seq,
             "head_hash": digest.hex(),
-            "outbox_size": seq,  # nothing is acknowledged by a hub until sync lands
-            "last_successful_sync": None,
+            "outbox_size": seq - replica.pushed_seq(),
+            "pull_cursor": replica.pull_cursor(),
+            "last_successful_sync": (datetime.fromtimestamp(last_ms / 1000, UTC).isoformat(timespec="seconds")
+                                     .replace("+00:00", "Z") if last_ms else None),
+            "last_error": self.sync_loop.last_error if self.sync_loop else None,
         }
 
 
@@ -67,15 +76,23 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "role": "node", "campus": node.config.campus_code, "head_seq": seq})
 
 
-def create_app(config: NodeConfig) -> Starlette:
+def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
     store = NodeStore(config.database_path, config.node_id)
     api = build_api()
 
+    node = Node(config, store)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if config.hub_url and config.sync_interval_seconds > 0 and background_sync:
+            node.sync_loop = SyncLoop(client_for(config, store), config.sync_interval_seconds)
+            node.sync_loop.start()
         try:
             yield
         finally:
+            if node.sync_loop:
+                node.sync_loop.stop()
+                node.sync_loop.client.close()
             store.close()
 
     app = Starlette(
@@ -92,7 +109,7 @@ def create_app(config: NodeConfig) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.node = Node(config, store)
+    app.state.node = node
     app.state.nav = NAV
     app.state.api = api
     return app

@@ -1,4 +1,4 @@
-"""Creating a node directory: configuration, store, and the campus's own record."""
+"""Creating a node directory: configuration, key pair, store, and enrollment with a hub."""
 
 from __future__ import annotations
 
@@ -7,23 +7,62 @@ from pathlib import Path
 from campus.node.config import CONFIG_FILE, NodeConfig
 from campus.node.store import NodeStore
 from campus.schema.config import ConfigError
+from campus.schema.ids import new_id
 from campus.schema.times import utc_now_text
+from campus.sync.client import enroll
+from campus.sync.signing import generate_private_key, save_private_key
 
 
-def init_node(directory: Path, campus_code: str, campus_name: str, **overrides: object) -> NodeConfig:
-    """Create ``directory`` as a campus node. Refuses a directory that already holds one."""
+def _refuse_existing(directory: Path) -> None:
     if (directory / CONFIG_FILE).exists():
         raise ConfigError(f"{directory} already holds a node or hub ({CONFIG_FILE} exists)")
-    config = NodeConfig.new(directory, campus_code, campus_name, **overrides)
+
+
+def init_node(directory: Path, campus_code: str, campus_name: str, hub_url: str = "", token: str = "",
+              **overrides: object) -> NodeConfig:
+    """Create ``directory`` as a campus node; with a hub URL and token, enroll it there.
+
+    A node with no hub runs on its own and creates its own campus record. An enrolled node
+    gets its campus from the hub (the hub owns campuses) and pins the hub's public key.
+    """
+    _refuse_existing(directory)
+    if bool(hub_url) != bool(token):
+        raise ConfigError("enrolling with a hub needs both --hub and --token")
+    directory.mkdir(parents=True, exist_ok=True)
+    private_key = generate_private_key()
+    if hub_url:
+        node_id = new_id()
+        enrolled = enroll(hub_url, token, node_id, private_key)
+        if enrolled["campus_code"] != campus_code:
+            raise ConfigError(f"the token is for campus {enrolled['campus_code']}, not {campus_code}")
+        config = NodeConfig.new(directory, enrolled["campus_code"], enrolled["campus_name"],
+                                node_id=enrolled["node_id"], campus_id=enrolled["campus_id"], hub_url=hub_url,
+                                hub_public_key=enrolled["hub_public_key"].hex(), **overrides)
+    else:
+        config = NodeConfig.new(directory, campus_code, campus_name, **overrides)
+    save_private_key(private_key, config.key_path)
     config.save()
     store = NodeStore(config.database_path, config.node_id)
     try:
-        with store.unit_of_work() as uow:
-            uow.insert(
-                "campuses",
-                {"id": config.campus_id, "code": config.campus_code, "name": config.campus_name,
-                 "created_at": utc_now_text(), "deleted": False},
-            )
+        if not hub_url:
+            with store.unit_of_work() as uow:
+                uow.insert("campuses", {"id": config.campus_id, "code": config.campus_code,
+                                        "name": config.campus_name, "created_at": utc_now_text(), "deleted": False})
     finally:
         store.close()
+    return config
+
+
+def restore_node(directory: Path, hub_url: str, token: str, **overrides: object) -> NodeConfig:
+    """Rebuild a campus whose disk died: a new key for the campus's node, then everything back from the hub."""
+    _refuse_existing(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    private_key = generate_private_key()
+    enrolled = enroll(hub_url, token, new_id(), private_key)
+    config = NodeConfig.new(directory, enrolled["campus_code"], enrolled["campus_name"],
+                            node_id=enrolled["node_id"], campus_id=enrolled["campus_id"], hub_url=hub_url,
+                            hub_public_key=enrolled["hub_public_key"].hex(), **overrides)
+    save_private_key(private_key, config.key_path)
+    config.save()
+    NodeStore(config.database_path, config.node_id).close()
     return config

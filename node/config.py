@@ -25,8 +25,13 @@ class NodeConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     hub_url: str = ""
+    hub_public_key: str = ""  # hex, pinned at enrollment
     sync_interval_seconds: int = 30
     default_locale: str = "zh_CN"
+
+    @property
+    def key_path(self) -> Path:
+        return self.directory / "node.key"
 
     @property
     def database_path(self) -> Path:
@@ -36,8 +41,8 @@ class NodeConfig:
     def new(cls, directory: Path, campus_code: str, campus_name: str, **overrides: object) -> NodeConfig:
         return cls(
             directory=directory,
-            node_id=new_id(),
-            campus_id=new_id(),
+            node_id=str(overrides.pop("node_id", None) or new_id()),
+            campus_id=str(overrides.pop("campus_id", None) or new_id()),
             campus_code=validate_campus_code(campus_code),
             campus_name=campus_name,
             secret_key=secrets.token_urlsafe(32),
@@ -61,6 +66,7 @@ class NodeConfig:
             host=server.get("host", "127.0.0.1"),
             port=int(server.get("port", DEFAULT_PORT)),
             hub_url=sync.get("hub_url", ""),
+            hub_public_key=sync.get("hub_public_key", ""),
             sync_interval_seconds=int(sync.get("interval_seconds", 30)),
             default_locale=ui.get("default_locale", "zh_CN"),
         )
@@ -79,7 +85,8 @@ class NodeConfig:
                     "database": self.database,
                 },
                 "server": {"host": self.host, "port": self.port},
-                "sync": {"hub_url": self.hub_url, "interval_seconds": self.sync_interval_seconds},
+                "sync": {"hub_url": self.hub_url, "hub_public_key": self.hub_public_key,
+                         "interval_seconds": self.sync_interval_seconds},
                 "ui": {"default_locale": self.default_locale},
             },
         )

@@ -11,12 +11,12 @@ from sqlalchemy import Connection, func, select
 from campus.schema.db import create_store_engine, read_transaction, sqlite_url, write_transaction
 from campus.schema.ids import new_id
 from campus.schema.migrate import upgrade
-from campus.schema.tables import SCHEMA_VERSION, change_log, local_state, metadata
-from campus.sync.capture import LogTables, UnitOfWork, read_clock, read_head
+from campus.schema.tables import SCHEMA_VERSION, change_log, field_versions, local_state, metadata
+from campus.sync.capture import LogTables, UnitOfWork, ensure_log_state, read_clock, read_head
 from campus.sync.changes import verify_chain
 from campus.sync.hlc import HybridLogicalClock
 
-LOG_TABLES = LogTables(log=change_log, state=local_state)
+LOG_TABLES = LogTables(log=change_log, state=local_state, versions=field_versions)
 
 
 class NodeStore:
@@ -24,6 +24,8 @@ class NodeStore:
         self.node_id = node_id
         self.engine = create_store_engine(sqlite_url(database_path))
         upgrade(self.engine)
+        with write_transaction(self.engine) as conn:
+            ensure_log_state(conn, LOG_TABLES)
         with self.read() as conn:
             self.clock = HybridLogicalClock(last=read_clock(conn, LOG_TABLES))
 
@@ -34,6 +36,12 @@ class NodeStore:
             uow = UnitOfWork(conn, metadata, LOG_TABLES, self.node_id, self.clock, SCHEMA_VERSION, new_id)
             yield uow
             uow.finish()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction without change capture: for sync bookkeeping and applying pulls only."""
+        with write_transaction(self.engine) as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -22,10 +22,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from campus.sync.policy import HUB_OWNED, LAST_WRITER_WINS, campus_owned
+from campus.sync.policy import HUB_OWNED, LAST_WRITER_WINS, Merge, Owner, SyncPolicy, campus_owned
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData(
     naming_convention={
@@ -77,6 +77,127 @@ number_counters = Table(
     Column("kind", String(16), primary_key=True),
     Column("last_value", Integer, nullable=False),
     info={"sync": None},
+)
+
+field_versions = Table(
+    "field_versions",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("row_id", String(ID), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("hlc", BigInteger, nullable=False),
+    Column("node_id", String(ID), nullable=False),
+    # Set only while the row itself has not arrived (an edit merged before its insert).
+    Column("pending_value", LargeBinary),
+    info={"sync": None},
+)
+
+# --- hub only: directory of nodes, their logs, and the feed nodes pull from --------------
+
+node_keys = Table(
+    "node_keys",
+    metadata,
+    Column("public_key", LargeBinary(32), primary_key=True),
+    Column("node_id", String(ID), nullable=False, index=True),
+    Column("campus_id", String(ID), nullable=False),
+    Column("status", String(16), nullable=False),  # active | retired | revoked
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    info={"sync": None},
+)
+
+hub_nodes = Table(
+    "hub_nodes",
+    metadata,
+    Column("node_id", String(ID), primary_key=True),
+    Column("campus_id", String(ID), nullable=False, index=True),
+    Column("head_seq", BigInteger, nullable=False, default=0),
+    Column("head_hash", LargeBinary(32), nullable=False),
+    Column("head_hlc", BigInteger, nullable=False, default=0),
+    Column("quarantined", Boolean, nullable=False, default=False),
+    Column("quarantine_reason", Text),
+    Column("enrolled_at", String(32), nullable=False),
+    Column("last_contact_at", String(32)),
+    Column("last_push_at", String(32)),
+    Column("last_error", Text),
+    Column("pull_cursor", BigInteger, nullable=False, default=0),
+    info={"sync": None},
+)
+
+enrollment_tokens = Table(
+    "enrollment_tokens",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("campus_id", String(ID), nullable=False),
+    Column("purpose", String(16), nullable=False),  # enroll | restore
+    Column("expires_at", String(32), nullable=False),
+    Column("used_at", String(32)),
+    Column("used_by_node", String(ID)),
+    info={"sync": None},
+)
+
+node_logs = Table(
+    "node_logs",
+    metadata,
+    Column("node_id", String(ID), primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    Column("rejection", Text),  # why an authentic change was not applied, if it was not
+    info={"sync": None},
+)
+
+hub_feed = Table(
+    "hub_feed",
+    metadata,
+    Column("feed_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("origin_node", String(ID), nullable=False),
+    Column("origin_seq", BigInteger, nullable=False),
+    Column("table_name", String(64), nullable=False),
+    Column("campus_id", String(ID)),  # NULL: every node subscribes
+    Column("body", LargeBinary, nullable=False),
+    Index("ix_hub_feed_campus", "campus_id", "feed_seq"),
+    info={"sync": None},
+)
+
+# --- replicated sync records ----------------------------------------------------------------
+
+conflicts = Table(
+    "conflicts",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID)),
+    Column("kind", String(32), nullable=False),
+    Column("table_name", String(64), nullable=False),
+    Column("row_id", String(ID), nullable=False),
+    Column("field", String(64)),
+    Column("kept_value", Text),  # JSON
+    Column("lost_value", Text),  # JSON: what a person may restore
+    Column("lost_node_id", String(ID)),
+    Column("lost_hlc", BigInteger),
+    Column("kept_node_id", String(ID)),
+    Column("kept_hlc", BigInteger),
+    Column("detail", Text, nullable=False),
+    Column("detected_at", String(32), nullable=False),
+    Column("resolved_at", String(32)),
+    Column("resolved_by", String(ID)),
+    Column("resolution", Text),
+    _tombstone(),
+    info={"sync": SyncPolicy(Merge.LAST_WRITER_WINS, Owner.ANY, "campus_id")},
+)
+
+sync_rejections = Table(
+    "sync_rejections",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("node_id", String(ID), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("table_name", String(64), nullable=False),
+    Column("row_id", String(ID), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": SyncPolicy(Merge.APPEND_ONLY, Owner.HUB, "campus_id")},
 )
 
 # --- hub-owned directory ----------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, MetaData, Table, insert, select, update
 from campus.sync.changes import GENESIS_HASH, INSERT, UPDATE, Change, link_hash
 from campus.sync.hlc import HybridLogicalClock
 from campus.sync.policy import Merge, policy_of
+from campus.sync.versions import ROW_VERSION, Version, write_versions
 
 HEAD_KEY = "log_head"
 CLOCK_KEY = "hlc"
@@ -39,6 +40,7 @@ class LogTables:
 
     log: Table  # seq, hlc, table_name, row_id, body, hash
     state: Table  # key, int_value, blob_value
+    versions: Table  # table_name, row_id, field, hlc, node_id, pending_value
 
 
 def read_head(conn: Connection, tables: LogTables) -> tuple[int, bytes]:
@@ -48,6 +50,13 @@ def read_head(conn: Connection, tables: LogTables) -> tuple[int, bytes]:
         .with_for_update()
     ).first()
     return (row.int_value, row.blob_value) if row else (0, GENESIS_HASH)
+
+
+def ensure_log_state(conn: Connection, tables: LogTables) -> None:
+    """Create the head row up front, so concurrent writers always have a row to lock."""
+    exists = conn.execute(select(tables.state.c.key).where(tables.state.c.key == HEAD_KEY)).first()
+    if not exists:
+        conn.execute(insert(tables.state).values(key=HEAD_KEY, int_value=0, blob_value=GENESIS_HASH))
 
 
 def read_clock(conn: Connection, tables: LogTables) -> int:
@@ -133,7 +142,10 @@ class UnitOfWork:
         row.setdefault("id", self._new_id())
         self.conn.execute(insert(table).values(row))
         fields = {key: value for key, value in row.items() if key != "id"}
-        self._append(table_name, row["id"], INSERT, fields)
+        change = self._append(table_name, row["id"], INSERT, fields)
+        if policy_of(table).merge is Merge.LAST_WRITER_WINS:
+            write_versions(self.conn, self._tables.versions, table_name, change.row_id,
+                           [(ROW_VERSION, Version(change.hlc, self._node_id), None)])
         return row["id"]
 
     def update(self, table_name: str, row_id: str, values: Mapping[str, Any]) -> Change | None:
@@ -150,7 +162,10 @@ class UnitOfWork:
         if not changed:
             return None
         self.conn.execute(update(table).where(table.c.id == row_id).values(changed))
-        return self._append(table_name, row_id, UPDATE, changed)
+        change = self._append(table_name, row_id, UPDATE, changed)
+        version = Version(change.hlc, self._node_id)
+        write_versions(self.conn, self._tables.versions, table_name, row_id, [(f, version, None) for f in changed])
+        return change
 
     def tombstone(self, table_name: str, row_id: str) -> Change | None:
         """Mark a row deleted; rows are never removed, so the deletion replicates."""

@@ -21,6 +21,13 @@ class Owner(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SyncPolicy:
+    """How a table replicates.
+
+    ``campus_column`` names the column holding the campus a row belongs to: a campus-owned
+    table accepts changes only from that campus, and a node subscribes only to its own
+    campus's rows of a table that has one. A table without it goes to every node.
+    """
+
     merge: Merge
     owner: Owner = Owner.ANY
     campus_column: str | None = None
@@ -33,6 +40,7 @@ class SyncPolicy:
 APPEND_ONLY = SyncPolicy(Merge.APPEND_ONLY)
 LAST_WRITER_WINS = SyncPolicy(Merge.LAST_WRITER_WINS)
 HUB_OWNED = SyncPolicy(Merge.LAST_WRITER_WINS, Owner.HUB)
+HUB_OWNED_FACTS = SyncPolicy(Merge.APPEND_ONLY, Owner.HUB)
 
 
 def campus_owned(merge: Merge = Merge.LAST_WRITER_WINS, column: str = "campus_id") -> SyncPolicy:

@@ -1,0 +1,38 @@
+"""The hub's feed: every change the hub accepted or wrote, in one order, for nodes to pull."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from campus.schema.tables import hub_feed, metadata
+from campus.sync.changes import Change
+from campus.sync.policy import policy_of
+
+
+def scope_campus(conn: Connection, change: Change) -> str | None:
+    """The campus whose nodes subscribe to this change's row, or None for every node."""
+    table = metadata.tables[change.table]
+    column = policy_of(table).campus_column  # type: ignore[union-attr]
+    if column is None:
+        return None
+    if column in change.fields:
+        return change.fields[column]
+    return conn.execute(select(table.c[column]).where(table.c.id == change.row_id)).scalar()
+
+
+def append(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Entries: origin_node, origin_seq, table_name, campus_id, body."""
+    if entries:
+        conn.execute(insert(hub_feed), entries)
+
+
+def entry_for(conn: Connection, change: Change, body: bytes) -> dict[str, Any]:
+    return {
+        "origin_node": change.node,
+        "origin_seq": change.seq,
+        "table_name": change.table,
+        "campus_id": scope_campus(conn, change),
+        "body": body,
+    }

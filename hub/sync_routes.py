@@ -1,0 +1,91 @@
+"""``/sync/v1``: msgpack endpoints nodes call; authenticated by node signatures, not users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from campus.hub.sync_service import HubSync, Refused
+from campus.sync import protocol
+from campus.web.problems import Problem, problem_response
+
+MAX_SYNC_BODY = 64 << 20
+
+
+def msgpack_response(body: dict[str, Any]) -> Response:
+    return Response(protocol.encode_body(body), media_type=protocol.MEDIA_TYPE)
+
+
+async def _read(request: Request, *fields: str) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_SYNC_BODY:
+        raise Problem(413, "sync body too large", reason=protocol.MALFORMED)
+    try:
+        body = protocol.decode_body(raw)
+    except Exception as exc:  # msgpack raises several unrelated types for bad input
+        raise Problem(400, f"body is not canonical msgpack: {exc}", reason=protocol.MALFORMED,
+                      errors=[{"field": "body", "message": str(exc)}]) from None
+    missing = [name for name in fields if name not in body]
+    if missing:
+        raise Problem(400, f"missing field(s): {', '.join(missing)}", reason=protocol.MALFORMED,
+                      errors=[{"field": name, "message": "required"} for name in missing])
+    return body
+
+
+def _links(raw: Any) -> list[protocol.Link]:
+    if not isinstance(raw, list) or not all(
+        isinstance(link, list) and len(link) == 3 and isinstance(link[0], int)
+        and isinstance(link[1], bytes) and isinstance(link[2], bytes) for link in raw
+    ):
+        raise Problem(400, "changes must be [seq, body, hash] triples", reason=protocol.MALFORMED,
+                      errors=[{"field": "changes", "message": "expected [int, bytes, bytes] items"}])
+    return [(link[0], link[1], link[2]) for link in raw]
+
+
+def _sync(request: Request) -> HubSync:
+    return request.app.state.hub.sync
+
+
+async def enroll(request: Request) -> Response:
+    body = await _read(request, "token", "node_id", "public_key", "signature")
+    return msgpack_response(_sync(request).enroll(body["token"], body["node_id"], body["public_key"],
+                                                  body["signature"]))
+
+
+async def hello(request: Request) -> Response:
+    body = await _read(request, "node_id", "request", "signature")
+    return msgpack_response(_sync(request).hello(body["node_id"], body["request"], body["signature"]))
+
+
+async def push(request: Request) -> Response:
+    body = await _read(request, "node_id", "changes", "signature")
+    return msgpack_response(_sync(request).push(body["node_id"], _links(body["changes"]), body["signature"]))
+
+
+async def pull(request: Request) -> Response:
+    body = await _read(request, "node_id", "request", "signature")
+    return msgpack_response(_sync(request).pull(body["node_id"], body["request"], body["signature"]))
+
+
+async def rotate_key(request: Request) -> Response:
+    body = await _read(request, "node_id", "public_key", "signature")
+    _sync(request).rotate_key(body["node_id"], body["public_key"], body["signature"])
+    return msgpack_response({"rotated": True})
+
+
+async def on_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return problem_response(Problem(exc.status, exc.detail, title="Sync refused",
+                                    type_=f"/problems/sync-{exc.reason}", reason=exc.reason, **exc.facts), request)
+
+
+ROUTES = [
+    Route("/enroll", enroll, methods=["POST"]),
+    Route("/hello", hello, methods=["POST"]),
+    Route("/push", push, methods=["POST"]),
+    Route("/pull", pull, methods=["POST"]),
+    Route("/rotate-key", rotate_key, methods=["POST"]),
+]

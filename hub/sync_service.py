@@ -1,0 +1,406 @@
+"""The hub's side of sync: enrollment and keys, push ingest with merge, pull, the monitor."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from campus.hub import feed
+from campus.hub.store import HubStore
+from campus.schema.errors import Conflict, NotFound
+from campus.schema.ids import validate_campus_code
+from campus.schema.tables import (
+    SCHEMA_VERSION,
+    campuses,
+    conflicts,
+    enrollment_tokens,
+    field_versions,
+    hub_feed,
+    hub_nodes,
+    metadata,
+    node_keys,
+    node_logs,
+    sync_rejections,
+)
+from campus.schema.times import utc_now_text
+from campus.sync import codec, protocol
+from campus.sync.changes import GENESIS_HASH, Change, link_hash
+from campus.sync.merge import LostWrite, Merger, Rejected, to_json
+from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
+
+log = logging.getLogger("campus.hub.sync")
+TOKEN_LIFETIME = timedelta(hours=24)
+PULL_ROW_LIMIT = 5000
+
+
+class Refused(Exception):
+    """A sync request the hub turns down; ``reason`` is one of the protocol's reason names."""
+
+    def __init__(self, status: int, reason: str, detail: str, **facts: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.facts = facts
+
+
+class TokenInvalid(Conflict):
+    pass
+
+
+@dataclass
+class SyncCounters:
+    changes_ingested: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _in(hours: timedelta) -> str:
+    return (datetime.now(UTC) + hours).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class HubSync:
+    def __init__(self, store: HubStore, private_key: Ed25519PrivateKey) -> None:
+        self.store = store
+        self.private_key = private_key
+        self.public_key = public_key_bytes(private_key)
+        self.merger = Merger(metadata, field_versions)
+        self.counters = SyncCounters()
+
+    # --- campuses, tokens, keys ---------------------------------------------------------------
+
+    def add_campus(self, code: str, name: str) -> tuple[str, str]:
+        """Create a campus; returns its id and a one-time enrollment token."""
+        validate_campus_code(code)
+        with self.store.unit_of_work() as uow:
+            if uow.conn.execute(select(campuses.c.id).where(campuses.c.code == code)).first():
+                raise Conflict(f"campus {code} already exists", code=code)
+            campus_id = uow.insert("campuses", {"code": code, "name": name, "created_at": utc_now_text(),
+                                                "deleted": False})
+            token = self._issue_token(uow.conn, campus_id, "enroll")
+        return campus_id, token
+
+    def issue_restore_token(self, code: str) -> str:
+        with self.store.write() as conn:
+            campus_id = self._campus_id(conn, code)
+            return self._issue_token(conn, campus_id, "restore")
+
+    def _campus_id(self, conn: Connection, code: str) -> str:
+        campus_id = conn.execute(select(campuses.c.id).where(campuses.c.code == code)).scalar()
+        if campus_id is None:
+            raise NotFound(f"no campus {code}", code=code)
+        return campus_id
+
+    def _issue_token(self, conn: Connection, campus_id: str, purpose: str) -> str:
+        token = secrets.token_urlsafe(24)
+        conn.execute(insert(enrollment_tokens).values(
+            token_hash=_token_hash(token), campus_id=campus_id, purpose=purpose, expires_at=_in(TOKEN_LIFETIME)))
+        return token
+
+    def enroll(self, token: str, node_id: str, public_key: bytes, signature: bytes) -> dict[str, Any]:
+        """Register a node's key with a one-time token; a restore token re-keys the campus's node."""
+        try:
+            verify(public_key, signature, protocol.enroll_statement(token, node_id, public_key))
+        except BadSignature:
+            raise Refused(403, protocol.BAD_SIGNATURE, "enrollment not signed by the presented key") from None
+        now = utc_now_text()
+        with self.store.write() as conn:
+            row = conn.execute(select(enrollment_tokens).where(
+                enrollment_tokens.c.token_hash == _token_hash(token))).mappings().first()
+            if row is None or row["used_at"] is not None or row["expires_at"] < now:
+                raise TokenInvalid("the enrollment token is unknown, used or expired")
+            campus = conn.execute(select(campuses).where(campuses.c.id == row["campus_id"])).mappings().one()
+            existing = conn.execute(select(hub_nodes).where(hub_nodes.c.campus_id == campus["id"])).mappings().first()
+            if row["purpose"] == "restore":
+                if existing is None:
+                    raise TokenInvalid("this campus has no node to restore")
+                node_id = existing["node_id"]
+                conn.execute(update(node_keys).where(node_keys.c.node_id == node_id, node_keys.c.status == "active")
+                             .values(status="retired", revoked_at=now))
+                conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id)
+                             .values(quarantined=False, quarantine_reason=None, last_error=None))
+            else:
+                if existing is not None:
+                    raise TokenInvalid(f"campus {campus['code']} already has a node; use a restore token")
+                conn.execute(insert(hub_nodes).values(
+                    node_id=node_id, campus_id=campus["id"], head_seq=0, head_hash=GENESIS_HASH, head_hlc=0,
+                    quarantined=False, enrolled_at=now, pull_cursor=0))
+            conn.execute(insert(node_keys).values(public_key=public_key, node_id=node_id, campus_id=campus["id"],
+                                                  status="active", created_at=now))
+            conn.execute(update(enrollment_tokens).where(enrollment_tokens.c.token_hash == row["token_hash"])
+                         .values(used_at=now, used_by_node=node_id))
+        return {"node_id": node_id, "campus_id": campus["id"], "campus_code": campus["code"],
+                "campus_name": campus["name"], "hub_public_key": self.public_key}
+
+    def rotate_key(self, node_id: str, new_public_key: bytes, signature: bytes) -> None:
+        """Replace a node's key: the new key is signed by the current one."""
+        with self.store.write() as conn:
+            active = self._keys(conn, node_id, "active")
+            statement = protocol.rotate_statement(node_id, new_public_key)
+            if not any(_verifies(key, signature, statement) for key in active):
+                raise Refused(403, protocol.BAD_SIGNATURE, "rotation not signed by the node's current key")
+            now = utc_now_text()
+            conn.execute(update(node_keys).where(node_keys.c.node_id == node_id, node_keys.c.status == "active")
+                         .values(status="retired", revoked_at=now))
+            campus_id = conn.execute(select(hub_nodes.c.campus_id).where(hub_nodes.c.node_id == node_id)).scalar_one()
+            conn.execute(insert(node_keys).values(public_key=new_public_key, node_id=node_id, campus_id=campus_id,
+                                                  status="active", created_at=now))
+
+    def revoke_keys(self, code: str) -> int:
+        """Revoke every key of a campus's node: nothing it signs is accepted until re-keyed by restore."""
+        with self.store.write() as conn:
+            campus_id = self._campus_id(conn, code)
+            return conn.execute(update(node_keys).where(node_keys.c.campus_id == campus_id,
+                                                        node_keys.c.status == "active")
+                                .values(status="revoked", revoked_at=utc_now_text())).rowcount
+
+    def _keys(self, conn: Connection, node_id: str, status: str) -> list[bytes]:
+        return list(conn.execute(select(node_keys.c.public_key).where(
+            node_keys.c.node_id == node_id, node_keys.c.status == status)).scalars())
+
+    def _authenticate(self, conn: Connection, node_id: str, signature: bytes, statement: list[Any]) -> dict[str, Any]:
+        node = conn.execute(select(hub_nodes).where(hub_nodes.c.node_id == node_id)).mappings().first()
+        if node is None:
+            raise Refused(403, protocol.UNKNOWN_KEY, f"node {node_id} is not enrolled")
+        if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "active")):
+            return dict(node)
+        if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "revoked")):
+            raise Refused(403, protocol.REVOKED_KEY, f"node {node_id} signed with a revoked key")
+        raise Refused(403, protocol.BAD_SIGNATURE, "signature does not verify with the node's key")
+
+    # --- hello, push, pull -------------------------------------------------------------------
+
+    def hello(self, node_id: str, body: dict[str, Any], signature: bytes) -> dict[str, Any]:
+        with self.store.read() as conn:
+            node = self._authenticate(conn, node_id, signature, protocol.request_statement("hello", node_id, body))
+        if not protocol.check_fresh(body.get("sent_at_ms", 0)):
+            raise Refused(400, protocol.STALE_REQUEST, "hello timestamp too far from the hub's clock")
+        self._touch(node_id, error=None)
+        return {"head_seq": node["head_seq"], "head_hash": node["head_hash"], "quarantined": node["quarantined"],
+                "schema": SCHEMA_VERSION}
+
+    def push(self, node_id: str, links: list[protocol.Link], signature: bytes) -> dict[str, Any]:
+        try:
+            return self._push(node_id, links, signature)
+        except Refused as refusal:
+            self.counters.refused[refusal.reason] = self.counters.refused.get(refusal.reason, 0) + 1
+            if refusal.reason == protocol.FORK:
+                self._quarantine(node_id, refusal.detail)
+            elif refusal.reason != protocol.UNKNOWN_KEY:
+                self._touch(node_id, error=f"{refusal.reason}: {refusal.detail}")
+            raise
+
+    def _push(self, node_id: str, links: list[protocol.Link], signature: bytes) -> dict[str, Any]:
+        if not links:
+            raise Refused(400, protocol.MALFORMED, "a push carries at least one change")
+        first_seq, last_seq, last_hash = links[0][0], links[-1][0], links[-1][2]
+        if any(b[0] != a[0] + 1 for a, b in zip(links, links[1:], strict=False)):
+            raise Refused(400, protocol.MALFORMED, "a push carries a contiguous seq range")
+        with self.store.write() as conn:
+            node = self._authenticate(conn, node_id, signature,
+                                      protocol.push_statement(node_id, first_seq, last_seq, last_hash))
+            if node["quarantined"]:
+                raise Refused(423, protocol.QUARANTINED, f"node is quarantined: {node['quarantine_reason']}")
+            head_seq, head_hash = node["head_seq"], node["head_hash"]
+            if first_seq > head_seq + 1:
+                raise Refused(409, protocol.GAP, f"hub holds up to seq {head_seq}", resume_from=head_seq + 1)
+            known = [link for link in links if link[0] <= head_seq]
+            if known:
+                stored = dict(conn.execute(select(node_logs.c.seq, node_logs.c.hash).where(
+                    node_logs.c.node_id == node_id, node_logs.c.seq.between(known[0][0], known[-1][0]))).all())
+                for seq, _body, digest in known:
+                    if stored.get(seq) != digest:
+                        raise Refused(409, protocol.FORK, f"the node's log differs from the hub's at seq {seq}",
+                                      seq=seq)
+            fresh = [link for link in links if link[0] > head_seq]
+            if not fresh:
+                return {"head_seq": head_seq, "head_hash": head_hash, "applied": 0, "rejected": 0}
+            changes = self._verify_links(node_id, fresh, head_hash)
+            applied, rejected = self._merge(conn, node, fresh, changes)
+            new_head = fresh[-1]
+            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
+                head_seq=new_head[0], head_hash=new_head[2], head_hlc=changes[-1].hlc,
+                last_push_at=utc_now_text(), last_contact_at=utc_now_text(), last_error=None))
+        self.counters.changes_ingested += len(fresh)
+        return {"head_seq": new_head[0], "head_hash": new_head[2], "applied": applied, "rejected": rejected}
+
+    def _verify_links(self, node_id: str, links: list[protocol.Link], previous: bytes) -> list[Change]:
+        changes = []
+        for seq, body, digest in links:
+            if link_hash(previous, body) != digest:
+                raise Refused(400, protocol.TAMPERED, f"change {seq} does not hash to its link", seq=seq)
+            try:
+                change = Change.from_wire(codec.decode(body))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise Refused(400, protocol.MALFORMED, f"change {seq} cannot be read: {exc}", seq=seq) from None
+            if change.seq != seq or change.node != node_id:
+                raise Refused(400, protocol.TAMPERED, f"change {seq} names another seq or node", seq=seq)
+            if change.schema > SCHEMA_VERSION:
+                raise Refused(409, protocol.SCHEMA_TOO_NEW,
+                              f"change {seq} was written under schema {change.schema}; upgrade the hub", seq=seq)
+            changes.append(change)
+            previous = digest
+        return changes
+
+    def _merge(self, conn: Connection, node: dict[str, Any], links: list[protocol.Link],
+               changes: list[Change]) -> tuple[int, int]:
+        uow = self.store.unit_of_work_on(conn)
+        log_rows, feed_rows = [], []
+        rejected = 0
+        for (seq, body, digest), change in zip(links, changes, strict=True):
+            rejection = None
+            try:
+                self.merger.check_owner(conn, change, node["campus_id"], is_hub=False)
+                result = self.merger.apply(conn, change)
+            except Rejected as refusal:
+                rejection = refusal.reason
+                rejected += 1
+                uow.insert("sync_rejections", {
+                    "campus_id": node["campus_id"], "node_id": change.node, "seq": change.seq,
+                    "table_name": change.table, "row_id": change.row_id, "reason": rejection,
+                    "created_at": utc_now_text()})
+            else:
+                feed_rows.append(feed.entry_for(conn, change, body))
+                for lost in result.lost:
+                    self._record_conflict(uow, conn, lost, change)
+            log_rows.append({"node_id": change.node, "seq": seq, "body": body, "hash": digest,
+                             "rejection": rejection})
+        conn.execute(insert(node_logs), log_rows)
+        feed.append(conn, feed_rows)
+        self.store.clock.observe(max(c.hlc for c in changes))
+        self.store.finish(uow)
+        return len(changes) - rejected, rejected
+
+    def _record_conflict(self, uow: Any, conn: Connection, lost: LostWrite, change: Change) -> None:
+        scope = feed.scope_campus(conn, change)
+        uow.insert("conflicts", {
+            "campus_id": scope, "kind": lost.kind, "table_name": lost.table, "row_id": lost.row_id,
+            "field": lost.field, "kept_value": to_json(lost.kept_value), "lost_value": to_json(lost.lost_value),
+            "lost_node_id": lost.lost_version.node_id, "lost_hlc": lost.lost_version.hlc,
+            "kept_node_id": lost.kept_version.node_id if lost.kept_version else None,
+            "kept_hlc": lost.kept_version.hlc if lost.kept_version else None,
+            "detail": lost.detail, "detected_at": utc_now_text(), "deleted": False})
+
+    def pull(self, node_id: str, body: dict[str, Any], signature: bytes) -> dict[str, Any]:
+        with self.store.read() as conn:
+            node = self._authenticate(conn, node_id, signature, protocol.request_statement("pull", node_id, body))
+        if not protocol.check_fresh(body.get("sent_at_ms", 0)):
+            raise Refused(400, protocol.STALE_REQUEST, "pull timestamp too far from the hub's clock")
+        cursor = int(body.get("cursor", 0))
+        max_bytes = max(1024, min(int(body.get("max_bytes", 1 << 20)), 16 << 20))
+        own_after = body.get("own_after")
+        budget = max_bytes
+        own: list[list[Any]] = []
+        entries: list[list[Any]] = []
+        more = False
+        with self.store.read() as conn:
+            if own_after is not None:
+                rows = conn.execute(select(node_logs.c.seq, node_logs.c.body, node_logs.c.hash).where(
+                    node_logs.c.node_id == node_id, node_logs.c.seq > int(own_after))
+                    .order_by(node_logs.c.seq).limit(PULL_ROW_LIMIT))
+                for seq, change_body, digest in rows:
+                    if own and budget - len(change_body) < 0:
+                        more = True
+                        break
+                    own.append([seq, change_body, digest])
+                    budget -= len(change_body)
+                else:
+                    more = len(own) == PULL_ROW_LIMIT
+            cursor_to = cursor
+            if not more:
+                rows = conn.execute(select(hub_feed.c.feed_seq, hub_feed.c.body).where(
+                    hub_feed.c.feed_seq > cursor, hub_feed.c.origin_node != node_id,
+                    or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == node["campus_id"]))
+                    .order_by(hub_feed.c.feed_seq).limit(PULL_ROW_LIMIT + 1))
+                for feed_seq, change_body in rows:
+                    if len(entries) == PULL_ROW_LIMIT or (entries and budget - len(change_body) < 0):
+                        more = True
+                        break
+                    entries.append([feed_seq, change_body])
+                    cursor_to = feed_seq
+                    budget -= len(change_body)
+                if not more:
+                    cursor_to = max(cursor_to, conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0)
+        bodies = [e[1] for e in own] + [e[1] for e in entries]
+        signature_out = sign(self.private_key, protocol.batch_statement(
+            node_id, cursor, cursor_to, protocol.entries_digest(bodies)))
+        with self.store.write() as conn:
+            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
+                pull_cursor=cursor, last_contact_at=utc_now_text()))
+        return {"own": own, "entries": entries, "cursor_from": cursor, "cursor": cursor_to, "more": more,
+                "signature": signature_out}
+
+    # --- bookkeeping and monitor ---------------------------------------------------------------
+
+    def _touch(self, node_id: str, error: str | None) -> None:
+        with self.store.write() as conn:
+            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
+                last_contact_at=utc_now_text(), last_error=error))
+
+    def _quarantine(self, node_id: str, reason: str) -> None:
+        log.error("ALERT: node %s quarantined: %s", node_id, reason)
+        with self.store.write() as conn:
+            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
+                quarantined=True, quarantine_reason=reason, last_error=f"fork: {reason}",
+                last_contact_at=utc_now_text()))
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per campus: contact, heads, lag, last error, quarantine and key state."""
+        now = datetime.now(UTC)
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(campuses.c.code, campuses.c.name, campuses.c.id, hub_nodes)
+                .select_from(campuses.outerjoin(hub_nodes, hub_nodes.c.campus_id == campuses.c.id))
+                .where(campuses.c.deleted.is_(False)).order_by(campuses.c.code)).mappings().all()
+            feed_head = conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0
+            key_states = dict(conn.execute(select(node_keys.c.node_id, node_keys.c.status).where(
+                node_keys.c.status.in_(["active", "revoked"]))).all())
+            result = []
+            for row in rows:
+                lag_changes = 0
+                if row["node_id"]:
+                    lag_changes = conn.execute(select(func.count()).select_from(hub_feed).where(and_(
+                        hub_feed.c.feed_seq > row["pull_cursor"], hub_feed.c.origin_node != row["node_id"],
+                        or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == row["id"])))).scalar_one()
+                last_contact = row["last_contact_at"]
+                lag_seconds = (int((now - datetime.fromisoformat(last_contact.replace("Z", "+00:00")))
+                                   .total_seconds()) if last_contact else None)
+                result.append({
+                    "campus_code": row["code"], "campus_name": row["name"], "node_id": row["node_id"],
+                    "enrolled": row["node_id"] is not None, "last_contact_at": last_contact,
+                    "last_push_at": row["last_push_at"], "last_pushed_seq": row["head_seq"] or 0,
+                    "hub_known_head": row["head_seq"] or 0, "pull_cursor": row["pull_cursor"] or 0,
+                    "feed_head": feed_head, "lag_changes": lag_changes, "lag_seconds": lag_seconds,
+                    "last_error": row["last_error"], "quarantined": bool(row["quarantined"]),
+                    "key_status": key_states.get(row["node_id"], "none") if row["node_id"] else "none",
+                })
+        return result
+
+    def rejections(self, campus_id: str | None = None) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            query = select(sync_rejections).order_by(sync_rejections.c.id)
+            if campus_id:
+                query = query.where(sync_rejections.c.campus_id == campus_id)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return [dict(r) for r in conn.execute(select(conflicts).order_by(conflicts.c.id)).mappings()]
+
+
+def _verifies(public_key: bytes, signature: bytes, statement: list[Any]) -> bool:
+    try:
+        verify(public_key, signature, statement)
+    except BadSignature:
+        return False
+    return True

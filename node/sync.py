@@ -1,0 +1,22 @@
+"""Wiring the node's store to the sync client."""
+
+from __future__ import annotations
+
+from campus.node.config import NodeConfig
+from campus.node.store import LOG_TABLES, NodeStore
+from campus.schema.config import ConfigError
+from campus.schema.tables import metadata
+from campus.sync.client import SyncClient
+from campus.sync.replica import NodeReplica
+from campus.sync.signing import load_private_key
+
+
+def replica_for(store: NodeStore) -> NodeReplica:
+    return NodeReplica(store, metadata, LOG_TABLES)
+
+
+def client_for(config: NodeConfig, store: NodeStore, **options: object) -> SyncClient:
+    if not config.hub_url or not config.hub_public_key:
+        raise ConfigError(f"the node in {config.directory} is not enrolled with a hub")
+    return SyncClient(config.hub_url, config.node_id, load_private_key(config.key_path),
+                      bytes.fromhex(config.hub_public_key), replica_for(store), **options)  # type: ignore[arg-type]

@@ -1,0 +1,200 @@
+"""The node's sync client: hello, push its log, pull what it subscribes to, over HTTP."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from campus.sync import protocol
+from campus.sync.replica import NodeReplica
+from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
+
+log = logging.getLogger("campus.sync.client")
+Progress = Callable[[str, int], None]
+DEFAULT_BATCH_BYTES = 1 << 20
+
+
+class HubUnreachable(Exception):
+    """The hub could not be reached (offline, refused, timed out); try again later."""
+
+
+class SyncRefused(Exception):
+    def __init__(self, status: int, reason: str, detail: str, facts: dict[str, Any]) -> None:
+        super().__init__(f"hub refused ({status} {reason}): {detail}")
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.facts = facts
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    restored: int = 0
+    head_seq: int = 0
+    cursor: int = 0
+
+
+def post(client: httpx.Client, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        response = client.post(url, content=protocol.encode_body(body),
+                                headers={"content-type": protocol.MEDIA_TYPE})
+    except httpx.TransportError as exc:
+        raise HubUnreachable(f"{url}: {exc}") from exc
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = {"detail": response.text[:200]}
+        facts = {k: v for k, v in problem.items() if k not in ("type", "title", "status", "detail", "reason")}
+        raise SyncRefused(response.status_code, problem.get("reason", "error"), problem.get("detail", ""), facts)
+    return protocol.decode_body(response.content)
+
+
+def enroll(hub_url: str, token: str, node_id: str, private_key: Ed25519PrivateKey,
+           transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """Present a one-time token and this node's new public key; returns campus and hub key."""
+    public_key = public_key_bytes(private_key)
+    body = {"token": token, "node_id": node_id, "public_key": public_key,
+            "signature": sign(private_key, protocol.enroll_statement(token, node_id, public_key))}
+    with httpx.Client(timeout=30, transport=transport) as client:
+        return post(client, f"{hub_url.rstrip('/')}/sync/v1/enroll", body)
+
+
+class SyncClient:
+    def __init__(self, hub_url: str, node_id: str, private_key: Ed25519PrivateKey, hub_public_key: bytes,
+                 replica: NodeReplica, max_batch_bytes: int = DEFAULT_BATCH_BYTES,
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
+        self.base = f"{hub_url.rstrip('/')}/sync/v1"
+        self.node_id = node_id
+        self.private_key = private_key
+        self.hub_public_key = hub_public_key
+        self.replica = replica
+        self.max_batch_bytes = max_batch_bytes
+        self.http = httpx.Client(timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _signed_request(self, kind: str, request: dict[str, Any]) -> dict[str, Any]:
+        request = {**request, "sent_at_ms": protocol.now_ms()}
+        return {"node_id": self.node_id, "request": request,
+                "signature": sign(self.private_key, protocol.request_statement(kind, self.node_id, request))}
+
+    def hello(self) -> dict[str, Any]:
+        seq, digest = self.replica.head()
+        return post(self.http, f"{self.base}/hello",
+                    self._signed_request("hello", {"head_seq": seq, "head_hash": digest}))
+
+    def push(self, hub_head: int, progress: Progress | None = None) -> int:
+        """Send the log after ``hub_head`` in byte-bounded batches; returns how many changes went."""
+        sent = 0
+        after = hub_head
+        while True:
+            batch = self.replica.outgoing(after, self.max_batch_bytes)
+            if not batch:
+                break
+            first, last = batch[0][0], batch[-1]
+            body = {"node_id": self.node_id, "changes": [list(link) for link in batch],
+                    "signature": sign(self.private_key, protocol.push_statement(self.node_id, first, last[0], last[2]))}
+            try:
+                answer = post(self.http, f"{self.base}/push", body)
+            except SyncRefused as refusal:
+                if refusal.reason == protocol.GAP and "resume_from" in refusal.facts:
+                    after = int(refusal.facts["resume_from"]) - 1
+                    continue
+                raise
+            after = answer["head_seq"]
+            self.replica.mark_pushed(after)
+            sent += len(batch)
+            if progress:
+                progress("push", len(batch))
+        return sent
+
+    def pull(self, own_after: int | None = None, progress: Progress | None = None) -> tuple[int, int]:
+        """Pull until caught up; with ``own_after``, first take back this node's own log beyond it."""
+        pulled = restored = 0
+        while True:
+            cursor = self.replica.pull_cursor()
+            request: dict[str, Any] = {"cursor": cursor, "max_bytes": self.max_batch_bytes}
+            if own_after is not None:
+                request["own_after"] = own_after
+            answer = post(self.http, f"{self.base}/pull", self._signed_request("pull", request))
+            own = [(int(s), b, h) for s, b, h in answer["own"]]
+            bodies = [body for _feed_seq, body in answer["entries"]]
+            statement = protocol.batch_statement(self.node_id, cursor, answer["cursor"],
+                                                 protocol.entries_digest([b for _, b, _ in own] + bodies))
+            try:
+                verify(self.hub_public_key, answer["signature"], statement)
+            except BadSignature:
+                raise SyncRefused(0, protocol.BAD_SIGNATURE, "pulled batch not signed by the pinned hub key", {}) \
+                    from None
+            if own:
+                restored += self.replica.restore_own(own)
+            own_after = own[-1][0] if own else None
+            self.replica.apply_pulled(bodies, answer["cursor"])
+            pulled += len(bodies)
+            if progress and (bodies or own):
+                progress("pull", len(bodies) + len(own))
+            if not answer["more"]:
+                return pulled, restored
+
+    def sync_once(self, progress: Progress | None = None) -> SyncReport:
+        hub = self.hello()
+        local_seq, _ = self.replica.head()
+        report = SyncReport()
+        if hub["head_seq"] > local_seq:
+            # Restored from an old backup: take our own newer changes back before writing more.
+            _, report.restored = self.pull(own_after=local_seq, progress=progress)
+        report.pushed = self.push(hub["head_seq"], progress)
+        report.pulled, restored = self.pull(progress=progress)
+        report.restored += restored
+        report.head_seq, _ = self.replica.head()
+        report.cursor = self.replica.pull_cursor()
+        self.replica.mark_synced(protocol.now_ms())
+        return report
+
+
+class SyncLoop:
+    """Syncs every ``interval`` seconds; while the hub is unreachable, backs off with jitter."""
+
+    def __init__(self, client: SyncClient, interval: float, max_backoff: float = 300.0) -> None:
+        self.client = client
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.failures = 0
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="campus-sync", daemon=True)
+
+    def next_delay(self) -> float:
+        if self.failures == 0:
+            return self.interval
+        ceiling = min(self.max_backoff, self.interval * (2 ** min(self.failures, 16)))
+        return random.uniform(self.interval, ceiling)  # full jitter keeps campuses from stampeding
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.client.sync_once()
+                self.failures, self.last_error = 0, None
+            except (HubUnreachable, SyncRefused) as exc:
+                self.failures += 1
+                self.last_error = str(exc)
+                log.warning("sync failed (%s); next try in about %.0f s", exc, self.next_delay())
+            self._stop.wait(self.next_delay())
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)

@@ -1,0 +1,30 @@
+"""Canonical digests of replicated tables: equal contents give equal digests on any store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Connection, MetaData, Table, select
+
+from campus.sync import codec
+from campus.sync.policy import policy_of
+
+
+def replicated_tables(metadata: MetaData) -> list[Table]:
+    return [t for t in metadata.sorted_tables if policy_of(t) is not None]
+
+
+def table_digest(conn: Connection, table: Table, where: ColumnElement[bool] | None = None) -> str:
+    """SHA-256 over every row (canonical msgpack, columns by name) in id order."""
+    query = select(table).order_by(table.c.id)
+    if where is not None:
+        query = query.where(where)
+    digest = hashlib.sha256()
+    for row in conn.execute(query).mappings():
+        digest.update(codec.encode({str(name): value for name, value in row.items()}))
+    return digest.hexdigest()
+
+
+def store_digests(conn: Connection, tables: Iterable[Table]) -> dict[str, str]:
+    return {table.name: table_digest(conn, table) for table in tables}

@@ -1,0 +1,124 @@
+"""A node's store as sync sees it: what to push, where pulls resume, and applying what arrives."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from sqlalchemy import Connection, MetaData, insert, select, update
+
+from campus.sync import codec
+from campus.sync.capture import HEAD_KEY, LogTables, read_head, save_clock
+from campus.sync.changes import ChainBroken, Change, verify_chain
+from campus.sync.hlc import HybridLogicalClock
+from campus.sync.merge import Merger, Rejected
+
+PUSHED_KEY = "pushed_seq"
+CURSOR_KEY = "pull_cursor"
+LAST_SYNC_KEY = "last_sync_ms"
+
+
+class Store(Protocol):
+    node_id: str
+    clock: HybridLogicalClock
+
+    def read(self) -> AbstractContextManager[Connection]: ...
+
+    def write(self) -> AbstractContextManager[Connection]: ...
+
+
+class NodeReplica:
+    def __init__(self, store: Store, metadata: MetaData, tables: LogTables) -> None:
+        self.store = store
+        self.tables = tables
+        self.merger = Merger(metadata, tables.versions)
+
+    def _get(self, conn: Connection, key: str) -> int:
+        value = conn.execute(select(self.tables.state.c.int_value).where(self.tables.state.c.key == key)).scalar()
+        return value or 0
+
+    def _put(self, conn: Connection, key: str, value: int) -> None:
+        state = self.tables.state
+        if not conn.execute(update(state).where(state.c.key == key).values(int_value=value)).rowcount:
+            conn.execute(insert(state).values(key=key, int_value=value))
+
+    def head(self) -> tuple[int, bytes]:
+        with self.store.read() as conn:
+            return read_head(conn, self.tables)
+
+    def pushed_seq(self) -> int:
+        with self.store.read() as conn:
+            return self._get(conn, PUSHED_KEY)
+
+    def pull_cursor(self) -> int:
+        with self.store.read() as conn:
+            return self._get(conn, CURSOR_KEY)
+
+    def last_sync_ms(self) -> int:
+        with self.store.read() as conn:
+            return self._get(conn, LAST_SYNC_KEY)
+
+    def mark_pushed(self, seq: int) -> None:
+        with self.store.write() as conn:
+            self._put(conn, PUSHED_KEY, seq)
+
+    def mark_synced(self, at_ms: int) -> None:
+        with self.store.write() as conn:
+            self._put(conn, LAST_SYNC_KEY, at_ms)
+
+    def outgoing(self, after_seq: int, max_bytes: int) -> list[tuple[int, bytes, bytes]]:
+        """The next links of this node's log after ``after_seq``, at most ``max_bytes`` (at least one)."""
+        log = self.tables.log
+        batch: list[tuple[int, bytes, bytes]] = []
+        size = 0
+        with self.store.read() as conn:
+            rows = conn.execute(select(log.c.seq, log.c.body, log.c.hash).where(log.c.seq > after_seq)
+                                .order_by(log.c.seq).limit(20_000))
+            for seq, body, digest in rows:
+                if batch and size + len(body) + 48 > max_bytes:
+                    break
+                batch.append((seq, body, digest))
+                size += len(body) + 48
+        return batch
+
+    def apply_pulled(self, bodies: list[bytes], cursor: int) -> int:
+        """Apply changes the hub sent (already signature-checked) and move the cursor, atomically."""
+        with self.store.write() as conn:
+            newest = 0
+            for body in bodies:
+                change = Change.from_wire(codec.decode(body))
+                try:
+                    self.merger.apply(conn, change)
+                except Rejected:
+                    continue  # a table this version does not know: kept at the hub, skipped here
+                newest = max(newest, change.hlc)
+            if newest:
+                self.store.clock.observe(newest)
+                save_clock(conn, self.tables, self.store.clock.last)
+            self._put(conn, CURSOR_KEY, cursor)
+        return len(bodies)
+
+    def restore_own(self, links: list[tuple[int, bytes, bytes]]) -> int:
+        """Take back this node's own changes the hub holds beyond the local head (restore from backup)."""
+        with self.store.write() as conn:
+            head_seq, head_hash = read_head(conn, self.tables)
+            fresh = [link for link in links if link[0] > head_seq]
+            if not fresh:
+                return 0
+            new_head = verify_chain(fresh, head_seq, head_hash)
+            newest = 0
+            for seq, body, digest in fresh:
+                change = Change.from_wire(codec.decode(body))
+                if change.node != self.store.node_id:
+                    raise ChainBroken(seq, "the hub sent another node's change as this node's own")
+                conn.execute(insert(self.tables.log).values(seq=seq, hlc=change.hlc, table_name=change.table,
+                                                            row_id=change.row_id, body=body, hash=digest))
+                self.merger.apply(conn, change)
+                newest = max(newest, change.hlc)
+            state = self.tables.state
+            conn.execute(update(state).where(state.c.key == HEAD_KEY).values(int_value=new_head[0],
+                                                                             blob_value=new_head[1]))
+            self.store.clock.observe(newest)
+            save_clock(conn, self.tables, self.store.clock.last)
+            self._put(conn, PUSHED_KEY, new_head[0])
+            return len(fresh)

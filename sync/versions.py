@@ -1,0 +1,65 @@
+"""Per-field version bookkeeping for last-writer-wins rows.
+
+Each field's last write is remembered as ``(hlc, node id)``. The insert of a row records a
+single ``*`` version that stands for every field not written since, so an insert costs one
+bookkeeping row, not one per column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+ROW_VERSION = "*"
+
+
+class Version(NamedTuple):
+    hlc: int
+    node_id: str
+
+
+class StoredVersion(NamedTuple):
+    version: Version
+    pending_value: bytes | None
+
+
+def read_versions(conn: Connection, versions: Table, table_name: str, row_id: str) -> dict[str, StoredVersion]:
+    rows = conn.execute(
+        select(versions.c.field, versions.c.hlc, versions.c.node_id, versions.c.pending_value).where(
+            versions.c.table_name == table_name, versions.c.row_id == row_id
+        )
+    )
+    return {r.field: StoredVersion(Version(r.hlc, r.node_id), r.pending_value) for r in rows}
+
+
+def effective(stored: dict[str, StoredVersion], field: str) -> Version | None:
+    entry = stored.get(field) or stored.get(ROW_VERSION)
+    return entry.version if entry else None
+
+
+def write_versions(
+    conn: Connection,
+    versions: Table,
+    table_name: str,
+    row_id: str,
+    entries: Iterable[tuple[str, Version, bytes | None]],
+) -> None:
+    """Upsert ``(field, version, pending value)`` entries for one row."""
+    rows = [
+        {"table_name": table_name, "row_id": row_id, "field": field, "hlc": version.hlc,
+         "node_id": version.node_id, "pending_value": pending}
+        for field, version, pending in entries
+    ]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(versions)
+    statement = statement.on_conflict_do_update(
+        index_elements=[versions.c.table_name, versions.c.row_id, versions.c.field],
+        set_={"hlc": statement.excluded.hlc, "node_id": statement.excluded.node_id,
+              "pending_value": statement.excluded.pending_value},
+    )
+    conn.execute(statement, rows)

@@ -13,9 +13,82 @@ def _node_init(args: argparse.Namespace) -> int:
     from campus.node.bootstrap import init_node
 
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
-    config = init_node(Path(args.dir), args.campus_code, args.name, **overrides)
+    config = init_node(Path(args.dir), args.campus_code, args.name, hub_url=args.hub or "", token=args.token or "",
+                       **overrides)
     print(f"node for campus {config.campus_code} ({config.campus_name}) created in {config.directory}")
+    if config.hub_url:
+        print(f"enrolled with {config.hub_url}; hub key pinned")
     print(f"node id {config.node_id}; start it with: campus node serve --dir {config.directory}")
+    return 0
+
+
+def _node_restore(args: argparse.Namespace) -> int:
+    from campus.node.bootstrap import restore_node
+
+    config = restore_node(Path(args.dir), args.hub, args.token)
+    print(f"re-keyed node {config.node_id} of campus {config.campus_code}; pulling everything back …")
+    return _sync_dir(config.directory)
+
+
+def _sync_now(args: argparse.Namespace) -> int:
+    return _sync_dir(Path(args.dir))
+
+
+def _sync_dir(directory: Path) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from campus.node.config import NodeConfig
+    from campus.node.store import NodeStore
+    from campus.node.sync import client_for
+    from campus.sync.client import HubUnreachable, SyncRefused
+
+    config = NodeConfig.load(directory)
+    store = NodeStore(config.database_path, config.node_id)
+    client = client_for(config, store)
+    try:
+        outbox = store.head()[0] - client.replica.pushed_seq()
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} changes")) as bar:
+            tasks = {"push": bar.add_task("push", total=max(outbox, 1)), "pull": bar.add_task("pull", total=None)}
+            report = client.sync_once(progress=lambda kind, n: bar.advance(tasks[kind], n))
+    except (HubUnreachable, SyncRefused) as exc:
+        print(f"campus: sync failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+        store.close()
+    print(f"pushed {report.pushed}, pulled {report.pulled}, restored {report.restored}; "
+          f"log head {report.head_seq}, pull cursor {report.cursor}")
+    return 0
+
+
+def _hub_sync(directory: str):  # type: ignore[no-untyped-def]
+    from campus.hub.config import HubConfig
+    from campus.hub.store import HubStore
+    from campus.hub.sync_service import HubSync
+    from campus.sync.signing import load_private_key
+
+    config = HubConfig.load(Path(directory))
+    return HubSync(HubStore(config.store_url, config.hub_id), load_private_key(config.key_path))
+
+
+def _campus_add(args: argparse.Namespace) -> int:
+    campus_id, token = _hub_sync(args.dir).add_campus(args.code, args.name)
+    print(f"campus {args.code} ({args.name}) created, id {campus_id}")
+    print(f"one-time enrollment token (valid 24 h): {token}")
+    print(f"on the campus machine: campus node init --dir DIR --campus-code {args.code} --name {args.name} "
+          f"--hub HUB_URL --token {token}")
+    return 0
+
+
+def _campus_restore_token(args: argparse.Namespace) -> int:
+    token = _hub_sync(args.dir).issue_restore_token(args.code)
+    print(f"one-time restore token for {args.code} (valid 24 h): {token}")
+    return 0
+
+
+def _campus_revoke_key(args: argparse.Namespace) -> int:
+    count = _hub_sync(args.dir).revoke_keys(args.code)
+    print(f"revoked {count} key(s) of campus {args.code}; issue a restore token to re-key it")
     return 0
 
 
@@ -64,7 +137,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="campus", description="Campus: offline-first school management.")
-    sides = parser.add_subparsers(dest="side", required=True, metavar="{node,hub,demo}")
+    sides = parser.add_subparsers(dest="side", required=True, metavar="{node,hub,sync,demo}")
 
     node = sides.add_parser("node", help="a campus node").add_subparsers(dest="command", required=True)
     p = node.add_parser("init", help="create a node directory for one campus")
@@ -73,7 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="the campus's display name")
     p.add_argument("--host", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to serve on (default 8100)")
+    p.add_argument("--hub", help="the hub's URL, to enroll this node there")
+    p.add_argument("--token", help="one-time enrollment token from 'campus hub campus add'")
     p.set_defaults(run=_node_init)
+    p = node.add_parser("restore", help="rebuild a campus whose disk died, from the hub")
+    p.add_argument("--dir", required=True, help="new, empty node directory")
+    p.add_argument("--hub", required=True, help="the hub's URL")
+    p.add_argument("--token", required=True, help="one-time restore token from 'campus hub campus restore-token'")
+    p.set_defaults(run=_node_restore)
     p = node.add_parser("serve", help="serve a node's API and staff screens")
     p.add_argument("--dir", required=True, help="the node directory")
     p.add_argument("--host", help="override the configured address")
@@ -94,6 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="override the configured port")
     p.set_defaults(run=_hub_serve)
 
+    campus_cmd = hub.add_parser("campus", help="campuses, enrollment tokens and keys").add_subparsers(
+        dest="campus_command", required=True)
+    p = campus_cmd.add_parser("add", help="create a campus and print its one-time enrollment token")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.add_argument("--code", required=True, help="campus code such as BJ01")
+    p.add_argument("--name", required=True, help="the campus's display name")
+    p.set_defaults(run=_campus_add)
+    p = campus_cmd.add_parser("restore-token", help="print a one-time token to restore or re-key a campus's node")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.add_argument("--code", required=True, help="campus code")
+    p.set_defaults(run=_campus_restore_token)
+    p = campus_cmd.add_parser("revoke-key", help="revoke the keys of a campus's node")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.add_argument("--code", required=True, help="campus code")
+    p.set_defaults(run=_campus_revoke_key)
+
+    sync = sides.add_parser("sync", help="sync a node with its hub").add_subparsers(dest="command", required=True)
+    p = sync.add_parser("now", help="push this node's changes and pull the hub's, with progress")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.set_defaults(run=_sync_now)
+
     p = sides.add_parser("demo", help="a hub and two campus nodes on loopback, with some activity")
     p.add_argument("--dir", help="where to put the demo's directories (default: a new temporary one)")
     p.add_argument("--serve", action="store_true", help="keep serving after the demo until Ctrl-C")
@@ -103,9 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from campus.schema.errors import DomainError
+    from campus.sync.client import HubUnreachable, SyncRefused
+
     try:
         return args.run(args)
-    except ConfigError as exc:
+    except (ConfigError, DomainError, ValueError, HubUnreachable, SyncRefused) as exc:
         print(f"campus: {exc}", file=sys.stderr)
         return 2
 

@@ -6,7 +6,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.node.crm.leads import Campus, create_lead, get_lead, list_leads
+from campus.node.crm.leads import Campus, create_lead, edit_lead, get_lead, list_leads
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.problems import InvalidInput
 
@@ -16,6 +16,14 @@ class LeadIn(Input):
     phone: str = Field(min_length=1, max_length=40)
     channel: str | None = Field(default=None, max_length=32)
     notes: str | None = Field(default=None, max_length=2000)
+
+
+class LeadPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    channel: str | None = Field(default=None, max_length=32)
+    notes: str | None = Field(default=None, max_length=2000)
+    birthday: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _page_params(request: Request) -> tuple[int, int]:
@@ -48,6 +56,14 @@ def register(api: Api) -> None:
         with node.store.read() as conn:
             total, rows = list_leads(conn, node.config.campus_id, limit, offset)
         return json_response({"total": total, "limit": limit, "offset": offset, "items": rows})
+
+    @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", body=LeadPatch, tags=["leads"])
+    async def edit(request: Request) -> Response:
+        patch = await parse_body(request, LeadPatch)
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            lead = edit_lead(uow, request.path_params["lead_id"], patch.model_dump(exclude_unset=True))
+        return json_response(lead)
 
     @api.route("/leads/{lead_id}", "GET", "One lead", tags=["leads"])
     async def show(request: Request) -> Response:

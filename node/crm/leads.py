@@ -58,6 +58,27 @@ def create_lead(
     return {"id": row_id, **row}
 
 
+EDITABLE_FIELDS = ("name", "phone", "channel", "notes", "birthday")
+
+
+def edit_lead(uow: UnitOfWork, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change descriptive fields; each field replicates on its own (last writer wins per field)."""
+    get_lead(uow.conn, lead_id)
+    values = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    if "phone" in values:
+        try:
+            values["phone"] = normalise_phone(values["phone"])
+        except InvalidPhone as exc:
+            raise Invalid("phone", str(exc)) from None
+        clash = uow.conn.execute(select(leads.c.id, leads.c.number).where(
+            leads.c.phone == values["phone"], leads.c.id != lead_id, leads.c.deleted.is_(False))).first()
+        if clash:
+            raise DuplicatePhone(f"lead {clash.number} already has phone {values['phone']}",
+                                 lead_id=clash.id, number=clash.number)
+    uow.update("leads", lead_id, values)
+    return get_lead(uow.conn, lead_id)
+
+
 def get_lead(conn: Connection, lead_id: str) -> dict[str, Any]:
     row = conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
     if row is None:

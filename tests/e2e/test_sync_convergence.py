@@ -40,3 +40,37 @@ def test_two_campuses_converge_to_identical_stores(group: Group) -> None:
     assert sh.digests() == hub
     with group.hub_store.read() as conn:
         assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 2
+
+
+def _edit(url: str, lead_id: str, **fields: str) -> None:
+    response = httpx.patch(f"{url}/api/v1/leads/{lead_id}", json=fields)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("order", ["bj-first", "sh-first", "interleaved"])
+def test_offline_edits_of_one_lead_merge_per_field_in_any_sync_order(group: Group, order: str) -> None:
+    bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
+    lead = _lead(bj.url, "张伟", "13800138000")
+    bj.sync(), sh.sync()  # SH01 now holds BJ01's lead too: leads are institution-wide
+    # Offline: different fields at each campus, and the same field at both (SH01 writes it last).
+    _edit(bj.url, lead["id"], notes="想学钢琴")
+    _edit(bj.url, lead["id"], channel="douyin")
+    _edit(sh.url, lead["id"], name="张伟(家长)")
+    _edit(sh.url, lead["id"], channel="referral")
+
+    syncs = {"bj-first": [bj, sh, bj], "sh-first": [sh, bj, sh], "interleaved": [sh, bj, sh, bj, sh]}[order]
+    for campus in syncs:
+        campus.sync()
+
+    hub = group.hub_digests()
+    assert bj.digests() == hub and sh.digests() == hub
+    merged = httpx.get(f"{bj.url}/api/v1/leads/{lead['id']}").json()
+    assert (merged["name"], merged["notes"], merged["channel"]) == ("张伟(家长)", "想学钢琴", "referral")
+    conflicts = httpx.get(f"{group.hub_server.url}/api/v1/conflicts").json()["items"]
+    if syncs[0] is bj:
+        assert conflicts == []  # the later write simply arrived last
+    else:  # the earlier write arrived after the later one: it loses, and is kept for a person to restore
+        assert [(c["field"], c["lost_value"], c["kept_value"]) for c in conflicts] == [
+            ("channel", '"douyin"', '"referral"')
+        ]
+        assert all(campus.digests() == hub for campus in (bj, sh))

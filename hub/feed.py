@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from campus.schema.tables import hub_feed, metadata
+from campus.sync.bulk import insert_rows
 from campus.sync.changes import Change
 from campus.sync.policy import policy_of
 
@@ -24,8 +25,7 @@ def scope_campus(conn: Connection, change: Change) -> str | None:
 
 def append(conn: Connection, entries: list[dict[str, Any]]) -> None:
     """Entries: origin_node, origin_seq, table_name, campus_id, body."""
-    if entries:
-        conn.execute(insert(hub_feed), entries)
+    insert_rows(conn, hub_feed, entries)
 
 
 def entry_for(conn: Connection, change: Change, body: bytes) -> dict[str, Any]:

@@ -31,8 +31,9 @@ from campus.schema.tables import (
 )
 from campus.schema.times import utc_now_text
 from campus.sync import codec, protocol
+from campus.sync.bulk import insert_rows
 from campus.sync.changes import GENESIS_HASH, Change, link_hash
-from campus.sync.merge import LostWrite, Merger, Rejected, to_json
+from campus.sync.merge import LostWrite, Merger, to_json
 from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
 
 log = logging.getLogger("campus.hub.sync")
@@ -255,34 +256,30 @@ class HubSync:
     def _merge(self, conn: Connection, node: dict[str, Any], links: list[protocol.Link],
                changes: list[Change]) -> tuple[int, int]:
         uow = self.store.unit_of_work_on(conn)
+        results = self.merger.apply_batch(conn, changes, writer_campus=node["campus_id"], enforce_owner=True)
         log_rows, feed_rows = [], []
         rejected = 0
-        for (seq, body, digest), change in zip(links, changes, strict=True):
-            rejection = None
-            try:
-                self.merger.check_owner(conn, change, node["campus_id"], is_hub=False)
-                result = self.merger.apply(conn, change)
-            except Rejected as refusal:
-                rejection = refusal.reason
+        for (seq, body, digest), change, result in zip(links, changes, results, strict=True):
+            if result.rejection:
                 rejected += 1
                 uow.insert("sync_rejections", {
                     "campus_id": node["campus_id"], "node_id": change.node, "seq": change.seq,
-                    "table_name": change.table, "row_id": change.row_id, "reason": rejection,
+                    "table_name": change.table, "row_id": change.row_id, "reason": result.rejection,
                     "created_at": utc_now_text()})
             else:
-                feed_rows.append(feed.entry_for(conn, change, body))
+                feed_rows.append({"origin_node": change.node, "origin_seq": seq, "table_name": change.table,
+                                  "campus_id": result.scope, "body": body})
                 for lost in result.lost:
-                    self._record_conflict(uow, conn, lost, change)
+                    self._record_conflict(uow, lost, result.scope)
             log_rows.append({"node_id": change.node, "seq": seq, "body": body, "hash": digest,
-                             "rejection": rejection})
-        conn.execute(insert(node_logs), log_rows)
+                             "rejection": result.rejection})
+        insert_rows(conn, node_logs, log_rows)
         feed.append(conn, feed_rows)
         self.store.clock.observe(max(c.hlc for c in changes))
         self.store.finish(uow)
         return len(changes) - rejected, rejected
 
-    def _record_conflict(self, uow: Any, conn: Connection, lost: LostWrite, change: Change) -> None:
-        scope = feed.scope_campus(conn, change)
+    def _record_conflict(self, uow: Any, lost: LostWrite, scope: str | None) -> None:
         uow.insert("conflicts", {
             "campus_id": scope, "kind": lost.kind, "table_name": lost.table, "row_id": lost.row_id,
             "field": lost.field, "kept_value": to_json(lost.kept_value), "lost_value": to_json(lost.lost_value),

@@ -22,10 +22,18 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from campus.sync.policy import HUB_OWNED, LAST_WRITER_WINS, Merge, Owner, SyncPolicy, campus_owned
+from campus.sync.policy import (
+    APPEND_ONLY,
+    HUB_OWNED,
+    LAST_WRITER_WINS,
+    Merge,
+    Owner,
+    SyncPolicy,
+    campus_owned,
+)
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData(
     naming_convention={
@@ -249,6 +257,21 @@ leads = Table(
     Index("ix_leads_campus_pool", "campus_id", "pool"),
     # A lead at another campus may be claimed or edited offline; conflicts are found after merge.
     info={"sync": LAST_WRITER_WINS},
+)
+
+lead_follow_ups = Table(
+    "lead_follow_ups",
+    metadata,
+    _id(),
+    Column("lead_id", String(ID), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),  # call | wechat | visit
+    Column("content", Text, nullable=False),
+    Column("next_follow_up_on", String(10)),
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    # A fact: corrected by a new follow-up, never edited. Goes wherever its lead goes.
+    info={"sync": APPEND_ONLY},
 )
 
 # --- students -----------------------------------------------------------------------------

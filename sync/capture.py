@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, insert, select, update
 
+from campus.sync.bulk import insert_rows
 from campus.sync.changes import GENESIS_HASH, INSERT, UPDATE, Change, link_hash
 from campus.sync.hlc import HybridLogicalClock
 from campus.sync.policy import Merge, policy_of
@@ -102,6 +103,7 @@ class UnitOfWork:
         self._new_id = new_id
         self.changes: list[Change] = []
         self._head: tuple[int, bytes] | None = None
+        self._log_rows: list[dict[str, Any]] = []  # written in one executemany by finish()
 
     def _table(self, name: str) -> Table:
         table = self._metadata.tables.get(name)
@@ -126,10 +128,9 @@ class UnitOfWork:
         )
         encoded = change.encode()
         digest = link_hash(previous_hash, encoded)
-        self.conn.execute(
-            insert(self._tables.log).values(
-                seq=change.seq, hlc=change.hlc, table_name=table, row_id=row_id, body=encoded, hash=digest
-            )
+        self._log_rows.append(
+            {"seq": change.seq, "hlc": change.hlc, "table_name": table, "row_id": row_id, "body": encoded,
+             "hash": digest}
         )
         self._head = (change.seq, digest)
         self.changes.append(change)
@@ -140,7 +141,7 @@ class UnitOfWork:
         table = self._table(table_name)
         row = dict(values)
         row.setdefault("id", self._new_id())
-        self.conn.execute(insert(table).values(row))
+        self.conn.execute(insert(table), row)
         fields = {key: value for key, value in row.items() if key != "id"}
         change = self._append(table_name, row["id"], INSERT, fields)
         if policy_of(table).merge is Merge.LAST_WRITER_WINS:
@@ -175,6 +176,9 @@ class UnitOfWork:
 
     def finish(self) -> None:
         """Persist the log head and clock; call once, just before the commit."""
+        if self._log_rows:
+            insert_rows(self.conn, self._tables.log, self._log_rows)
+            self._log_rows = []
         if self._head is not None:
             _put_state(self.conn, self._tables, HEAD_KEY, *self._head)
             save_clock(self.conn, self._tables, self._clock.last)

@@ -1,25 +1,35 @@
-"""Applying a change to a store by its table's policy: idempotent and order-independent.
+"""Applying changes to a store by each table's policy: idempotent and order-independent.
 
 * append-only: insert if absent; the same id with other content is a conflict, never an overwrite;
 * last-writer-wins: per field, the write with the greater ``(hlc, node id)`` wins, so two offline
   edits of different fields both survive; an edit that arrives before its row's insert is kept
   as a pending value and folded in when the insert arrives;
-* ownership (checked by :func:`check_owner` where authority matters, at the hub): hub-owned
-  tables take changes only from the hub, campus-owned rows only from their campus.
+* ownership (enforced where authority matters, at the hub): hub-owned tables take changes only
+  from the hub, campus-owned rows only from their campus.
+
+A batch is merged in memory: the rows and versions it touches are read in bulk, every change
+is folded in by the pure :func:`merge_change`, and the outcome is written back with a few
+``executemany`` calls. That is what lets the hub ingest tens of thousands of changes a second.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, insert, select, update
+from sqlalchemy import Connection, MetaData, Table, bindparam, select, update
 
 from campus.sync import codec
+from campus.sync.bulk import insert_rows
 from campus.sync.changes import INSERT, Change
 from campus.sync.policy import Merge, Owner, SyncPolicy, policy_of
-from campus.sync.versions import ROW_VERSION, Version, effective, read_versions, write_versions
+from campus.sync.versions import ROW_VERSION, StoredVersion, Version, effective, upsert_versions
+
+READ_CHUNK = 500
 
 
 class Rejected(Exception):
@@ -50,10 +60,86 @@ class LostWrite:
 class MergeResult:
     applied_fields: dict[str, Any] = field(default_factory=dict)
     lost: list[LostWrite] = field(default_factory=list)
+    rejection: str | None = None
+    scope: str | None = None  # the row's campus after the merge, if its table has a campus column
+
+
+@dataclass
+class RowState:
+    """One row as the merge sees it: its values (None while absent) and its field versions."""
+
+    values: dict[str, Any] | None
+    versions: dict[str, StoredVersion]
+    in_store: bool
+    dirty_fields: set[str] = field(default_factory=set)
+    dirty_versions: set[str] = field(default_factory=set)
 
 
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def merge_change(state: RowState, change: Change, policy: SyncPolicy) -> MergeResult:
+    """Fold one change into one row's state; pure apart from mutating ``state``."""
+    if policy.merge is Merge.APPEND_ONLY:
+        if state.values is None:
+            state.values = dict(change.fields)
+            state.dirty_fields.update(change.fields)
+            return MergeResult(applied_fields=dict(change.fields))
+        differing = {k: v for k, v in change.fields.items() if state.values.get(k) != v}
+        if not differing:
+            return MergeResult()
+        return MergeResult(lost=[LostWrite(
+            table=change.table, row_id=change.row_id, field=None,
+            kept_value={k: state.values.get(k) for k in differing}, kept_version=None,
+            lost_value=differing, lost_version=Version(change.hlc, change.node), kind="append_only_mismatch",
+            detail=f"{change.table}/{change.row_id} already exists with other content; the first one is kept")])
+
+    incoming = Version(change.hlc, change.node)
+    result = MergeResult()
+    winners: dict[str, Any] = {}
+    for name, value in change.fields.items():
+        version = effective(state.versions, name)
+        if version is None or incoming > version:
+            winners[name] = value
+        elif incoming < version:
+            kept = state.values.get(name) if state.values is not None else _pending(state.versions, name)
+            if kept != value and version.node_id != change.node:
+                result.lost.append(LostWrite(
+                    table=change.table, row_id=change.row_id, field=name, kept_value=kept,
+                    kept_version=version, lost_value=value, lost_version=incoming, kind="concurrent_edit",
+                    detail=f"{change.table}.{name} was edited at two places; the later edit is kept"))
+    if state.values is not None:
+        state.values.update(winners)
+        state.dirty_fields.update(winners)
+        for name in winners:
+            state.versions[name] = StoredVersion(incoming, None)
+            state.dirty_versions.add(name)
+    elif change.op == INSERT:
+        newer_pending = {
+            name: codec.decode(entry.pending_value)
+            for name, entry in state.versions.items()
+            if name != ROW_VERSION and entry.pending_value is not None and entry.version > incoming
+        }
+        state.values = {**change.fields, **newer_pending}
+        state.dirty_fields.update(state.values)
+        for name, entry in list(state.versions.items()):
+            state.versions[name] = StoredVersion(entry.version if name in newer_pending else incoming, None)
+            state.dirty_versions.add(name)
+        state.versions[ROW_VERSION] = StoredVersion(incoming, None)
+        state.dirty_versions.add(ROW_VERSION)
+        winners = dict(state.values)
+    else:
+        for name, value in winners.items():
+            state.versions[name] = StoredVersion(incoming, codec.encode(value))
+            state.dirty_versions.add(name)
+    result.applied_fields = winners
+    return result
+
+
+def _pending(versions: dict[str, StoredVersion], name: str) -> Any:
+    entry = versions.get(name)
+    return codec.decode(entry.pending_value) if entry and entry.pending_value is not None else None
 
 
 class Merger:
@@ -66,94 +152,118 @@ class Merger:
         policy = policy_of(table) if table is not None else None
         if table is None or policy is None:
             raise Rejected(change, f"{change.table} is not a replicated table")
-        unknown = [name for name in change.fields if name not in table.c or name == "id"]
+        unknown = change.fields.keys() - self._columns(table)
         if unknown:
             raise Rejected(change, f"{change.table} has no field(s) {', '.join(sorted(unknown))}")
         return table, policy
 
-    def check_owner(self, conn: Connection, change: Change, origin_campus: str | None, is_hub: bool) -> None:
-        """Refuse a change its writer may not make; ``origin_campus`` is the writer's campus."""
-        table, policy = self.table_for(change)
-        if policy.owner is Owner.HUB and not is_hub:
-            raise Rejected(change, f"{change.table} is owned by headquarters")
-        if policy.owner is Owner.CAMPUS and not is_hub:
-            column = policy.campus_column
-            assert column is not None
-            stored = conn.execute(select(table.c[column]).where(table.c.id == change.row_id)).scalar()
-            owner = stored if stored is not None else change.fields.get(column)
-            if owner != origin_campus:
-                raise Rejected(change, f"{change.table}/{change.row_id} is owned by campus {owner}")
-            if column in change.fields and change.fields[column] != owner:
-                raise Rejected(change, f"{change.table}/{change.row_id} cannot move to another campus")
+    @staticmethod
+    @cache
+    def _columns(table: Table) -> frozenset[str]:
+        return frozenset(column.name for column in table.c if column.name != "id")
 
     def apply(self, conn: Connection, change: Change) -> MergeResult:
-        table, policy = self.table_for(change)
-        if policy.merge is Merge.APPEND_ONLY:
-            return self._apply_fact(conn, table, change)
-        return self._apply_last_writer_wins(conn, table, change)
-
-    def _apply_fact(self, conn: Connection, table: Table, change: Change) -> MergeResult:
-        existing = conn.execute(select(table).where(table.c.id == change.row_id)).mappings().first()
-        if existing is None:
-            conn.execute(insert(table).values(id=change.row_id, **change.fields))
-            return MergeResult(applied_fields=dict(change.fields))
-        differing = {k: v for k, v in change.fields.items() if existing[k] != v}
-        if not differing:
-            return MergeResult()
-        lost = LostWrite(
-            table=change.table, row_id=change.row_id, field=None,
-            kept_value={k: existing[k] for k in differing}, kept_version=None,
-            lost_value=differing, lost_version=Version(change.hlc, change.node), kind="append_only_mismatch",
-            detail=f"{change.table}/{change.row_id} already exists with other content; the first one is kept",
-        )
-        return MergeResult(lost=[lost])
-
-    def _apply_last_writer_wins(self, conn: Connection, table: Table, change: Change) -> MergeResult:
-        incoming = Version(change.hlc, change.node)
-        stored = read_versions(conn, self._versions, change.table, change.row_id)
-        current = conn.execute(select(table).where(table.c.id == change.row_id)).mappings().first()
-        result = MergeResult()
-        winners: dict[str, Any] = {}
-        for name, value in change.fields.items():
-            version = effective(stored, name)
-            if version is None or incoming > version:
-                winners[name] = value
-            elif incoming < version:
-                kept = current[name] if current is not None else _pending(stored, name)
-                if kept != value and version.node_id != change.node:
-                    result.lost.append(LostWrite(
-                        table=change.table, row_id=change.row_id, field=name, kept_value=kept,
-                        kept_version=version, lost_value=value, lost_version=incoming, kind="concurrent_edit",
-                        detail=f"{change.table}.{name} was edited at two places; the later edit is kept",
-                    ))
-        if current is not None:
-            if winners:
-                conn.execute(update(table).where(table.c.id == change.row_id).values(winners))
-                write_versions(conn, self._versions, change.table, change.row_id,
-                               [(name, incoming, None) for name in winners])
-        elif change.op == INSERT:
-            newer_pending = {
-                name: codec.decode(entry.pending_value)
-                for name, entry in stored.items()
-                if name != ROW_VERSION and entry.pending_value is not None and entry.version > incoming
-            }
-            row = {**change.fields, **newer_pending}
-            conn.execute(insert(table).values(id=change.row_id, **row))
-            entries = [(ROW_VERSION, incoming, None)]
-            entries += [(name, stored[name].version, None) for name in newer_pending]
-            write_versions(conn, self._versions, change.table, change.row_id, entries)
-            obsolete = [name for name in stored if name != ROW_VERSION and name not in newer_pending]
-            if obsolete:
-                write_versions(conn, self._versions, change.table, change.row_id,
-                               [(name, incoming, None) for name in obsolete])
-            winners = row
-        elif winners:
-            write_versions(conn, self._versions, change.table, change.row_id,
-                           [(name, incoming, codec.encode(value)) for name, value in winners.items()])
-        result.applied_fields = winners
+        """Merge one change; raises :class:`Rejected` if the store cannot take it."""
+        result = self.apply_batch(conn, [change])[0]
+        if result.rejection:
+            raise Rejected(change, result.rejection)
         return result
 
+    def apply_batch(self, conn: Connection, changes: Sequence[Change], writer_campus: str | None = None,
+                    enforce_owner: bool = False) -> list[MergeResult]:
+        """Merge changes in order. With ``enforce_owner``, changes the writer may not make are
+        not applied and come back with ``rejection`` set (the writer is a campus node)."""
+        targets: dict[str, set[str]] = defaultdict(set)
+        resolved: list[tuple[Table, SyncPolicy] | Rejected] = []
+        for change in changes:
+            try:
+                table, policy = self.table_for(change)
+            except Rejected as refusal:
+                resolved.append(refusal)
+                continue
+            resolved.append((table, policy))
+            targets[change.table].add(change.row_id)
+        states = self._load(conn, targets)
+        results = []
+        for change, target in zip(changes, resolved, strict=True):
+            if isinstance(target, Rejected):
+                results.append(MergeResult(rejection=target.reason))
+                continue
+            table, policy = target
+            state = states[(change.table, change.row_id)]
+            if enforce_owner:
+                reason = _owner_refusal(change, policy, state, writer_campus)
+                if reason:
+                    results.append(MergeResult(rejection=reason))
+                    continue
+            result = merge_change(state, change, policy)
+            if policy.campus_column and state.values is not None:
+                result.scope = state.values.get(policy.campus_column)
+            results.append(result)
+        self._store(conn, states)
+        return results
 
-def _pending(stored: dict[str, Any], name: str) -> Any:
-    entry = stored.get(name)
-    return codec.decode(entry.pending_value) if entry and entry.pending_value is not None else None
+    def _load(self, conn: Connection, targets: dict[str, set[str]]) -> dict[tuple[str, str], RowState]:
+        states: dict[tuple[str, str], RowState] = {}
+        versions = self._versions
+        for table_name, row_ids in targets.items():
+            table = self._metadata.tables[table_name]
+            ids = sorted(row_ids)
+            found: dict[str, dict[str, Any]] = {}
+            stored: dict[str, dict[str, StoredVersion]] = defaultdict(dict)
+            lww = policy_of(table).merge is Merge.LAST_WRITER_WINS  # type: ignore[union-attr]
+            for start in range(0, len(ids), READ_CHUNK):
+                chunk = ids[start:start + READ_CHUNK]
+                for row in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings():
+                    found[row["id"]] = {str(k): v for k, v in row.items() if k != "id"}
+                if lww:
+                    for entry in conn.execute(select(versions).where(
+                            versions.c.table_name == table_name, versions.c.row_id.in_(chunk))):
+                        stored[entry.row_id][entry.field] = StoredVersion(
+                            Version(entry.hlc, entry.node_id), entry.pending_value)
+            for row_id in ids:
+                values = found.get(row_id)
+                states[(table_name, row_id)] = RowState(values, stored.get(row_id, {}), values is not None)
+        return states
+
+    def _store(self, conn: Connection, states: dict[tuple[str, str], RowState]) -> None:
+        inserts: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+        updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+        version_rows: list[dict[str, Any]] = []
+        for (table_name, row_id), state in states.items():
+            if state.values is not None and state.dirty_fields:
+                if state.in_store:
+                    columns = tuple(sorted(state.dirty_fields))
+                    updates[(table_name, columns)].append(
+                        {"_row_id": row_id, **{f"_{c}": state.values[c] for c in columns}})
+                else:
+                    columns = tuple(sorted(state.values))
+                    inserts[(table_name, columns)].append({"id": row_id, **state.values})
+            for name in state.dirty_versions:
+                entry = state.versions[name]
+                version_rows.append({"table_name": table_name, "row_id": row_id, "field": name,
+                                     "hlc": entry.version.hlc, "node_id": entry.version.node_id,
+                                     "pending_value": entry.pending_value})
+        for (table_name, _columns), rows in inserts.items():
+            insert_rows(conn, self._metadata.tables[table_name], rows)
+        for (table_name, columns), rows in updates.items():
+            table = self._metadata.tables[table_name]
+            statement = (update(table).where(table.c.id == bindparam("_row_id"))
+                         .values({c: bindparam(f"_{c}") for c in columns}))
+            conn.execute(statement, rows)
+        upsert_versions(conn, self._versions, version_rows)
+
+
+def _owner_refusal(change: Change, policy: SyncPolicy, state: RowState, writer_campus: str | None) -> str | None:
+    if policy.owner is Owner.HUB:
+        return f"{change.table} is owned by headquarters"
+    if policy.owner is Owner.CAMPUS:
+        column = policy.campus_column
+        assert column is not None
+        current = state.values.get(column) if state.values is not None else None
+        owner = current if current is not None else change.fields.get(column)
+        if owner != writer_campus:
+            return f"{change.table}/{change.row_id} is owned by campus {owner}"
+        if column in change.fields and change.fields[column] != owner:
+            return f"{change.table}/{change.row_id} cannot move to another campus"
+    return None

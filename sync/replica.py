@@ -11,7 +11,7 @@ from campus.sync import codec
 from campus.sync.capture import HEAD_KEY, LogTables, read_head, save_clock
 from campus.sync.changes import ChainBroken, Change, verify_chain
 from campus.sync.hlc import HybridLogicalClock
-from campus.sync.merge import Merger, Rejected
+from campus.sync.merge import Merger
 
 PUSHED_KEY = "pushed_seq"
 CURSOR_KEY = "pull_cursor"
@@ -84,14 +84,10 @@ class NodeReplica:
     def apply_pulled(self, bodies: list[bytes], cursor: int) -> int:
         """Apply changes the hub sent (already signature-checked) and move the cursor, atomically."""
         with self.store.write() as conn:
-            newest = 0
-            for body in bodies:
-                change = Change.from_wire(codec.decode(body))
-                try:
-                    self.merger.apply(conn, change)
-                except Rejected:
-                    continue  # a table this version does not know: kept at the hub, skipped here
-                newest = max(newest, change.hlc)
+            changes = [Change.from_wire(codec.decode(body)) for body in bodies]
+            # A change for a table this version does not know comes back rejected: the hub keeps it.
+            self.merger.apply_batch(conn, changes)
+            newest = max((change.hlc for change in changes), default=0)
             if newest:
                 self.store.clock.observe(newest)
                 save_clock(conn, self.tables, self.store.clock.last)
@@ -106,15 +102,15 @@ class NodeReplica:
             if not fresh:
                 return 0
             new_head = verify_chain(fresh, head_seq, head_hash)
-            newest = 0
-            for seq, body, digest in fresh:
-                change = Change.from_wire(codec.decode(body))
+            changes = [Change.from_wire(codec.decode(body)) for _seq, body, _digest in fresh]
+            for (seq, _body, _digest), change in zip(fresh, changes, strict=True):
                 if change.node != self.store.node_id:
                     raise ChainBroken(seq, "the hub sent another node's change as this node's own")
-                conn.execute(insert(self.tables.log).values(seq=seq, hlc=change.hlc, table_name=change.table,
-                                                            row_id=change.row_id, body=body, hash=digest))
-                self.merger.apply(conn, change)
-                newest = max(newest, change.hlc)
+            conn.execute(insert(self.tables.log), [
+                {"seq": seq, "hlc": change.hlc, "table_name": change.table, "row_id": change.row_id,
+                 "body": body, "hash": digest} for (seq, body, digest), change in zip(fresh, changes, strict=True)])
+            self.merger.apply_batch(conn, changes)
+            newest = max(change.hlc for change in changes)
             state = self.tables.state
             conn.execute(update(state).where(state.c.key == HEAD_KEY).values(int_value=new_head[0],
                                                                              blob_value=new_head[1]))

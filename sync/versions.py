@@ -8,10 +8,11 @@ bookkeeping row, not one per column.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+
+from campus.sync.bulk import insert_rows
 
 ROW_VERSION = "*"
 
@@ -53,13 +54,9 @@ def write_versions(
          "node_id": version.node_id, "pending_value": pending}
         for field, version, pending in entries
     ]
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(versions)
-    statement = statement.on_conflict_do_update(
-        index_elements=[versions.c.table_name, versions.c.row_id, versions.c.field],
-        set_={"hlc": statement.excluded.hlc, "node_id": statement.excluded.node_id,
-              "pending_value": statement.excluded.pending_value},
-    )
-    conn.execute(statement, rows)
+    upsert_versions(conn, versions, rows)
+
+
+def upsert_versions(conn: Connection, versions: Table, rows: list[dict[str, Any]]) -> None:
+    """Write version rows (table_name, row_id, field, hlc, node_id, pending_value) in one executemany."""
+    insert_rows(conn, versions, rows, conflict_keys=("table_name", "row_id", "field"))

@@ -1,0 +1,137 @@
+"""Sync throughput: N changes made at a node, pushed over real HTTP, verified and merged at the
+hub, then pulled and applied by a fresh node; compared with SQLite's raw executemany rate.
+
+    .venv/bin/python scripts/bench/sync_bench.py [--changes 200000]
+
+Prints a table and ``ratio push+merge/raw-insert: X.XX``; writes JSON to bench-results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from campus.hub.app import create_app as create_hub_app
+from campus.hub.bootstrap import init_hub
+from campus.node.bootstrap import init_node
+from campus.node.store import NodeStore
+from campus.node.sync import client_for
+from campus.schema.ids import new_id
+from campus.schema.numbers import next_number
+from campus.web.serving import BackgroundServer
+
+APPEND_SHARE = 0.7
+TRANSACTION_SIZE = 1000
+
+
+def make_changes(store: NodeStore, campus_id: str, campus_code: str, total: int, rng: random.Random) -> None:
+    """70% append-only follow-ups, 30% field edits of existing leads (after seeding a few leads)."""
+    lead_ids: list[str] = []
+    made = 0
+    while made < total:
+        with store.unit_of_work() as uow:
+            for _ in range(min(TRANSACTION_SIZE, total - made)):
+                roll = rng.random()
+                if len(lead_ids) < 1000 or (roll >= APPEND_SHARE and len(lead_ids) < 2000 and roll > 0.97):
+                    lead_ids.append(uow.insert("leads", {
+                        "campus_id": campus_id, "number": next_number(uow.conn, campus_code, "lead"),
+                        "name": f"学员{len(lead_ids)}", "phone": f"138{len(lead_ids):08d}", "channel": "douyin",
+                        "pool": "lead", "created_at": "2026-11-24T08:00:00Z", "deleted": False}))
+                elif roll < APPEND_SHARE:
+                    uow.insert("lead_follow_ups", {
+                        "lead_id": rng.choice(lead_ids), "at": "2026-11-24T09:00:00Z", "channel": "call",
+                        "content": "电话沟通,家长有意向试听周六的钢琴课", "next_follow_up_on": "2026-11-30",
+                        "created_at": "2026-11-24T09:00:00Z"})
+                else:
+                    uow.update("leads", rng.choice(lead_ids), {
+                        rng.choice(["notes", "channel", "name"]): f"edit {made} {rng.random():.6f}"})
+                made += 1
+
+
+def raw_insert_rate(directory: Path, rows: int) -> float:
+    """SQLite executemany of follow-up-like rows, WAL and synchronous=NORMAL like the stores."""
+    db = sqlite3.connect(directory / "raw.sqlite")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("create table t (id text primary key, lead_id text, at text, channel text, content text, "
+               "next_follow_up_on text, created_at text)")
+    data = [(new_id(), new_id(), "2026-11-24T09:00:00Z", "call", "电话沟通,家长有意向试听周六的钢琴课",
+             "2026-11-30", "2026-11-24T09:00:00Z") for _ in range(rows)]
+    started = time.perf_counter()
+    with db:
+        db.executemany("insert into t values (?, ?, ?, ?, ?, ?, ?)", data)
+    elapsed = time.perf_counter() - started
+    db.close()
+    return rows / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=200_000)
+    parser.add_argument("--batch-bytes", type=int, default=4 << 20)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    console = Console()
+    rng = random.Random(args.seed)
+    base = Path(tempfile.mkdtemp(prefix="campus-sync-bench-"))
+
+    hub_config = init_hub(base / "hub")
+    with BackgroundServer(create_hub_app(hub_config)) as hub_server:
+        hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
+        _, token_a = hub.sync.add_campus("BJ01", "北京")
+        _, token_b = hub.sync.add_campus("SH01", "上海")
+        source = init_node(base / "bj01", "BJ01", "北京", hub_url=hub_server.url, token=token_a)
+        fresh = init_node(base / "sh01", "SH01", "上海", hub_url=hub_server.url, token=token_b)
+
+        store = NodeStore(source.database_path, source.node_id)
+        started = time.perf_counter()
+        make_changes(store, source.campus_id, source.campus_code, args.changes, rng)
+        generate_seconds = time.perf_counter() - started
+        total_changes = store.head()[0]
+
+        client = client_for(source, store, max_batch_bytes=args.batch_bytes)
+        wire = {"bytes": 0}
+        client.http.event_hooks["request"] = [lambda request: wire.__setitem__(
+            "bytes", wire["bytes"] + len(request.content))]
+        started = time.perf_counter()
+        pushed = client.push(client.hello()["head_seq"])
+        push_seconds = time.perf_counter() - started
+        client.close()
+
+        fresh_store = NodeStore(fresh.database_path, fresh.node_id)
+        fresh_client = client_for(fresh, fresh_store, max_batch_bytes=args.batch_bytes)
+        started = time.perf_counter()
+        pulled, _ = fresh_client.pull()
+        pull_seconds = time.perf_counter() - started
+        fresh_client.close()
+
+    raw_rate = raw_insert_rate(base, min(args.changes, 200_000))
+    push_rate = pushed / push_seconds
+    result = {
+        "changes": total_changes, "generate_per_s": round(total_changes / generate_seconds),
+        "push_merge_per_s": round(push_rate), "pull_apply_per_s": round(pulled / pull_seconds),
+        "pulled": pulled, "wire_bytes_per_change": round(wire["bytes"] / pushed, 1),
+        "raw_insert_per_s": round(raw_rate), "ratio_push_merge_raw_insert": round(push_rate / raw_rate, 3),
+    }
+    table = Table(title=f"sync bench: {total_changes} changes, batches ≤ {args.batch_bytes} bytes")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    out = Path("bench-results")
+    out.mkdir(exist_ok=True)
+    (out / "sync_bench.json").write_text(json.dumps(result, indent=2))
+    print(f"ratio push+merge/raw-insert: {push_rate / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,8 @@
-"""``campus demo``: a hub and two campus nodes on loopback, a day's activity, and what each holds.
-
-It grows with the product: with sync in place it will work offline, heal, sync and print the
+"""``campus demo``: a hub and two campus nodes on loopback, a day of offline work, a sync, and the
 hub's consolidated report.
+
+Everything goes through the real thing: uvicorn on 127.0.0.1, SQLite files, Ed25519 keys, the
+JSON API for the day's work and the sync protocol for the heal.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from rich.table import Table
 
 from campus.hub.app import create_app as create_hub_app
 from campus.hub.bootstrap import init_hub
+from campus.hub.reports import campus_summary
 from campus.node.app import create_app as create_node_app
 from campus.node.bootstrap import init_node
+from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
+from campus.node.sync import client_for
+from campus.schema.tables import metadata
+from campus.sync.client import HubUnreachable
+from campus.sync.digest import replicated_tables, store_digests
 from campus.web.serving import BackgroundServer
 
 CAMPUSES = [("BJ01", "北京海淀校区"), ("SH01", "上海徐汇校区")]
@@ -28,46 +35,95 @@ LEADS = {
     "SH01": [("陈静", "(021)64381234", "event"), ("徐丽", "17712345678", "douyin"),
              ("孙浩", "19912345678", "baidu")],
 }
+FOLLOW_UPS = ["电话沟通,家长想了解周末钢琴班", "微信发送课程表和试听安排", "到店参观,约了周六试听"]
+
+
+def _sync(config: NodeConfig, server: BackgroundServer) -> str:
+    store: NodeStore = server.server.config.app.state.node.store  # type: ignore[attr-defined]
+    client = client_for(config, store, timeout=5)
+    try:
+        report = client.sync_once()
+        return f"pushed {report.pushed}, pulled {report.pulled}"
+    except HubUnreachable:
+        return "hub unreachable — keeps working offline"
+    finally:
+        client.close()
+
+
+def _digest(store: NodeStore) -> dict[str, str]:
+    with store.read() as conn:
+        return store_digests(conn, replicated_tables(metadata))
 
 
 def run_demo(base: Path | None = None, serve: bool = False) -> int:
     console = Console()
     base = base or Path(tempfile.mkdtemp(prefix="campus-demo-"))
-    console.print(f"[bold]Campus demo[/bold] in {base}")
+    console.rule(f"[bold]Campus demo[/bold] in {base}")
     hub_config = init_hub(base / "hub")
-    node_configs = [init_node(base / code.lower(), code, name) for code, name in CAMPUSES]
+    hub_server = BackgroundServer(create_hub_app(hub_config)).start()
+    hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
+    configs = []
+    for code, name in CAMPUSES:
+        _, token = hub.sync.add_campus(code, name)
+        configs.append(init_node(base / code.lower(), code, name, hub_url=hub_server.url, token=token))
+    nodes = [BackgroundServer(create_node_app(config, background_sync=False)).start() for config in configs]
+    console.print(f"hub   {hub_server.url}   (console, /api/v1/sync/status, /metrics)")
+    for config, server in zip(configs, nodes, strict=True):
+        console.print(f"{config.campus_code}  {server.url}   {config.campus_name}, enrolled, key pinned")
+        _sync(config, server)
 
-    servers = [BackgroundServer(create_hub_app(hub_config)).start()]
-    servers += [BackgroundServer(create_node_app(config)).start() for config in node_configs]
     try:
-        console.print(f"hub      {servers[0].url}")
-        for config, server in zip(node_configs, servers[1:], strict=True):
-            console.print(f"{config.campus_code}     {server.url}   ({config.campus_name})")
-
+        console.rule("The link to headquarters goes down")
+        hub_server.stop()
+        shared_lead = None
         with httpx.Client(timeout=10) as client:
-            for config, server in zip(node_configs, servers[1:], strict=True):
-                for name, phone, channel in LEADS[config.campus_code]:
-                    response = client.post(f"{server.url}/api/v1/leads",
-                                           json={"name": name, "phone": phone, "channel": channel})
-                    response.raise_for_status()
+            for config, server in zip(configs, nodes, strict=True):
+                for k, (name, phone, channel) in enumerate(LEADS[config.campus_code]):
+                    lead = client.post(f"{server.url}/api/v1/leads",
+                                       json={"name": name, "phone": phone, "channel": channel})
+                    lead.raise_for_status()
+                    shared_lead = shared_lead or lead.json()
+                    client.post(f"{server.url}/api/v1/leads/{lead.json()['id']}/follow-ups",
+                                json={"channel": ["call", "wechat", "visit"][k % 3],
+                                      "content": FOLLOW_UPS[k % 3]}).raise_for_status()
                 bad = client.post(f"{server.url}/api/v1/leads", json={"name": "赵敏", "phone": "12345"})
-                console.print(f"{config.campus_code}: a bad phone is refused with {bad.status_code} "
-                              f"naming [bold]{bad.json()['errors'][0]['field']}[/bold]")
+                console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups; "
+                              f"a bad phone is refused with {bad.status_code} naming "
+                              f"[bold]{bad.json()['errors'][0]['field']}[/bold]; "
+                              f"sync: {_sync(config, server)}")
+        console.rule("The link comes back")
+        hub_server = BackgroundServer(create_hub_app(hub_config), port=hub_server.port).start()
+        hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
+        # BJ01's first lead is edited at both campuses once SH01 knows it: different fields merge.
+        _sync(configs[0], nodes[0]), _sync(configs[1], nodes[1])
+        with httpx.Client(timeout=10) as client:
+            client.patch(f"{nodes[0].url}/api/v1/leads/{shared_lead['id']}", json={"notes": "想学钢琴"})
+            client.patch(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}", json={"channel": "referral"})
+        for config, server in [*zip(configs, nodes, strict=True), (configs[0], nodes[0])]:
+            console.print(f"{config.campus_code}: {_sync(config, server)}")
 
-            table = Table(title="Change logs after a day of offline work")
-            for column in ("campus", "leads", "changes", "head seq", "head hash", "chain"):
-                table.add_column(column)
-            for config, server in zip(node_configs, servers[1:], strict=True):
-                leads = client.get(f"{server.url}/api/v1/leads").json()
-                head = client.get(f"{server.url}/api/v1/log/head").json()
-                store = NodeStore(config.database_path, config.node_id)
-                verified_seq, _ = store.verify_log()
-                store.close()
-                table.add_row(config.campus_code, str(leads["total"]), str(verified_seq), str(head["seq"]),
-                              head["hash"][:16] + "…", "verified" if verified_seq == head["seq"] else "BROKEN")
-            console.print(table)
-            console.print("Sync to the hub arrives with the sync issue; the hub currently knows "
-                          f"{len(client.get(f'{servers[0].url}/api/v1/campuses').json()['items'])} campuses.")
+        report = Table(title="Consolidated report at the hub")
+        for column in ("campus", "name", "leads", "follow-ups", "students", "open conflicts"):
+            report.add_column(column)
+        for row in campus_summary(hub.store):
+            report.add_row(row["campus_code"], row["campus_name"], str(row["leads"]), str(row["follow_ups"]),
+                           str(row["students"]), str(row["open_conflicts"]))
+        console.print(report)
+        monitor = Table(title="Sync monitor")
+        for column in ("campus", "head seq", "lag (changes)", "key", "quarantined", "last error"):
+            monitor.add_column(column)
+        for row in hub.sync.status():
+            monitor.add_row(row["campus_code"], str(row["hub_known_head"]), str(row["lag_changes"]),
+                            row["key_status"], str(row["quarantined"]), row["last_error"] or "—")
+        console.print(monitor)
+        hub_digest = _digest(hub.store)
+        for config, server in zip(configs, nodes, strict=True):
+            same = _digest(server.server.config.app.state.node.store) == hub_digest  # type: ignore[attr-defined]
+            console.print(f"{config.campus_code}: every replicated table "
+                          f"{'[green]identical to the hub[/green]' if same else '[red]DIFFERS from the hub[/red]'}")
+        merged = httpx.get(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}").json()
+        console.print(f"lead {merged['number']} after the merge: notes={merged['notes']!r} (BJ01), "
+                      f"channel={merged['channel']!r} (SH01)")
         if serve:
             console.print("Serving until Ctrl-C …")
             while True:
@@ -75,6 +131,6 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for server in servers:
+        for server in [*nodes, hub_server]:
             server.stop()
     return 0

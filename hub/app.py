@@ -18,6 +18,7 @@ import campus
 from campus.hub import sync_routes
 from campus.hub.config import HubConfig
 from campus.hub.metrics import metrics_endpoint
+from campus.hub.reports import campus_summary
 from campus.hub.store import HubStore
 from campus.hub.sync_service import HubSync, Refused
 from campus.sync.signing import load_private_key
@@ -44,6 +45,10 @@ def build_api() -> Api:
     async def list_campuses(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.store.list_campuses()})
 
+    @api.route("/reports/campuses", "GET", "Consolidated per-campus figures and the group total", tags=["reports"])
+    async def campus_report(request: Request) -> Response:
+        return json_response({"items": campus_summary(request.app.state.hub.store)})
+
     @api.route("/sync/status", "GET", "Per campus: contact, heads, lag, errors, quarantine, keys", tags=["sync"])
     async def sync_status(request: Request) -> Response:
         return json_response({"campuses": request.app.state.hub.sync.status()})
@@ -62,7 +67,7 @@ def build_api() -> Api:
 async def home(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     return render(TEMPLATES, request, "hub_home.html",
-                  {"app_title": "Campus HQ", "campuses": hub.store.list_campuses(),
+                  {"app_title": "Campus HQ", "summary": campus_summary(hub.store), "sync": hub.sync.status(),
                    "database": hub.store.engine.url.render_as_string(hide_password=True)})
 
 

@@ -186,7 +186,7 @@ class HubSync:
             node = self._authenticate(conn, node_id, signature, protocol.request_statement("hello", node_id, body))
         if not protocol.check_fresh(body.get("sent_at_ms", 0)):
             raise Refused(400, protocol.STALE_REQUEST, "hello timestamp too far from the hub's clock")
-        self._touch(node_id, error=None)
+        self._touch(node_id, error=None, pull_cursor=body.get("pull_cursor"))
         return {"head_seq": node["head_seq"], "head_hash": node["head_hash"], "quarantined": node["quarantined"],
                 "schema": SCHEMA_VERSION}
 
@@ -339,10 +339,12 @@ class HubSync:
 
     # --- bookkeeping and monitor ---------------------------------------------------------------
 
-    def _touch(self, node_id: str, error: str | None) -> None:
+    def _touch(self, node_id: str, error: str | None, pull_cursor: int | None = None) -> None:
+        values: dict[str, Any] = {"last_contact_at": utc_now_text(), "last_error": error}
+        if isinstance(pull_cursor, int):
+            values["pull_cursor"] = pull_cursor
         with self.store.write() as conn:
-            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
-                last_contact_at=utc_now_text(), last_error=error))
+            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(**values))
 
     def _quarantine(self, node_id: str, reason: str) -> None:
         log.error("ALERT: node %s quarantined: %s", node_id, reason)

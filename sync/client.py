@@ -91,8 +91,8 @@ class SyncClient:
 
     def hello(self) -> dict[str, Any]:
         seq, digest = self.replica.head()
-        return post(self.http, f"{self.base}/hello",
-                    self._signed_request("hello", {"head_seq": seq, "head_hash": digest}))
+        return post(self.http, f"{self.base}/hello", self._signed_request(
+            "hello", {"head_seq": seq, "head_hash": digest, "pull_cursor": self.replica.pull_cursor()}))
 
     def push(self, hub_head: int, progress: Progress | None = None) -> int:
         """Send the log after ``hub_head`` in byte-bounded batches; returns how many changes went."""
@@ -160,6 +160,7 @@ class SyncClient:
         report.head_seq, _ = self.replica.head()
         report.cursor = self.replica.pull_cursor()
         self.replica.mark_synced(protocol.now_ms())
+        self.hello()  # tells the hub how far this node has applied, for the sync monitor
         return report
 
 

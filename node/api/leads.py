@@ -6,7 +6,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.node.crm.leads import Campus, create_lead, edit_lead, get_lead, list_leads
+from campus.node.crm.leads import Campus, add_follow_up, create_lead, edit_lead, get_lead, list_leads
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.problems import InvalidInput
 
@@ -24,6 +24,12 @@ class LeadPatch(Input):
     channel: str | None = Field(default=None, max_length=32)
     notes: str | None = Field(default=None, max_length=2000)
     birthday: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class FollowUpIn(Input):
+    channel: str = Field(pattern="^(call|wechat|visit)$")
+    content: str = Field(min_length=1, max_length=4000)
+    next_follow_up_on: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _page_params(request: Request) -> tuple[int, int]:
@@ -64,6 +70,13 @@ def register(api: Api) -> None:
         with node.store.unit_of_work() as uow:
             lead = edit_lead(uow, request.path_params["lead_id"], patch.model_dump(exclude_unset=True))
         return json_response(lead)
+
+    @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", body=FollowUpIn, tags=["leads"])
+    async def follow_up(request: Request) -> Response:
+        follow_up_in = await parse_body(request, FollowUpIn)
+        with request.app.state.node.store.unit_of_work() as uow:
+            row = add_follow_up(uow, request.path_params["lead_id"], **follow_up_in.model_dump())
+        return json_response(row, 201)
 
     @api.route("/leads/{lead_id}", "GET", "One lead", tags=["leads"])
     async def show(request: Request) -> Response:

@@ -79,6 +79,21 @@ def edit_lead(uow: UnitOfWork, lead_id: str, changes: dict[str, Any]) -> dict[st
     return get_lead(uow.conn, lead_id)
 
 
+FOLLOW_UP_CHANNELS = ("call", "wechat", "visit")
+
+
+def add_follow_up(uow: UnitOfWork, lead_id: str, channel: str, content: str,
+                  next_follow_up_on: str | None = None, at: str | None = None) -> dict[str, Any]:
+    """Record a follow-up (跟进记录): a fact, never edited afterwards."""
+    get_lead(uow.conn, lead_id)
+    if channel not in FOLLOW_UP_CHANNELS:
+        raise Invalid("channel", f"channel must be one of {', '.join(FOLLOW_UP_CHANNELS)}")
+    now = utc_now_text()
+    row = {"lead_id": lead_id, "at": at or now, "channel": channel, "content": content,
+           "next_follow_up_on": next_follow_up_on, "created_at": now}
+    return {"id": uow.insert("lead_follow_ups", row), **row}
+
+
 def get_lead(conn: Connection, lead_id: str) -> dict[str, Any]:
     row = conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
     if row is None:

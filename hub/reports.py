@@ -1,0 +1,37 @@
+"""Consolidated figures across campuses, computed from the hub's merged store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from campus.hub.store import HubStore
+from campus.schema.tables import campuses, conflicts, lead_follow_ups, leads, node_logs, students
+
+
+def campus_summary(store: HubStore) -> list[dict[str, Any]]:
+    """Per campus: leads, follow-ups on its leads, students, and open conflicts; plus a group total."""
+    with store.read() as conn:
+        def counts(query: Any) -> dict[str, int]:
+            return {campus_id: count for campus_id, count in conn.execute(query)}
+
+        lead_counts = counts(select(leads.c.campus_id, func.count()).where(leads.c.deleted.is_(False))
+                             .group_by(leads.c.campus_id))
+        follow_up_counts = counts(select(leads.c.campus_id, func.count())
+                                  .select_from(lead_follow_ups.join(leads, leads.c.id == lead_follow_ups.c.lead_id))
+                                  .group_by(leads.c.campus_id))
+        student_counts = counts(select(students.c.home_campus_id, func.count()).where(students.c.deleted.is_(False))
+                                .group_by(students.c.home_campus_id))
+        conflict_counts = counts(select(conflicts.c.campus_id, func.count()).where(conflicts.c.resolved_at.is_(None))
+                                 .group_by(conflicts.c.campus_id))
+        rows = conn.execute(select(campuses.c.id, campuses.c.code, campuses.c.name)
+                            .where(campuses.c.deleted.is_(False)).order_by(campuses.c.code)).all()
+        received = conn.execute(select(func.count()).select_from(node_logs)).scalar_one()
+    summary = [{"campus_code": code, "campus_name": name, "leads": lead_counts.get(campus_id, 0),
+                "follow_ups": follow_up_counts.get(campus_id, 0), "students": student_counts.get(campus_id, 0),
+                "open_conflicts": conflict_counts.get(campus_id, 0)} for campus_id, code, name in rows]
+    total = {"campus_code": "ALL", "campus_name": "集团合计",
+             **{key: sum(row[key] for row in summary) for key in ("leads", "follow_ups", "students")},
+             "open_conflicts": sum(conflict_counts.values()), "changes_received": received}
+    return [*summary, total]

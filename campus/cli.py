@@ -30,6 +30,16 @@ def _node_restore(args: argparse.Namespace) -> int:
     return _sync_dir(config.directory)
 
 
+def _node_rotate_key(args: argparse.Namespace) -> int:
+    from campus.node.bootstrap import rotate_node_key
+    from campus.node.config import NodeConfig
+
+    config = NodeConfig.load(Path(args.dir))
+    rotate_node_key(config)
+    print(f"node {config.node_id} now signs with a new key; the old one is retired at the hub")
+    return 0
+
+
 def _sync_now(args: argparse.Namespace) -> int:
     return _sync_dir(Path(args.dir))
 
@@ -154,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hub", required=True, help="the hub's URL")
     p.add_argument("--token", required=True, help="one-time restore token from 'campus hub campus restore-token'")
     p.set_defaults(run=_node_restore)
+    p = node.add_parser("rotate-key", help="replace this node's key pair (the new key is signed by the old)")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.set_defaults(run=_node_rotate_key)
     p = node.add_parser("serve", help="serve a node's API and staff screens")
     p.add_argument("--dir", required=True, help="the node directory")
     p.add_argument("--host", help="override the configured address")

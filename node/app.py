@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
+from campus.node.api import conflicts as conflicts_api
 from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
 from campus.node.config import NodeConfig
@@ -60,6 +61,7 @@ class Node:
 def build_api() -> Api:
     api = Api(title="Campus node API", version=campus.__version__)
     leads_api.register(api)
+    conflicts_api.register(api)
     status_api.register(api)
     return api
 

@@ -9,8 +9,8 @@ from campus.node.store import NodeStore
 from campus.schema.config import ConfigError
 from campus.schema.ids import new_id
 from campus.schema.times import utc_now_text
-from campus.sync.client import enroll
-from campus.sync.signing import generate_private_key, save_private_key
+from campus.sync.client import enroll, rotate_key
+from campus.sync.signing import generate_private_key, load_private_key, save_private_key
 
 
 def _refuse_existing(directory: Path) -> None:
@@ -51,6 +51,15 @@ def init_node(directory: Path, campus_code: str, campus_name: str, hub_url: str 
     finally:
         store.close()
     return config
+
+
+def rotate_node_key(config: NodeConfig) -> None:
+    """A new key pair for this node, signed over by the old one; the old key stops working."""
+    pending = config.key_path.with_suffix(".key.new")
+    new_key = generate_private_key()
+    save_private_key(new_key, pending)  # kept until the hub has accepted it, so nothing is lost either way
+    rotate_key(config.hub_url, config.node_id, load_private_key(config.key_path), new_key)
+    pending.replace(config.key_path)
 
 
 def restore_node(directory: Path, hub_url: str, token: str, **overrides: object) -> NodeConfig:

@@ -69,6 +69,16 @@ def enroll(hub_url: str, token: str, node_id: str, private_key: Ed25519PrivateKe
         return post(client, f"{hub_url.rstrip('/')}/sync/v1/enroll", body)
 
 
+def rotate_key(hub_url: str, node_id: str, current_key: Ed25519PrivateKey, new_key: Ed25519PrivateKey,
+               transport: httpx.BaseTransport | None = None) -> None:
+    """Replace this node's key at the hub; the new public key is signed by the current private key."""
+    new_public = public_key_bytes(new_key)
+    body = {"node_id": node_id, "public_key": new_public,
+            "signature": sign(current_key, protocol.rotate_statement(node_id, new_public))}
+    with httpx.Client(timeout=30, transport=transport) as client:
+        post(client, f"{hub_url.rstrip('/')}/sync/v1/rotate-key", body)
+
+
 class SyncClient:
     def __init__(self, hub_url: str, node_id: str, private_key: Ed25519PrivateKey, hub_public_key: bytes,
                  replica: NodeReplica, max_batch_bytes: int = DEFAULT_BATCH_BYTES,

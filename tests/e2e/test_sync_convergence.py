@@ -74,3 +74,24 @@ def test_offline_edits_of_one_lead_merge_per_field_in_any_sync_order(group: Grou
             ("channel", '"douyin"', '"referral"')
         ]
         assert all(campus.digests() == hub for campus in (bj, sh))
+
+
+def test_resolving_a_conflict_by_restoring_the_lost_value_replicates_everywhere(group: Group) -> None:
+    bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
+    lead = _lead(bj.url, "张伟", "13800138000")
+    bj.sync(), sh.sync()
+    _edit(bj.url, lead["id"], channel="douyin")
+    _edit(sh.url, lead["id"], channel="referral")
+    sh.sync(), bj.sync()  # BJ01's earlier edit arrives last and loses
+    conflict = httpx.get(f"{bj.url}/api/v1/conflicts").json()["items"][0]
+
+    response = httpx.post(f"{bj.url}/api/v1/conflicts/{conflict['id']}/resolve",
+                          json={"resolution": "家长确认是抖音来的", "restore_lost_value": True})
+    bj.sync(), sh.sync()
+
+    assert response.status_code == 200
+    assert httpx.get(f"{sh.url}/api/v1/leads/{lead['id']}").json()["channel"] == "douyin"
+    assert httpx.get(f"{sh.url}/api/v1/conflicts").json()["items"] == []
+    assert bj.digests() == sh.digests() == group.hub_digests()
+    again = httpx.post(f"{bj.url}/api/v1/conflicts/{conflict['id']}/resolve", json={"resolution": "x"})
+    assert again.status_code == 409

@@ -78,6 +78,7 @@ async def rotate_key(request: Request) -> Response:
 
 async def on_refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
+    _sync(request).count_refusal(exc.reason)
     return problem_response(Problem(exc.status, exc.detail, title="Sync refused",
                                     type_=f"/problems/sync-{exc.reason}", reason=exc.reason, **exc.facts), request)
 

@@ -194,7 +194,6 @@ class HubSync:
         try:
             return self._push(node_id, links, signature)
         except Refused as refusal:
-            self.counters.refused[refusal.reason] = self.counters.refused.get(refusal.reason, 0) + 1
             if refusal.reason == protocol.FORK:
                 self._quarantine(node_id, refusal.detail)
             elif refusal.reason != protocol.UNKNOWN_KEY:
@@ -338,6 +337,9 @@ class HubSync:
                 "signature": signature_out}
 
     # --- bookkeeping and monitor ---------------------------------------------------------------
+
+    def count_refusal(self, reason: str) -> None:
+        self.counters.refused[reason] = self.counters.refused.get(reason, 0) + 1
 
     def _touch(self, node_id: str, error: str | None, pull_cursor: int | None = None) -> None:
         values: dict[str, Any] = {"last_contact_at": utc_now_text(), "last_error": error}

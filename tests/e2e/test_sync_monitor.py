@@ -1,0 +1,115 @@
+"""What headquarters and a campus can see of sync: status, metrics, the background loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from campus.hub.app import create_app as create_hub_app
+from campus.hub.config import HubConfig
+from campus.node.app import create_app as create_node_app
+from campus.node.config import NodeConfig
+from campus.sync.client import SyncRefused
+from campus.web.serving import BackgroundServer
+from tests.e2e.sync_helpers import Group, start_group
+
+
+@pytest.fixture
+def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
+    g = start_group(tmp_path, hub_config)
+    g.add_campus("BJ01", "北京海淀校区")
+    g.add_campus("SH01", "上海徐汇校区")
+    yield g
+    g.stop()
+
+
+def _lead(url: str, name: str, phone: str) -> None:
+    httpx.post(f"{url}/api/v1/leads", json={"name": name, "phone": phone}).raise_for_status()
+
+
+def test_hub_status_shows_heads_lag_and_errors_per_campus(group: Group) -> None:
+    bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
+    _lead(bj.url, "张伟", "13800138000")
+    _lead(bj.url, "李娜", "13912345678")
+    bj.sync()
+
+    campuses = {c["campus_code"]: c for c in httpx.get(f"{group.hub_server.url}/api/v1/sync/status").json()["campuses"]}
+
+    assert campuses["BJ01"]["hub_known_head"] == 2
+    assert campuses["BJ01"]["lag_changes"] == 0
+    assert campuses["BJ01"]["key_status"] == "active"
+    assert campuses["SH01"]["last_contact_at"] is None  # enrolled, never synced
+    assert campuses["SH01"]["lag_changes"] == 4  # both campus rows and BJ01's two leads
+    sh.sync()
+    after = {c["campus_code"]: c for c in httpx.get(f"{group.hub_server.url}/api/v1/sync/status").json()["campuses"]}
+    assert after["SH01"]["lag_changes"] == 0
+    assert after["SH01"]["lag_seconds"] is not None and after["SH01"]["lag_seconds"] < 60
+
+
+def test_node_status_shows_outbox_and_last_successful_sync(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _lead(bj.url, "张伟", "13800138000")
+    before = httpx.get(f"{bj.url}/api/v1/sync/status").json()
+
+    bj.sync()
+    after = httpx.get(f"{bj.url}/api/v1/sync/status").json()
+
+    assert (before["outbox_size"], before["last_successful_sync"]) == (1, None)
+    assert after["outbox_size"] == 0
+    assert after["last_successful_sync"].endswith("Z")
+
+
+def test_metrics_count_ingested_changes_refusals_and_lag(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _lead(bj.url, "张伟", "13800138000")
+    bj.sync()
+    group.hub.sync.revoke_keys("BJ01")
+    _lead(bj.url, "李娜", "13912345678")
+    with pytest.raises(SyncRefused):
+        bj.sync()
+
+    text = httpx.get(f"{group.hub_server.url}/metrics").text
+
+    assert "campus_sync_changes_ingested_total 1.0" in text
+    assert 'campus_sync_lag_changes{campus="SH01"}' in text
+    assert 'campus_sync_batches_refused_total{reason="revoked_key"} 1.0' in text
+    assert "campus_sync_quarantined" in text
+
+
+def test_background_loop_keeps_trying_while_the_hub_is_down_and_syncs_when_it_returns(
+    tmp_path: Path, hub_config: HubConfig
+) -> None:
+    hub_server = BackgroundServer(create_hub_app(hub_config)).start()
+    hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
+    _, token = hub.sync.add_campus("BJ01", "北京海淀校区")
+    from campus.node.bootstrap import init_node
+
+    config = init_node(tmp_path / "bj01", "BJ01", "北京海淀校区", hub_url=hub_server.url, token=token,
+                       sync_interval_seconds=1)
+    hub_server.stop()
+    assert NodeConfig.load(config.directory).sync_interval_seconds == 1
+    with BackgroundServer(create_node_app(config)) as node:
+        _lead(node.url, "张伟", "13800138000")
+        loop = node.server.config.app.state.node.sync_loop  # type: ignore[attr-defined]
+        _wait(lambda: loop.failures >= 1)
+        offline = httpx.get(f"{node.url}/api/v1/sync/status").json()
+        hub_server = BackgroundServer(create_hub_app(hub_config), port=hub_server.port).start()
+        try:
+            _wait(lambda: httpx.get(f"{node.url}/api/v1/sync/status").json()["outbox_size"] == 0, timeout=30)
+        finally:
+            hub_server.stop()
+
+    assert offline["outbox_size"] == 1
+    assert "127.0.0.1" in offline["last_error"]  # names the hub it could not reach
+    assert loop.failures == 0
+
+
+def _wait(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)

@@ -23,6 +23,7 @@ from campus.node.api import status as status_api
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
+from campus.schema.conflicts import list_conflicts
 from campus.sync.client import SyncLoop
 from campus.web.api import Api
 from campus.web.i18n import LocaleMiddleware
@@ -30,7 +31,7 @@ from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
-NAV = [{"href": "/", "label": "Home"}]
+NAV = [{"href": "/", "label": "Home"}, {"href": "/conflicts", "label": "Conflicts"}]
 
 
 @dataclass
@@ -72,6 +73,13 @@ async def home(request: Request) -> Response:
                                                      "config": node.config, "sync": node.sync_state()})
 
 
+async def conflicts_page(request: Request) -> Response:
+    node: Node = request.app.state.node
+    with node.store.read() as conn:
+        rows = list_conflicts(conn, node.config.campus_id)
+    return render(TEMPLATES, request, "conflicts.html", {"app_title": node.config.campus_name, "conflicts": rows})
+
+
 async def healthz(request: Request) -> Response:
     node: Node = request.app.state.node
     seq, _ = node.store.head()
@@ -100,6 +108,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", home, name="home"),
+            Route("/conflicts", conflicts_page),
             Route("/healthz", healthz),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),

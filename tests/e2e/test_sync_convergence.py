@@ -84,6 +84,7 @@ def test_resolving_a_conflict_by_restoring_the_lost_value_replicates_everywhere(
     _edit(sh.url, lead["id"], channel="referral")
     sh.sync(), bj.sync()  # BJ01's earlier edit arrives last and loses
     conflict = httpx.get(f"{bj.url}/api/v1/conflicts").json()["items"][0]
+    assert "&#34;douyin&#34;" in httpx.get(f"{bj.url}/conflicts").text  # staff see the value that lost
 
     response = httpx.post(f"{bj.url}/api/v1/conflicts/{conflict['id']}/resolve",
                           json={"resolution": "家长确认是抖音来的", "restore_lost_value": True})

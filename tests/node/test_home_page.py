@@ -35,3 +35,10 @@ def test_static_stylesheet_is_served_by_the_app(node_client: TestClient) -> None
 
 def test_healthz_reports_campus_and_head(node_client: TestClient) -> None:
     assert node_client.get("/healthz").json() == {"status": "ok", "role": "node", "campus": "BJ01", "head_seq": 1}
+
+
+def test_conflicts_page_says_there_are_none_in_chinese(node_client: TestClient) -> None:
+    page = node_client.get("/conflicts")
+
+    assert page.status_code == 200
+    assert "没有待处理的冲突" in page.text

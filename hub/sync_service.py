@@ -33,6 +33,7 @@ from campus.schema.times import utc_now_text
 from campus.sync import codec, protocol
 from campus.sync.bulk import insert_rows
 from campus.sync.changes import GENESIS_HASH, Change, link_hash
+from campus.sync.digest import subscription_digests
 from campus.sync.merge import LostWrite, Merger, to_json
 from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
 
@@ -327,14 +328,17 @@ class HubSync:
                     budget -= len(change_body)
                 if not more:
                     cursor_to = max(cursor_to, conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0)
+            checkpoint = None
+            if body.get("checkpoint") and not more:
+                checkpoint = subscription_digests(conn, metadata, node["campus_id"])
         bodies = [e[1] for e in own] + [e[1] for e in entries]
         signature_out = sign(self.private_key, protocol.batch_statement(
-            node_id, cursor, cursor_to, protocol.entries_digest(bodies)))
+            node_id, cursor, cursor_to, protocol.entries_digest(bodies), checkpoint))
         with self.store.write() as conn:
             conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
                 pull_cursor=cursor, last_contact_at=utc_now_text()))
         return {"own": own, "entries": entries, "cursor_from": cursor, "cursor": cursor_to, "more": more,
-                "signature": signature_out}
+                "checkpoint": checkpoint, "signature": signature_out}
 
     # --- bookkeeping and monitor ---------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class Node:
     sync_loop: SyncLoop | None = None
 
     def sync_state(self) -> dict[str, Any]:
-        replica = replica_for(self.store)
+        replica = replica_for(self.store, self.config.campus_id)
         seq, digest = replica.head()
         last_ms = replica.last_sync_ms()
         return {
@@ -56,6 +56,7 @@ class Node:
             "last_successful_sync": (datetime.fromtimestamp(last_ms / 1000, UTC).isoformat(timespec="seconds")
                                      .replace("+00:00", "Z") if last_ms else None),
             "last_error": self.sync_loop.last_error if self.sync_loop else None,
+            "divergent_tables": replica.divergent_table_count(),
         }
 
 

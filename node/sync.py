@@ -11,12 +11,12 @@ from campus.sync.replica import NodeReplica
 from campus.sync.signing import load_private_key
 
 
-def replica_for(store: NodeStore) -> NodeReplica:
-    return NodeReplica(store, metadata, LOG_TABLES)
+def replica_for(store: NodeStore, campus_id: str | None = None) -> NodeReplica:
+    return NodeReplica(store, metadata, LOG_TABLES, campus_id)
 
 
 def client_for(config: NodeConfig, store: NodeStore, **options: object) -> SyncClient:
     if not config.hub_url or not config.hub_public_key:
         raise ConfigError(f"the node in {config.directory} is not enrolled with a hub")
     return SyncClient(config.hub_url, config.node_id, load_private_key(config.key_path),
-                      bytes.fromhex(config.hub_public_key), replica_for(store), **options)  # type: ignore[arg-type]
+                      bytes.fromhex(config.hub_public_key), replica_for(store, config.campus_id), **options)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ class SyncReport:
     restored: int = 0
     head_seq: int = 0
     cursor: int = 0
+    divergent_tables: list[str] | None = None  # set when a checkpoint was asked for
 
 
 def post(client: httpx.Client, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +91,7 @@ class SyncClient:
         self.replica = replica
         self.max_batch_bytes = max_batch_bytes
         self.http = httpx.Client(timeout=timeout, transport=transport)
+        self.divergent_tables: list[str] | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -129,19 +131,24 @@ class SyncClient:
                 progress("push", len(batch))
         return sent
 
-    def pull(self, own_after: int | None = None, progress: Progress | None = None) -> tuple[int, int]:
-        """Pull until caught up; with ``own_after``, first take back this node's own log beyond it."""
+    def pull(self, own_after: int | None = None, progress: Progress | None = None,
+             checkpoint: bool = False) -> tuple[int, int]:
+        """Pull until caught up; with ``own_after``, first take back this node's own log beyond it.
+
+        With ``checkpoint``, the last batch carries the hub's digests of everything this node
+        subscribes to; tables whose local digest differs are kept in ``self.divergent_tables``."""
         pulled = restored = 0
         while True:
             cursor = self.replica.pull_cursor()
-            request: dict[str, Any] = {"cursor": cursor, "max_bytes": self.max_batch_bytes}
+            request: dict[str, Any] = {"cursor": cursor, "max_bytes": self.max_batch_bytes, "checkpoint": checkpoint}
             if own_after is not None:
                 request["own_after"] = own_after
             answer = post(self.http, f"{self.base}/pull", self._signed_request("pull", request))
             own = [(int(s), b, h) for s, b, h in answer["own"]]
             bodies = [body for _feed_seq, body in answer["entries"]]
             statement = protocol.batch_statement(self.node_id, cursor, answer["cursor"],
-                                                 protocol.entries_digest([b for _, b, _ in own] + bodies))
+                                                 protocol.entries_digest([b for _, b, _ in own] + bodies),
+                                                 answer.get("checkpoint"))
             try:
                 verify(self.hub_public_key, answer["signature"], statement)
             except BadSignature:
@@ -155,9 +162,11 @@ class SyncClient:
             if progress and (bodies or own):
                 progress("pull", len(bodies) + len(own))
             if not answer["more"]:
+                if answer.get("checkpoint") is not None:
+                    self.divergent_tables = self.replica.compare_checkpoint(answer["checkpoint"])
                 return pulled, restored
 
-    def sync_once(self, progress: Progress | None = None) -> SyncReport:
+    def sync_once(self, progress: Progress | None = None, checkpoint: bool = False) -> SyncReport:
         hub = self.hello()
         local_seq, _ = self.replica.head()
         report = SyncReport()
@@ -165,8 +174,10 @@ class SyncClient:
             # Restored from an old backup: take our own newer changes back before writing more.
             _, report.restored = self.pull(own_after=local_seq, progress=progress)
         report.pushed = self.push(hub["head_seq"], progress)
-        report.pulled, restored = self.pull(progress=progress)
+        report.pulled, restored = self.pull(progress=progress, checkpoint=checkpoint)
         report.restored += restored
+        if checkpoint:
+            report.divergent_tables = self.divergent_tables
         report.head_seq, _ = self.replica.head()
         report.cursor = self.replica.pull_cursor()
         self.replica.mark_synced(protocol.now_ms())

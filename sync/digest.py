@@ -27,4 +27,14 @@ def table_digest(conn: Connection, table: Table, where: ColumnElement[bool] | No
 
 
 def store_digests(conn: Connection, tables: Iterable[Table]) -> dict[str, str]:
-    return {table.name: table_digest(conn, table) for table in tables}
+    return {str(table.name): table_digest(conn, table) for table in tables}
+
+
+def subscription_digests(conn: Connection, metadata: MetaData, campus_id: str) -> dict[str, str]:
+    """Digests of what a campus's node holds: shared tables whole, campus tables its own rows."""
+    digests = {}
+    for table in replicated_tables(metadata):
+        column = policy_of(table).campus_column  # type: ignore[union-attr]
+        where = None if column is None else (table.c[column] == campus_id) | table.c[column].is_(None)
+        digests[str(table.name)] = table_digest(conn, table, where)
+    return digests

@@ -41,8 +41,10 @@ def request_statement(kind: str, node_id: str, body: dict[str, Any]) -> list[Any
     return [f"campus-sync/{kind}/v1", node_id, codec.encode(body)]
 
 
-def batch_statement(node_id: str, cursor_from: int, cursor_to: int, entries_digest: bytes) -> list[Any]:
-    return ["campus-sync/batch/v1", node_id, cursor_from, cursor_to, entries_digest]
+def batch_statement(node_id: str, cursor_from: int, cursor_to: int, entries_digest: bytes,
+                    checkpoint: dict[str, str] | None = None) -> list[Any]:
+    """What the hub signs over a pulled batch; a checkpoint (table → digest) ends a full pull."""
+    return ["campus-sync/batch/v1", node_id, cursor_from, cursor_to, entries_digest, checkpoint]
 
 
 def enroll_statement(token: str, node_id: str, public_key: bytes) -> list[Any]:

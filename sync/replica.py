@@ -10,12 +10,14 @@ from sqlalchemy import Connection, MetaData, insert, select, update
 from campus.sync import codec
 from campus.sync.capture import HEAD_KEY, LogTables, read_head, save_clock
 from campus.sync.changes import ChainBroken, Change, verify_chain
+from campus.sync.digest import subscription_digests
 from campus.sync.hlc import HybridLogicalClock
 from campus.sync.merge import Merger
 
 PUSHED_KEY = "pushed_seq"
 CURSOR_KEY = "pull_cursor"
 LAST_SYNC_KEY = "last_sync_ms"
+DIVERGENT_KEY = "divergent_tables"
 
 
 class Store(Protocol):
@@ -28,8 +30,10 @@ class Store(Protocol):
 
 
 class NodeReplica:
-    def __init__(self, store: Store, metadata: MetaData, tables: LogTables) -> None:
+    def __init__(self, store: Store, metadata: MetaData, tables: LogTables, campus_id: str | None = None) -> None:
         self.store = store
+        self.metadata = metadata
+        self.campus_id = campus_id
         self.tables = tables
         self.merger = Merger(metadata, tables.versions)
 
@@ -65,6 +69,21 @@ class NodeReplica:
     def mark_synced(self, at_ms: int) -> None:
         with self.store.write() as conn:
             self._put(conn, LAST_SYNC_KEY, at_ms)
+
+    def compare_checkpoint(self, hub_digests: dict[str, str]) -> list[str]:
+        """Tables whose contents here differ from the hub's; recorded so the node can show them."""
+        if self.campus_id is None:
+            raise ValueError("comparing a checkpoint needs the node's campus id")
+        with self.store.read() as conn:
+            mine = subscription_digests(conn, self.metadata, self.campus_id)
+        divergent = sorted(name for name, digest in hub_digests.items() if mine.get(name) != digest)
+        with self.store.write() as conn:
+            self._put(conn, DIVERGENT_KEY, len(divergent))
+        return divergent
+
+    def divergent_table_count(self) -> int:
+        with self.store.read() as conn:
+            return self._get(conn, DIVERGENT_KEY)
 
     def outgoing(self, after_seq: int, max_bytes: int) -> list[tuple[int, bytes, bytes]]:
         """The next links of this node's log after ``after_seq``, at most ``max_bytes`` (at least one)."""

@@ -31,10 +31,10 @@ class Campus:
     def store(self) -> NodeStore:
         return self.server.server.config.app.state.node.store  # type: ignore[attr-defined]
 
-    def sync(self, **options: object) -> SyncReport:
+    def sync(self, checkpoint: bool = False, **options: object) -> SyncReport:
         client = client_for(self.config, self.store(), **options)
         try:
-            return client.sync_once()
+            return client.sync_once(checkpoint=checkpoint)
         finally:
             client.close()
 

@@ -96,3 +96,17 @@ def test_resolving_a_conflict_by_restoring_the_lost_value_replicates_everywhere(
     assert bj.digests() == sh.digests() == group.hub_digests()
     again = httpx.post(f"{bj.url}/api/v1/conflicts/{conflict['id']}/resolve", json={"resolution": "x"})
     assert again.status_code == 409
+
+
+def test_checkpoint_confirms_convergence_and_reports_a_diverged_table(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _lead(bj.url, "张伟", "13800138000")
+
+    first = bj.sync(checkpoint=True)
+    with bj.store().write() as conn:  # damage the copy behind sync's back
+        conn.exec_driver_sql("update leads set name = '被改坏的名字'")
+    second = bj.sync(checkpoint=True)
+
+    assert first.divergent_tables == []
+    assert second.divergent_tables == ["leads"]
+    assert httpx.get(f"{bj.url}/api/v1/sync/status").json()["divergent_tables"] == 1

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
+from campus.node import screens
 from campus.node.api import conflicts as conflicts_api
 from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
@@ -28,10 +28,11 @@ from campus.sync.client import SyncLoop
 from campus.web.api import Api
 from campus.web.i18n import LocaleMiddleware
 from campus.web.problems import EXCEPTION_HANDLERS
-from campus.web.templating import make_templates, render, static_mount
+from campus.web.templating import render, static_mount
 
-TEMPLATES = make_templates(Path(__file__).parent / "templates")
-NAV = [{"href": "/", "label": "Home"}, {"href": "/conflicts", "label": "Conflicts"}]
+TEMPLATES = screens.TEMPLATES
+NAV = [{"href": "/", "label": "Home"}, {"href": "/leads/new", "label": "New lead"},
+       {"href": "/conflicts", "label": "Conflicts"}]
 
 
 @dataclass
@@ -110,6 +111,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
         routes=[
             Route("/", home, name="home"),
             Route("/conflicts", conflicts_page),
+            Route("/leads/new", screens.new_lead, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),

@@ -42,3 +42,20 @@ def test_conflicts_page_says_there_are_none_in_chinese(node_client: TestClient) 
 
     assert page.status_code == 200
     assert "没有待处理的冲突" in page.text
+
+
+def test_new_lead_form_shows_field_errors_in_chinese_and_writes_nothing(node_client: TestClient) -> None:
+    page = node_client.post("/leads/new", data={"name": "赵敏", "phone": "12345"})
+
+    assert page.status_code == 422
+    assert "不是有效的手机号或带区号的固定电话" in page.text
+    assert 'value="赵敏"' in page.text  # what was typed is kept
+    assert node_client.get("/api/v1/leads").json()["total"] == 0
+
+
+def test_new_lead_form_creates_the_lead_and_flashes_its_number_once(node_client: TestClient) -> None:
+    response = node_client.post("/leads/new", data={"name": "张伟", "phone": "138 0013 8000"})
+
+    assert response.status_code == 200  # followed the 303 to the home page
+    assert "已创建线索 BJ01-L-000001" in response.text
+    assert "已创建线索" not in node_client.get("/").text

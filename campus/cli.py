@@ -51,6 +51,7 @@ def _sync_dir(directory: Path) -> int:
     from campus.node.store import NodeStore
     from campus.node.sync import client_for
     from campus.sync.client import HubUnreachable, SyncRefused
+    from campus.sync.replica import SchemaTooNew
 
     config = NodeConfig.load(directory)
     store = NodeStore(config.database_path, config.node_id)
@@ -60,7 +61,7 @@ def _sync_dir(directory: Path) -> int:
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} changes")) as bar:
             tasks = {"push": bar.add_task("push", total=max(outbox, 1)), "pull": bar.add_task("pull", total=None)}
             report = client.sync_once(progress=lambda kind, n: bar.advance(tasks[kind], n))
-    except (HubUnreachable, SyncRefused) as exc:
+    except (HubUnreachable, SyncRefused, SchemaTooNew) as exc:
         print(f"campus: sync failed: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from campus.node.config import NodeConfig
 from campus.node.store import LOG_TABLES, NodeStore
 from campus.schema.config import ConfigError
-from campus.schema.tables import metadata
+from campus.schema.tables import SCHEMA_VERSION, metadata
 from campus.sync.client import SyncClient
 from campus.sync.replica import NodeReplica
 from campus.sync.signing import load_private_key
 
 
 def replica_for(store: NodeStore, campus_id: str | None = None) -> NodeReplica:
-    return NodeReplica(store, metadata, LOG_TABLES, campus_id)
+    return NodeReplica(store, metadata, LOG_TABLES, campus_id, SCHEMA_VERSION)
 
 
 def client_for(config: NodeConfig, store: NodeStore, **options: object) -> SyncClient:

@@ -13,7 +13,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from campus.sync import protocol
-from campus.sync.replica import NodeReplica
+from campus.sync.replica import NodeReplica, SchemaTooNew
 from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
 
 log = logging.getLogger("campus.sync.client")
@@ -208,10 +208,14 @@ class SyncLoop:
             try:
                 self.client.sync_once()
                 self.failures, self.last_error = 0, None
-            except (HubUnreachable, SyncRefused) as exc:
+            except (HubUnreachable, SyncRefused, SchemaTooNew) as exc:
                 self.failures += 1
                 self.last_error = str(exc)
                 log.warning("sync failed (%s); next try in about %.0f s", exc, self.next_delay())
+            except Exception as exc:  # the loop must outlive any one bad round; the cause is logged in full
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("sync round failed unexpectedly")
             self._stop.wait(self.next_delay())
 
     def start(self) -> None:

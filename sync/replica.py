@@ -20,6 +20,13 @@ LAST_SYNC_KEY = "last_sync_ms"
 DIVERGENT_KEY = "divergent_tables"
 
 
+class SchemaTooNew(Exception):
+    def __init__(self, change_schema: int, local_schema: int) -> None:
+        super().__init__(f"the hub sent changes written under schema {change_schema}; this node runs schema "
+                         f"{local_schema}: upgrade Campus on this node, nothing was applied")
+        self.change_schema = change_schema
+
+
 class Store(Protocol):
     node_id: str
     clock: HybridLogicalClock
@@ -30,8 +37,10 @@ class Store(Protocol):
 
 
 class NodeReplica:
-    def __init__(self, store: Store, metadata: MetaData, tables: LogTables, campus_id: str | None = None) -> None:
+    def __init__(self, store: Store, metadata: MetaData, tables: LogTables, campus_id: str | None = None,
+                 schema_version: int = 1 << 30) -> None:
         self.store = store
+        self.schema_version = schema_version
         self.metadata = metadata
         self.campus_id = campus_id
         self.tables = tables
@@ -102,9 +111,12 @@ class NodeReplica:
 
     def apply_pulled(self, bodies: list[bytes], cursor: int) -> int:
         """Apply changes the hub sent (already signature-checked) and move the cursor, atomically."""
+        changes = [Change.from_wire(codec.decode(body)) for body in bodies]
+        newer = [change for change in changes if change.schema > self.schema_version]
+        if newer:
+            # Applying part of a newer schema's changes would lose the rest when the cursor moves on.
+            raise SchemaTooNew(newer[0].schema, self.schema_version)
         with self.store.write() as conn:
-            changes = [Change.from_wire(codec.decode(body)) for body in bodies]
-            # A change for a table this version does not know comes back rejected: the hub keeps it.
             self.merger.apply_batch(conn, changes)
             newest = max((change.hlc for change in changes), default=0)
             if newest:

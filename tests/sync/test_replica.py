@@ -1,0 +1,48 @@
+"""Applying what the hub sends at a node: never part of a newer schema's changes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from campus.node.config import NodeConfig
+from campus.node.store import NodeStore
+from campus.node.sync import replica_for
+from campus.schema.tables import SCHEMA_VERSION
+from campus.sync.changes import Change
+from campus.sync.replica import SchemaTooNew
+
+NOW_HLC = (time.time_ns() // 1_000_000 - 60_000) << 16
+
+
+def _change(seq: int, schema: int, name: str) -> bytes:
+    return Change(node="other-node", seq=seq, hlc=NOW_HLC + seq, table="leads",
+                  row_id=f"0190aa00-0000-7000-8000-00000000000{seq}", op="insert",
+                  fields={"campus_id": "c", "number": f"X-L-{seq}", "name": name, "phone": f"1380000000{seq}",
+                          "pool": "lead", "created_at": "2026-11-24T08:00:00Z", "deleted": False},
+                  schema=schema).encode()
+
+
+def test_changes_from_a_newer_schema_are_refused_whole_and_the_cursor_stays(
+    node_config: NodeConfig, node_store: NodeStore
+) -> None:
+    replica = replica_for(node_store, node_config.campus_id)
+
+    with pytest.raises(SchemaTooNew):
+        replica.apply_pulled([_change(1, SCHEMA_VERSION, "张伟"), _change(2, SCHEMA_VERSION + 1, "李娜")], cursor=2)
+
+    assert replica.pull_cursor() == 0
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 0
+
+
+def test_pulled_changes_and_cursor_are_applied_together(node_config: NodeConfig, node_store: NodeStore) -> None:
+    replica = replica_for(node_store, node_config.campus_id)
+
+    replica.apply_pulled([_change(1, SCHEMA_VERSION, "张伟"), _change(2, SCHEMA_VERSION, "李娜")], cursor=7)
+
+    assert replica.pull_cursor() == 7
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select name from leads order by number").scalars().all() == ["张伟", "李娜"]
+    assert node_store.clock.last > NOW_HLC + 2  # the clock moved past what it saw

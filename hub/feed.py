@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -24,8 +25,9 @@ def scope_campus(conn: Connection, change: Change) -> str | None:
 
 
 def append(conn: Connection, entries: list[dict[str, Any]]) -> None:
-    """Entries: origin_node, origin_seq, table_name, campus_id, body."""
-    insert_rows(conn, hub_feed, entries)
+    """Entries: origin_node, origin_seq, table_name, campus_id, body; stamped with the time taken in."""
+    now_ms = time.time_ns() // 1_000_000
+    insert_rows(conn, hub_feed, [{**entry, "accepted_at_ms": now_ms} for entry in entries])
 
 
 def entry_for(conn: Connection, change: Change, body: bytes) -> dict[str, Any]:

@@ -25,7 +25,7 @@ class SyncCollector(Collector):
             refused.add_metric([reason], count)
         yield refused
         lag = GaugeMetricFamily("campus_sync_lag_changes", "Feed changes a campus has not pulled", labels=["campus"])
-        seconds = GaugeMetricFamily("campus_sync_lag_seconds", "Seconds since a campus last called",
+        seconds = GaugeMetricFamily("campus_sync_lag_seconds", "Age in seconds of the oldest change a campus has not pulled",
                                     labels=["campus"])
         quarantined = GaugeMetricFamily("campus_sync_quarantined", "1 while a campus is quarantined",
                                         labels=["campus"])

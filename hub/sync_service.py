@@ -371,21 +371,25 @@ class HubSync:
             key_states = dict(conn.execute(select(node_keys.c.node_id, node_keys.c.status).where(
                 node_keys.c.status.in_(["active", "revoked"]))).all())
             result = []
+            now_ms = protocol.now_ms()
             for row in rows:
-                lag_changes = 0
+                lag_changes, lag_seconds = 0, None
                 if row["node_id"]:
-                    lag_changes = conn.execute(select(func.count()).select_from(hub_feed).where(and_(
+                    unpulled = and_(
                         hub_feed.c.feed_seq > row["pull_cursor"], hub_feed.c.origin_node != row["node_id"],
-                        or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == row["id"])))).scalar_one()
+                        or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == row["id"]))
+                    lag_changes, oldest_ms = conn.execute(select(func.count(), func.min(hub_feed.c.accepted_at_ms))
+                                                          .where(unpulled)).one()
+                    lag_seconds = (now_ms - oldest_ms) // 1000 if oldest_ms else 0
                 last_contact = row["last_contact_at"]
-                lag_seconds = (int((now - datetime.fromisoformat(last_contact.replace("Z", "+00:00")))
-                                   .total_seconds()) if last_contact else None)
                 result.append({
                     "campus_code": row["code"], "campus_name": row["name"], "node_id": row["node_id"],
                     "enrolled": row["node_id"] is not None, "last_contact_at": last_contact,
                     "last_push_at": row["last_push_at"], "last_pushed_seq": row["head_seq"] or 0,
                     "hub_known_head": row["head_seq"] or 0, "pull_cursor": row["pull_cursor"] or 0,
                     "feed_head": feed_head, "lag_changes": lag_changes, "lag_seconds": lag_seconds,
+                    "seconds_since_contact": (int((now - datetime.fromisoformat(last_contact.replace("Z", "+00:00")))
+                                                  .total_seconds()) if last_contact else None),
                     "last_error": row["last_error"], "quarantined": bool(row["quarantined"]),
                     "key_status": key_states.get(row["node_id"], "none") if row["node_id"] else "none",
                 })

@@ -33,7 +33,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = MetaData(
     naming_convention={
@@ -164,6 +164,7 @@ hub_feed = Table(
     Column("table_name", String(64), nullable=False),
     Column("campus_id", String(ID)),  # NULL: every node subscribes
     Column("body", LargeBinary, nullable=False),
+    Column("accepted_at_ms", BigInteger),  # when the hub took it in: the sync monitor's lag in seconds
     Index("ix_hub_feed_campus", "campus_id", "feed_seq"),
     info={"sync": None},
 )

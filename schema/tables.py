@@ -33,7 +33,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData(
     naming_convention={
@@ -258,6 +258,35 @@ leads = Table(
     Index("ix_leads_campus_pool", "campus_id", "pool"),
     # A lead at another campus may be claimed or edited offline; conflicts are found after merge.
     info={"sync": LAST_WRITER_WINS},
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID)),  # NULL: a campaign of the whole group
+    Column("name", String(100), nullable=False),
+    Column("channel", String(32)),
+    Column("cost_fen", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": LAST_WRITER_WINS},
+)
+
+lead_history = Table(
+    "lead_history",
+    metadata,
+    _id(),
+    Column("lead_id", String(ID), nullable=False, index=True),
+    Column("at", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # pool_move | import_merge
+    Column("by_user_id", String(ID)),
+    Column("from_pool", String(16)),
+    Column("to_pool", String(16)),
+    Column("reason", Text),
+    Column("detail", Text),  # JSON: the import row, channel and note of a merge
+    # Who moved a lead where, and why; what an import merged into it. Never edited.
+    info={"sync": APPEND_ONLY},
 )
 
 lead_follow_ups = Table(

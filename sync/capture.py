@@ -7,7 +7,8 @@ the node's next seq and chained hash, so a crash leaves either both or neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,6 +174,21 @@ class UnitOfWork:
         if TOMBSTONE_COLUMN not in self._table(table_name).c:
             raise CaptureError(f"{table_name} has no {TOMBSTONE_COLUMN} column")
         return self.update(table_name, row_id, {TOMBSTONE_COLUMN: True})
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Writes inside are all kept or all undone, without ending the transaction (one import row)."""
+        mark = (len(self._log_rows), self._head, len(self.changes))
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self._log_rows[mark[0]:]
+            self._head = mark[1]
+            del self.changes[mark[2]:]
+            raise
+        nested.commit()
 
     def finish(self) -> None:
         """Persist the log head and clock; call once, just before the commit."""

@@ -29,6 +29,37 @@ class Campus:
     code: str
 
 
+CHANNELS = {"抖音": "douyin", "百度": "baidu", "转介绍": "referral", "介绍": "referral", "到访": "walk-in",
+            "上门": "walk-in", "地推": "event", "活动": "event", "小红书": "xiaohongshu", "微信": "wechat"}
+
+
+def normalise_channel(channel: str | None) -> str | None:
+    """Known channel names (抖音, 百度, 转介绍...) become their codes; anything else is kept as typed."""
+    if channel is None:
+        return None
+    return CHANNELS.get(channel.strip(), channel.strip())
+
+
+def find_lead_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
+    """The institution's lead with this normalised phone, if any (the dedupe key)."""
+    row = conn.execute(select(leads).where(leads.c.phone == phone, leads.c.deleted.is_(False))).mappings().first()
+    return dict(row) if row else None
+
+
+def insert_lead(uow: UnitOfWork, campus: Campus, **fields: Any) -> dict[str, Any]:
+    """Write a new lead in the lead pool; ``fields`` are already checked and normalised."""
+    row = {
+        "campus_id": campus.id,
+        "number": next_number(uow.conn, campus.code, "lead"),
+        "pool": "lead",
+        "created_at": utc_now_text(),
+        "deleted": False,
+        **fields,
+    }
+    row_id = uow.insert("leads", row)
+    return {"id": row_id, **row}
+
+
 def create_lead(
     uow: UnitOfWork, campus: Campus, name: str, phone: str, channel: str | None = None, notes: str | None = None
 ) -> dict[str, Any]:
@@ -36,26 +67,11 @@ def create_lead(
         normalised = normalise_phone(phone)
     except InvalidPhone as exc:
         raise Invalid("phone", str(exc)) from None
-    existing = uow.conn.execute(
-        select(leads.c.id, leads.c.number).where(leads.c.phone == normalised, leads.c.deleted.is_(False))
-    ).first()
+    existing = find_lead_by_phone(uow.conn, normalised)
     if existing:
-        raise DuplicatePhone(
-            f"lead {existing.number} already has phone {normalised}", lead_id=existing.id, number=existing.number
-        )
-    row = {
-        "campus_id": campus.id,
-        "number": next_number(uow.conn, campus.code, "lead"),
-        "name": name,
-        "phone": normalised,
-        "channel": channel,
-        "notes": notes,
-        "pool": "lead",
-        "created_at": utc_now_text(),
-        "deleted": False,
-    }
-    row_id = uow.insert("leads", row)
-    return {"id": row_id, **row}
+        raise DuplicatePhone(f"lead {existing['number']} already has phone {normalised}",
+                             lead_id=existing["id"], number=existing["number"])
+    return insert_lead(uow, campus, name=name, phone=normalised, channel=normalise_channel(channel), notes=notes)
 
 
 EDITABLE_FIELDS = ("name", "phone", "channel", "notes", "birthday")

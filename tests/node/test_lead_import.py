@@ -1,0 +1,134 @@
+"""Importing the messy real-world lead exports: every row gets the outcome EXPECTED.md names."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from campus.node.config import NodeConfig
+from campus.node.crm.lead_import import import_leads, parse_birthday, read_lead_rows
+from campus.node.crm.leads import Campus
+from campus.node.store import NodeStore
+
+DATA = Path(__file__).parents[1] / "data" / "leads"
+TODAY = date(2026, 11, 24)
+
+
+def _expected() -> list[tuple[int, str, str, str]]:
+    """(row, name, outcome, phone stored) from the table in EXPECTED.md."""
+    rows = []
+    for line in (DATA / "EXPECTED.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].isdigit():
+            rows.append((int(cells[0]), cells[1], cells[3], cells[4]))
+    return rows
+
+
+def _import(store: NodeStore, config: NodeConfig, filename: str):  # type: ignore[no-untyped-def]
+    with (DATA / filename).open("rb") as stream:
+        return import_leads(store, Campus(config.campus_id, config.campus_code),
+                            read_lead_rows(stream, filename), filename, today=TODAY)
+
+
+@pytest.mark.parametrize("filename", ["leads-utf8-bom.csv", "leads-gbk.csv", "leads.xlsx"])
+def test_every_row_gets_the_expected_outcome(node_store: NodeStore, node_config: NodeConfig, filename: str) -> None:
+    report = _import(node_store, node_config, filename)
+
+    assert report.counts() == {"rows": 28, "created": 17, "merged": 4, "rejected": 7}
+    numbers = {}
+    for result, (row, name, outcome, _phone) in zip(report.rows, _expected(), strict=True):
+        assert (result.row, result.name) == (row, name)
+        kind = outcome.split(":")[0].split(" ")[0]
+        assert result.outcome == kind, (row, result)
+        if kind == "created":
+            numbers[row] = result.number
+        if kind == "merged":
+            merged_into = int(re.search(r"row (\d+)", outcome).group(1))
+            assert result.number == numbers[merged_into]
+        if kind == "rejected":
+            assert result.field == outcome.split(": ")[1], (row, result)
+    with node_store.read() as conn:
+        stored = dict(conn.exec_driver_sql("select name, phone from leads").all())
+    assert stored == {name: phone for _, name, outcome, phone in _expected() if outcome == "created"}
+
+
+def test_importing_the_same_file_twice_creates_nothing_the_second_time(
+    node_store: NodeStore, node_config: NodeConfig
+) -> None:
+    _import(node_store, node_config, "leads-utf8-bom.csv")
+
+    again = _import(node_store, node_config, "leads-gbk.csv")
+
+    assert again.counts() == {"rows": 28, "created": 0, "merged": 21, "rejected": 7}
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 17
+        merges = conn.exec_driver_sql("select count(*) from lead_history where kind = 'import_merge'").scalar_one()
+    assert merges == 4 + 21
+
+
+def test_a_merge_keeps_the_existing_lead_and_records_the_import_row(
+    node_store: NodeStore, node_config: NodeConfig
+) -> None:
+    _import(node_store, node_config, "leads-utf8-bom.csv")
+
+    with node_store.read() as conn:
+        lead = conn.exec_driver_sql("select id, name, channel from leads where phone = '13800138000'").one()
+        detail = conn.exec_driver_sql(
+            "select detail from lead_history where lead_id = ? and kind = 'import_merge'", (lead.id,)).scalar_one()
+    assert (lead.name, lead.channel) == ("张伟", "douyin")
+    assert '"row": 6' in detail and '"name": "杨磊"' in detail and "张伟的同学" in detail
+
+
+def test_campaigns_named_in_the_file_are_created_once(node_store: NodeStore, node_config: NodeConfig) -> None:
+    _import(node_store, node_config, "leads.xlsx")
+
+    with node_store.read() as conn:
+        names = conn.exec_driver_sql("select name from campaigns order by name").scalars().all()
+    assert names == ["国庆地推", "暑期体验课"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("2012-05-03", "2012-05-03"), ("2011/7/9", "2011-07-09"), ("2010年3月5日", "2010-03-05"),
+     ("20100305", "2010-03-05"), ("2010.3.5", "2010-03-05"), (date(2012, 5, 3), "2012-05-03"), ("", None)],
+)
+def test_birthdays_typed_many_ways_are_stored_as_iso_dates(typed: object, stored: str | None) -> None:
+    assert parse_birthday(typed, TODAY) == stored
+
+
+@pytest.mark.parametrize("typed", ["2035-01-01", "2026-11-25", "1899-12-31", "2010-02-30", "next spring"])
+def test_impossible_birthdays_are_refused(typed: str) -> None:
+    with pytest.raises(ValueError):
+        parse_birthday(typed, TODAY)
+
+
+def test_ten_thousand_rows_with_bad_phones_and_duplicates_get_exact_counts(
+    node_store: NodeStore, node_config: NodeConfig, tmp_path: Path
+) -> None:
+    lines, unique = ["姓名,手机号,来源渠道"], []
+    for k in range(10_000):
+        if k % 20 == 7:  # 5%: one digit short
+            phone = f"139{k:07d}"
+        elif k % 10 == 3:  # 10%: the phone of a lead an earlier row created
+            phone = unique[len(unique) // 2]
+        else:
+            phone = f"139{k:08d}"
+            unique.append(phone)
+        lines.append(f"学员{k},{phone},抖音")
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines), encoding="utf-8-sig")
+
+    with path.open("rb") as stream:
+        report = import_leads(node_store, Campus(node_config.campus_id, "BJ01"), read_lead_rows(stream, "big.csv"),
+                              "big.csv", today=TODAY)
+
+    assert report.counts() == {"rows": 10_000, "created": 8_500, "merged": 1_000, "rejected": 500}
+    rejected = [r for r in report.rows if r.outcome == "rejected"]
+    assert {(r.field, r.reason) for r in rejected} == {("phone", "a mobile number has 11 digits and starts with 13-19")}
+    assert [r.row for r in rejected][:3] == [8, 28, 48]
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 8_500
+    assert node_store.verify_log()[0] == 1 + 8_500 + 1_000  # campus row, leads, merge records

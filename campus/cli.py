@@ -72,6 +72,46 @@ def _sync_dir(directory: Path) -> int:
     return 0
 
 
+def _import_leads(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Table
+
+    from campus.node.config import NodeConfig
+    from campus.node.crm.lead_import import import_leads, read_lead_rows
+    from campus.node.crm.leads import Campus
+    from campus.node.store import NodeStore
+
+    config = NodeConfig.load(Path(args.dir))
+    source = Path(args.file)
+    store = NodeStore(config.database_path, config.node_id)
+    console = Console()
+    try:
+        with source.open("rb") as stream, Progress(TextColumn("import"), BarColumn(), MofNCompleteColumn(),
+                                                   TextColumn("{task.fields[tally]}"), console=console) as bar:
+            task = bar.add_task("import", total=None, tally="")
+            tally = {"created": 0, "merged": 0, "rejected": 0}
+
+            def advance(result) -> None:  # type: ignore[no-untyped-def]
+                tally[result.outcome] += 1
+                bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in tally.items()))
+
+            report = import_leads(store, Campus(config.campus_id, config.campus_code),
+                                  read_lead_rows(stream, source.name), source.name, progress=advance)
+    finally:
+        store.close()
+    counts = report.counts()
+    console.print(f"{counts['rows']} rows: {counts['created']} created, {counts['merged']} merged into an existing "
+                  f"lead by phone, {counts['rejected']} rejected")
+    rejected = [r for r in report.rows if r.outcome == "rejected"]
+    if rejected:
+        table = Table("row", "name", "column", "reason", title="Rejected rows")
+        for result in rejected:
+            table.add_row(str(result.row), result.name, result.field or "", result.reason or "")
+        console.print(table)
+    return 0
+
+
 def _hub_sync(directory: str):  # type: ignore[no-untyped-def]
     from campus.hub.config import HubConfig
     from campus.hub.store import HubStore
@@ -148,7 +188,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="campus", description="Campus: offline-first school management.")
-    sides = parser.add_subparsers(dest="side", required=True, metavar="{node,hub,sync,demo}")
+    sides = parser.add_subparsers(dest="side", required=True, metavar="{node,hub,sync,import,demo}")
 
     node = sides.add_parser("node", help="a campus node").add_subparsers(dest="command", required=True)
     p = node.add_parser("init", help="create a node directory for one campus")
@@ -208,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sync.add_parser("now", help="push this node's changes and pull the hub's, with progress")
     p.add_argument("--dir", required=True, help="the node directory")
     p.set_defaults(run=_sync_now)
+
+    imports = sides.add_parser("import", help="import data into a node").add_subparsers(dest="command",
+                                                                                     required=True)
+    p = imports.add_parser("leads", help="import leads from a .csv (UTF-8 or GBK) or .xlsx export")
+    p.add_argument("file", help="the spreadsheet export")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.set_defaults(run=_import_leads)
 
     p = sides.add_parser("demo", help="a hub and two campus nodes on loopback, with some activity")
     p.add_argument("--dir", help="where to put the demo's directories (default: a new temporary one)")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campus.node.crm.lead_import import import_leads, read_lead_rows
 from campus.node.crm.leads import Campus, add_follow_up, create_lead, edit_lead, get_lead, list_leads
 from campus.web.api import Api, Input, json_response, parse_body
-from campus.web.problems import InvalidInput
+from campus.web.problems import InvalidInput, Problem
 
 
 class LeadIn(Input):
@@ -70,6 +73,22 @@ def register(api: Api) -> None:
         with node.store.unit_of_work() as uow:
             lead = edit_lead(uow, request.path_params["lead_id"], patch.model_dump(exclude_unset=True))
         return json_response(lead)
+
+    @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart field 'file')",
+               tags=["leads"])
+    async def import_file(request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise Problem(415, "upload the file as multipart/form-data in the field 'file'",
+                          errors=[{"field": "file", "message": "missing"}])
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput([{"field": "file", "message": "attach a .csv or .xlsx file"}])
+        node = request.app.state.node
+        campus = Campus(node.config.campus_id, node.config.campus_code)
+        report = await run_in_threadpool(
+            lambda: import_leads(node.store, campus, read_lead_rows(upload.file, upload.filename), upload.filename))
+        return json_response(report.as_dict(), 201)
 
     @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", body=FollowUpIn, tags=["leads"])
     async def follow_up(request: Request) -> Response:

@@ -132,3 +132,34 @@ def test_ten_thousand_rows_with_bad_phones_and_duplicates_get_exact_counts(
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 8_500
     assert node_store.verify_log()[0] == 1 + 8_500 + 1_000  # campus row, leads, merge records
+
+
+def test_import_over_the_api_returns_every_row_result(node_client) -> None:  # type: ignore[no-untyped-def]
+    with (DATA / "leads.xlsx").open("rb") as upload:
+        response = node_client.post("/api/v1/leads/import", files={"file": ("leads.xlsx", upload)})
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["created"], body["merged"], body["rejected"]) == (17, 4, 7)
+    assert body["results"][25] == {"row": 26, "name": "蒋欣", "outcome": "rejected", "number": None,
+                                   "lead_id": None, "field": "campus",
+                                   "reason": "row is for campus XX99, this import is for BJ01"}
+
+
+def test_import_of_a_file_without_name_and_phone_columns_is_refused_naming_the_file(node_client) -> None:  # type: ignore[no-untyped-def]
+    response = node_client.post("/api/v1/leads/import", files={"file": ("x.csv", b"a,b\n1,2\n")})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "file"
+    assert node_client.get("/api/v1/leads").json()["total"] == 0
+
+
+def test_import_cli_prints_the_totals(node_config: NodeConfig) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "campus", "import", "leads", str(DATA / "leads-gbk.csv"),
+                           "--dir", str(node_config.directory)], capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert "28 rows: 17 created, 4 merged into an existing lead by phone, 7 rejected" in done.stdout

@@ -14,10 +14,12 @@ def _node_init(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
     config = init_node(Path(args.dir), args.campus_code, args.name, hub_url=args.hub or "", token=args.token or "",
-                       **overrides)
+                       admin_password=args.admin_password, **overrides)
     print(f"node for campus {config.campus_code} ({config.campus_name}) created in {config.directory}")
     if config.hub_url:
-        print(f"enrolled with {config.hub_url}; hub key pinned")
+        print(f"enrolled with {config.hub_url}; hub key pinned; accounts come from the hub")
+    else:
+        _print_first_admin(config.directory, args.admin_password)
     print(f"node id {config.node_id}; start it with: campus node serve --dir {config.directory}")
     return 0
 
@@ -159,9 +161,21 @@ def _hub_init(args: argparse.Namespace) -> int:
     from campus.hub.bootstrap import init_hub
 
     overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
-    config = init_hub(Path(args.dir), database_url=args.db or "", **overrides)
+    config = init_hub(Path(args.dir), database_url=args.db or "", admin_password=args.admin_password, **overrides)
     print(f"hub created in {config.directory}; store: {config.store_url}")
+    _print_first_admin(config.directory, args.admin_password)
     return 0
+
+
+def _print_first_admin(directory: Path, chosen: str | None) -> None:
+    from campus.schema.accounts import ADMIN_USERNAME, INITIAL_PASSWORD_FILE
+
+    if chosen:
+        print(f"first admin: {ADMIN_USERNAME} with the password you gave")
+    else:
+        password = (directory / INITIAL_PASSWORD_FILE).read_text().strip()
+        print(f"first admin: {ADMIN_USERNAME} / {password}  (also in {directory / INITIAL_PASSWORD_FILE}; "
+              "change it and delete the file)")
 
 
 def _hub_serve(args: argparse.Namespace) -> int:
@@ -197,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="the campus's display name")
     p.add_argument("--host", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to serve on (default 8100)")
+    p.add_argument("--admin-password", help="password of the first admin (default: made up and printed once)")
     p.add_argument("--hub", help="the hub's URL, to enroll this node there")
     p.add_argument("--token", help="one-time enrollment token from 'campus hub campus add'")
     p.set_defaults(run=_node_init)
@@ -220,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="PostgreSQL URL (postgresql+psycopg://...) instead of hub.sqlite")
     p.add_argument("--host", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to serve on (default 8000)")
+    p.add_argument("--admin-password", help="password of the first admin (default: made up and printed once)")
     p.set_defaults(run=_hub_init)
     p = hub.add_parser("serve", help="serve the hub's console, API and sync endpoints")
     p.add_argument("--dir", required=True, help="the hub directory")

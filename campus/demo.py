@@ -7,6 +7,7 @@ JSON API for the day's work and the sync protocol for the heal.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from campus.node.store import NodeStore
 from campus.node.sync import client_for
 from campus.schema.tables import metadata
 from campus.sync.client import HubUnreachable
-from campus.sync.digest import replicated_tables, store_digests
+from campus.sync.digest import subscription_digests
 from campus.web.serving import BackgroundServer
 
 CAMPUSES = [("BJ01", "北京海淀校区"), ("SH01", "上海徐汇校区")]
@@ -50,16 +51,23 @@ def _sync(config: NodeConfig, server: BackgroundServer) -> str:
         client.close()
 
 
-def _digest(store: NodeStore) -> dict[str, str]:
+def _token(url: str, password: str) -> dict[str, str]:
+    response = httpx.post(f"{url}/api/v1/auth/token", json={"username": "admin", "password": password}, timeout=10)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def _digest(store: NodeStore, campus_id: str) -> dict[str, str]:
     with store.read() as conn:
-        return store_digests(conn, replicated_tables(metadata))
+        return subscription_digests(conn, metadata, campus_id)
 
 
 def run_demo(base: Path | None = None, serve: bool = False) -> int:
     console = Console()
     base = base or Path(tempfile.mkdtemp(prefix="campus-demo-"))
     console.rule(f"[bold]Campus demo[/bold] in {base}")
-    hub_config = init_hub(base / "hub")
+    password = secrets.token_urlsafe(9)
+    hub_config = init_hub(base / "hub", admin_password=password)
     hub_server = BackgroundServer(create_hub_app(hub_config)).start()
     hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
     configs = []
@@ -78,6 +86,11 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
         shared_lead = None
         with httpx.Client(timeout=10) as client:
             for config, server in zip(configs, nodes, strict=True):
+                # The hub is away, yet staff sign in: the accounts came to the campus as hashes.
+                signed_in = client.post(f"{server.url}/api/v1/auth/token",
+                                        json={"username": "admin", "password": password})
+                signed_in.raise_for_status()
+                client.headers["Authorization"] = f"Bearer {signed_in.json()['token']}"
                 for k, (name, phone, channel) in enumerate(LEADS[config.campus_code]):
                     lead = client.post(f"{server.url}/api/v1/leads",
                                        json={"name": name, "phone": phone, "channel": channel})
@@ -96,9 +109,12 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
         hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
         # BJ01's first lead is edited at both campuses once SH01 knows it: different fields merge.
         _sync(configs[0], nodes[0]), _sync(configs[1], nodes[1])
+        tokens = [_token(server.url, password) for server in nodes]
         with httpx.Client(timeout=10) as client:
-            client.patch(f"{nodes[0].url}/api/v1/leads/{shared_lead['id']}", json={"notes": "想学钢琴"})
-            client.patch(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}", json={"channel": "referral"})
+            client.patch(f"{nodes[0].url}/api/v1/leads/{shared_lead['id']}", json={"notes": "想学钢琴"},
+                         headers=tokens[0]).raise_for_status()
+            client.patch(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}", json={"channel": "referral"},
+                         headers=tokens[1]).raise_for_status()
         for config, server in [*zip(configs, nodes, strict=True), (configs[0], nodes[0])]:
             console.print(f"{config.campus_code}: {_sync(config, server)}")
 
@@ -116,14 +132,15 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
             monitor.add_row(row["campus_code"], str(row["hub_known_head"]), str(row["lag_changes"]),
                             row["key_status"], str(row["quarantined"]), row["last_error"] or "—")
         console.print(monitor)
-        hub_digest = _digest(hub.store)
         for config, server in zip(configs, nodes, strict=True):
-            same = _digest(server.server.config.app.state.node.store) == hub_digest  # type: ignore[attr-defined]
-            console.print(f"{config.campus_code}: every replicated table "
+            node_store = server.server.config.app.state.node.store  # type: ignore[attr-defined]
+            same = _digest(node_store, config.campus_id) == _digest(hub.store, config.campus_id)
+            console.print(f"{config.campus_code}: every table it subscribes to "
                           f"{'[green]identical to the hub[/green]' if same else '[red]DIFFERS from the hub[/red]'}")
-        merged = httpx.get(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}").json()
+        merged = httpx.get(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}", headers=tokens[1]).json()
         console.print(f"lead {merged['number']} after the merge: notes={merged['notes']!r} (BJ01), "
                       f"channel={merged['channel']!r} (SH01)")
+        console.print(f"staff screens: sign in as [bold]admin[/bold] / [bold]{password}[/bold] at any address above")
         if serve:
             console.print("Serving until Ctrl-C …")
             while True:

@@ -21,8 +21,11 @@ from campus.hub.metrics import metrics_endpoint
 from campus.hub.reports import campus_summary
 from campus.hub.store import HubStore
 from campus.hub.sync_service import HubSync, Refused
+from campus.schema.accounts import Accounts
 from campus.sync.signing import load_private_key
+from campus.web.account_routes import login_routes, register_auth_api
 from campus.web.api import Api, json_response
+from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import make_templates, render, static_mount
@@ -40,24 +43,28 @@ class Hub:
 
 def build_api() -> Api:
     api = Api(title="Campus hub API", version=campus.__version__)
+    register_auth_api(api)
 
-    @api.route("/campuses", "GET", "Every campus known to headquarters", tags=["campuses"])
+    @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
     async def list_campuses(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.store.list_campuses()})
 
-    @api.route("/reports/campuses", "GET", "Consolidated per-campus figures and the group total", tags=["reports"])
+    @api.route("/reports/campuses", "GET", "Consolidated per-campus figures and the group total", "reports.group",
+               tags=["reports"])
     async def campus_report(request: Request) -> Response:
         return json_response({"items": campus_summary(request.app.state.hub.store)})
 
-    @api.route("/sync/status", "GET", "Per campus: contact, heads, lag, errors, quarantine, keys", tags=["sync"])
+    @api.route("/sync/status", "GET", "Per campus: contact, heads, lag, errors, quarantine, keys", "hub.view",
+               tags=["sync"])
     async def sync_status(request: Request) -> Response:
         return json_response({"campuses": request.app.state.hub.sync.status()})
 
-    @api.route("/conflicts", "GET", "Conflicts found while merging", tags=["sync"])
+    @api.route("/conflicts", "GET", "Conflicts found while merging", "hub.view", tags=["sync"])
     async def list_conflicts(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.sync.conflicts()})
 
-    @api.route("/sync/rejections", "GET", "Authentic changes that were not applied, and why", tags=["sync"])
+    @api.route("/sync/rejections", "GET", "Authentic changes that were not applied, and why", "hub.view",
+               tags=["sync"])
     async def list_rejections(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.sync.rejections()})
 
@@ -89,11 +96,13 @@ def create_app(config: HubConfig) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", home),
-            Route("/healthz", healthz),
+            Route("/", guard("hub.view", home, screen=True)),
+            *login_routes(),
+            Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             Mount("/sync/v1", routes=sync_routes.ROUTES),
-            Route("/metrics", metrics_endpoint(sync)),
+            # Scraped by Prometheus inside the network: counts and lags only, no personal data.
+            Route("/metrics", guard(PUBLIC, metrics_endpoint(sync))),
             static_mount(),
         ],
         middleware=[
@@ -104,6 +113,8 @@ def create_app(config: HubConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.hub = Hub(config, store, sync)
+    app.state.auth = Accounts(store, None)
+    app.state.title = "Campus HQ"
     app.state.nav = NAV
     app.state.api = api
     return app

@@ -10,18 +10,20 @@ from sqlalchemy import Connection, select
 from campus.schema.tables import hub_feed, metadata
 from campus.sync.bulk import insert_rows
 from campus.sync.changes import Change
-from campus.sync.policy import policy_of
+from campus.sync.policy import policy_of, scope_of
 
 
 def scope_campus(conn: Connection, change: Change) -> str | None:
     """The campus whose nodes subscribe to this change's row, or None for every node."""
     table = metadata.tables[change.table]
-    column = policy_of(table).campus_column  # type: ignore[union-attr]
+    policy = policy_of(table)
+    assert policy is not None
+    column = policy.campus_column
     if column is None:
         return None
     if column in change.fields:
-        return change.fields[column]
-    return conn.execute(select(table.c[column]).where(table.c.id == change.row_id)).scalar()
+        return scope_of(policy, change.fields[column])
+    return scope_of(policy, conn.execute(select(table.c[column]).where(table.c.id == change.row_id)).scalar())
 
 
 def append(conn: Connection, entries: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from campus.hub.sync_service import HubSync, Refused
 from campus.sync import protocol
+from campus.web.auth import NODE_SIGNATURE, guard
 from campus.web.problems import Problem, problem_response
 
 MAX_SYNC_BODY = 64 << 20
@@ -83,10 +84,10 @@ async def on_refused(request: Request, exc: Exception) -> Response:
                                     type_=f"/problems/sync-{exc.reason}", reason=exc.reason, **exc.facts), request)
 
 
+# Nodes are not users: each request is checked against the node's enrolled Ed25519 key
+# (enrollment, against its one-time token).
 ROUTES = [
-    Route("/enroll", enroll, methods=["POST"]),
-    Route("/hello", hello, methods=["POST"]),
-    Route("/push", push, methods=["POST"]),
-    Route("/pull", pull, methods=["POST"]),
-    Route("/rotate-key", rotate_key, methods=["POST"]),
+    Route(f"/{name}", guard(NODE_SIGNATURE, endpoint), methods=["POST"])
+    for name, endpoint in (("enroll", enroll), ("hello", hello), ("push", push), ("pull", pull),
+                           ("rotate-key", rotate_key))
 ]

@@ -23,9 +23,12 @@ from campus.node.api import status as status_api
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
+from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
 from campus.sync.client import SyncLoop
+from campus.web.account_routes import login_routes, register_auth_api
 from campus.web.api import Api
+from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import render, static_mount
@@ -63,6 +66,7 @@ class Node:
 
 def build_api() -> Api:
     api = Api(title="Campus node API", version=campus.__version__)
+    register_auth_api(api)
     leads_api.register(api)
     conflicts_api.register(api)
     status_api.register(api)
@@ -109,10 +113,11 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", home, name="home"),
-            Route("/conflicts", conflicts_page),
-            Route("/leads/new", screens.new_lead, methods=["GET", "POST"]),
-            Route("/healthz", healthz),
+            Route("/", guard("home.view", home, screen=True), name="home"),
+            Route("/conflicts", guard("conflicts.read", conflicts_page, screen=True)),
+            Route("/leads/new", guard("leads.write", screens.new_lead, screen=True), methods=["GET", "POST"]),
+            *login_routes(),
+            Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),
         ],
@@ -124,6 +129,8 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
         lifespan=lifespan,
     )
     app.state.node = node
+    app.state.auth = Accounts(store, config.campus_id)
+    app.state.title = config.campus_name
     app.state.nav = NAV
     app.state.api = api
     return app

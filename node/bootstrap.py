@@ -6,6 +6,8 @@ from pathlib import Path
 
 from campus.node.config import CONFIG_FILE, NodeConfig
 from campus.node.store import NodeStore
+from campus.node.sync import client_for
+from campus.schema.accounts import create_first_admin
 from campus.schema.config import ConfigError
 from campus.schema.ids import new_id
 from campus.schema.times import utc_now_text
@@ -19,11 +21,12 @@ def _refuse_existing(directory: Path) -> None:
 
 
 def init_node(directory: Path, campus_code: str, campus_name: str, hub_url: str = "", token: str = "",
-              **overrides: object) -> NodeConfig:
+              admin_password: str | None = None, **overrides: object) -> NodeConfig:
     """Create ``directory`` as a campus node; with a hub URL and token, enroll it there.
 
-    A node with no hub runs on its own and creates its own campus record. An enrolled node
-    gets its campus from the hub (the hub owns campuses) and pins the hub's public key.
+    A node with no hub runs on its own: it creates its own campus record and first admin
+    (``admin_password``, or one made up and left in the directory). An enrolled node gets its
+    campus and its users from the hub, which owns both, and pins the hub's public key.
     """
     _refuse_existing(directory)
     if bool(hub_url) != bool(token):
@@ -44,10 +47,17 @@ def init_node(directory: Path, campus_code: str, campus_name: str, hub_url: str 
     config.save()
     store = NodeStore(config.database_path, config.node_id)
     try:
-        if not hub_url:
+        if hub_url:
+            client = client_for(config, store)
+            try:
+                client.sync_once()  # the campus directory and the accounts, before anyone signs in
+            finally:
+                client.close()
+        else:
             with store.unit_of_work() as uow:
                 uow.insert("campuses", {"id": config.campus_id, "code": config.campus_code,
                                         "name": config.campus_name, "created_at": utc_now_text(), "deleted": False})
+            create_first_admin(store, directory, admin_password)
     finally:
         store.close()
     return config

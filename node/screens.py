@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm.leads import Campus, DuplicatePhone, create_lead
 from campus.schema.errors import Invalid
+from campus.web.auth import check_csrf
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, make_templates, render
 
@@ -21,6 +22,7 @@ async def new_lead(request: Request) -> Response:
     errors: dict[str, str] = {}
     if request.method == "POST":
         form = await request.form()
+        check_csrf(request, form)
         values = {key: str(form.get(key, "")).strip() for key in values}
         if not values["name"]:
             errors["name"] = _("Required")

@@ -33,7 +33,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 metadata = MetaData(
     naming_convention={
@@ -234,6 +234,61 @@ users = Table(
     Column("created_at", String(32), nullable=False),
     _tombstone(),
     info={"sync": HUB_OWNED},
+)
+
+role_grants = Table(
+    "role_grants",
+    metadata,
+    _id(),
+    Column("user_id", String(ID), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("campus_id", String(ID)),  # NULL: every campus (headquarters roles)
+    Column("granted_at", String(32), nullable=False),
+    _tombstone(),  # revoking a role tombstones its grant
+    info={"sync": HUB_OWNED},
+)
+
+# --- local to each store: sign-in state that must not travel ------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("user_id", String(ID), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    info={"sync": None},
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", String(32)),
+    info={"sync": None},
+)
+
+# --- audit trail ----------------------------------------------------------------------------
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID)),  # NULL: a headquarters action
+    Column("at", String(32), nullable=False),
+    Column("user_id", String(ID)),
+    Column("username", String(64)),
+    Column("client_ip", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("target_table", String(64)),
+    Column("target_id", String(ID)),
+    Column("before", Text),  # JSON
+    Column("after", Text),  # JSON
+    Index("ix_audit_events_campus_at", "campus_id", "at"),
+    # Written once, never changed; a campus's events go to the hub, headquarters' stay there.
+    info={"sync": SyncPolicy(Merge.APPEND_ONLY, Owner.ANY, "campus_id", unscoped_rows_shared=False)},
 )
 
 # --- CRM ----------------------------------------------------------------------------------

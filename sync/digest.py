@@ -34,7 +34,13 @@ def subscription_digests(conn: Connection, metadata: MetaData, campus_id: str) -
     """Digests of what a campus's node holds: shared tables whole, campus tables its own rows."""
     digests = {}
     for table in replicated_tables(metadata):
-        column = policy_of(table).campus_column  # type: ignore[union-attr]
-        where = None if column is None else (table.c[column] == campus_id) | table.c[column].is_(None)
+        policy = policy_of(table)
+        assert policy is not None
+        column = policy.campus_column
+        where = None
+        if column is not None:
+            where = table.c[column] == campus_id
+            if policy.unscoped_rows_shared:
+                where = where | table.c[column].is_(None)
         digests[str(table.name)] = table_digest(conn, table, where)
     return digests

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, MetaData, Table, bindparam, select, update
 from campus.sync import codec
 from campus.sync.bulk import insert_rows
 from campus.sync.changes import INSERT, Change
-from campus.sync.policy import Merge, Owner, SyncPolicy, policy_of
+from campus.sync.policy import Merge, Owner, SyncPolicy, policy_of, scope_of
 from campus.sync.versions import ROW_VERSION, StoredVersion, Version, effective, upsert_versions
 
 READ_CHUNK = 500
@@ -198,7 +198,7 @@ class Merger:
                     continue
             result = merge_change(state, change, policy)
             if policy.campus_column and state.values is not None:
-                result.scope = state.values.get(policy.campus_column)
+                result.scope = scope_of(policy, state.values.get(policy.campus_column))
             results.append(result)
         self._store(conn, states)
         return results

@@ -31,6 +31,8 @@ class SyncPolicy:
     merge: Merge
     owner: Owner = Owner.ANY
     campus_column: str | None = None
+    # A row whose campus column is empty goes to every node, unless this is False (then to none).
+    unscoped_rows_shared: bool = True
 
     def __post_init__(self) -> None:
         if self.owner is Owner.CAMPUS and not self.campus_column:
@@ -45,6 +47,18 @@ HUB_OWNED_FACTS = SyncPolicy(Merge.APPEND_ONLY, Owner.HUB)
 
 def campus_owned(merge: Merge = Merge.LAST_WRITER_WINS, column: str = "campus_id") -> SyncPolicy:
     return SyncPolicy(merge, Owner.CAMPUS, column)
+
+
+NO_NODE = "-"  # the scope of a row no node subscribes to
+
+
+def scope_of(policy: SyncPolicy, campus: str | None) -> str | None:
+    """The campus whose nodes receive a row (None: every node; NO_NODE: none)."""
+    if policy.campus_column is None:
+        return None
+    if campus is None and not policy.unscoped_rows_shared:
+        return NO_NODE
+    return campus
 
 
 def policy_of(table: Table) -> SyncPolicy | None:

@@ -15,10 +15,12 @@ from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.web.serving import BackgroundServer
 
+ADMIN_PASSWORD = "admin-password-1"
+
 
 @pytest.fixture
 def node_config(tmp_path: Path) -> NodeConfig:
-    return init_node(tmp_path / "bj01", "BJ01", "北京海淀校区")
+    return init_node(tmp_path / "bj01", "BJ01", "北京海淀校区", admin_password=ADMIN_PASSWORD)
 
 
 @pytest.fixture
@@ -33,12 +35,22 @@ def node_client(node_config: NodeConfig) -> Iterator[TestClient]:
     from campus.node.app import create_app
 
     with TestClient(create_app(node_config), raise_server_exceptions=False) as client:
+        sign_in(client)
         yield client
+
+
+def sign_in(client: TestClient, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+    """Give the client a bearer token for every later request; returns the token."""
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 201, response.text
+    token = response.json()["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return token
 
 
 @pytest.fixture
 def hub_config(tmp_path: Path) -> HubConfig:
-    return init_hub(tmp_path / "hub")
+    return init_hub(tmp_path / "hub", admin_password=ADMIN_PASSWORD)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from campus.web.auth import PUBLIC, guard
 from campus.web.problems import InvalidInput, Problem
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -66,6 +67,7 @@ class Operation:
     path: str
     method: str
     summary: str
+    action: str
     body: type[BaseModel] | None
     tags: list[str]
 
@@ -80,11 +82,14 @@ class Api:
     routes: list[Route] = field(default_factory=list)
 
     def route(
-        self, path: str, method: str, summary: str, body: type[BaseModel] | None = None, tags: list[str] | None = None
+        self, path: str, method: str, summary: str, action: str, body: type[BaseModel] | None = None,
+        tags: list[str] | None = None,
     ) -> Callable[[Endpoint], Endpoint]:
+        """Register an endpoint behind the permission check for ``action``."""
+
         def register(endpoint: Endpoint) -> Endpoint:
-            self.operations.append(Operation(path, method.upper(), summary, body, tags or []))
-            self.routes.append(Route(path, endpoint, methods=[method.upper()]))
+            self.operations.append(Operation(path, method.upper(), summary, action, body, tags or []))
+            self.routes.append(Route(path, guard(action, endpoint), methods=[method.upper()]))
             return endpoint
 
         return register
@@ -96,6 +101,7 @@ class Api:
             entry: dict[str, Any] = {
                 "summary": op.summary,
                 "tags": op.tags,
+                "x-campus-action": op.action,
                 "responses": {
                     "default": {
                         "description": "error",
@@ -103,6 +109,8 @@ class Api:
                     }
                 },
             }
+            if op.action != PUBLIC:
+                entry["security"] = [{"bearer": []}]
             ok = "201" if op.method == "POST" else "200"
             entry["responses"][ok] = {"description": "success", "content": {"application/json": {}}}
             if op.body is not None:
@@ -139,11 +147,12 @@ class Api:
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version},
             "paths": paths,
-            "components": {"schemas": schemas},
+            "components": {"schemas": schemas,
+                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         }
 
     def openapi_route(self) -> Route:
         async def openapi(_request: Request) -> Response:
             return JSONResponse(self.openapi())
 
-        return Route("/openapi.json", openapi, methods=["GET"])
+        return Route("/openapi.json", guard(PUBLIC, openapi), methods=["GET"])

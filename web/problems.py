@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from campus.schema.errors import Conflict, DomainError, Invalid, NotFound
+from campus.schema.permissions import NotSignedIn, PermissionDenied
 
 log = logging.getLogger("campus.web")
 PROBLEM_JSON = "application/problem+json"
@@ -96,12 +97,20 @@ def _domain_problem(exc: Exception) -> Problem:
     if isinstance(exc, Invalid):
         return Problem(422, exc.detail, title=name, type_=f"/problems/{slug}",
                        errors=[{"field": exc.field, "message": exc.detail}], **facts)
-    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+    if isinstance(exc, NotSignedIn):
+        problem = Problem(401, str(exc), title=name, type_=f"/problems/{slug}", **facts)
+        problem.headers = {"www-authenticate": "Bearer"}
+        return problem
+    status = (403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound)
+              else 409 if isinstance(exc, Conflict) else 400)
     return Problem(status, str(exc), title=name, type_=f"/problems/{slug}", **facts)
 
 
 async def _on_domain_error(request: Request, exc: Exception) -> Response:
-    return problem_response(_domain_problem(exc), request)
+    problem = _domain_problem(exc)
+    response = problem_response(problem, request)
+    response.headers.update(getattr(problem, "headers", {}))
+    return response
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

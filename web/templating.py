@@ -12,6 +12,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from campus.web.auth import csrf_token, current_principal
 from campus.web.i18n import LOCALES, current_locale, gettext_, ngettext_
 
 SHELL_TEMPLATES = Path(__file__).parent / "templates"
@@ -46,5 +47,7 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
 def render(
     templates: Jinja2Templates, request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
-    page = {"flashes": pop_flashes(request), "nav": request.app.state.nav, **context}
+    principal = current_principal(request)
+    page = {"flashes": pop_flashes(request), "nav": request.app.state.nav, "principal": principal,
+            "csrf": csrf_token(request) if "session" in request.scope else "", **context}
     return templates.TemplateResponse(request, name, page, status_code=status)

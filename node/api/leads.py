@@ -9,7 +9,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from campus.node.crm.lead_import import import_leads, read_lead_rows
-from campus.node.crm.leads import Campus, add_follow_up, create_lead, edit_lead, get_lead, list_leads
+from campus.node.crm.leads import (
+    Campus,
+    add_follow_up,
+    create_lead,
+    edit_lead,
+    get_lead,
+    list_leads,
+    present_lead,
+)
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.problems import InvalidInput, Problem
 
@@ -50,32 +58,35 @@ def _page_params(request: Request) -> tuple[int, int]:
 
 
 def register(api: Api) -> None:
-    @api.route("/leads", "POST", "Create a lead", body=LeadIn, tags=["leads"])
+    @api.route("/leads", "POST", "Create a lead", "leads.write", body=LeadIn, tags=["leads"])
     async def create(request: Request) -> Response:
         lead_in = await parse_body(request, LeadIn)
         node = request.app.state.node
         with node.store.unit_of_work() as uow:
             lead = create_lead(uow, Campus(node.config.campus_id, node.config.campus_code), **lead_in.model_dump())
-        return json_response(lead, 201)
+        return json_response(present_lead(lead, request.state.principal, node.config.campus_id), 201)
 
-    @api.route("/leads", "GET", "List this campus's leads", tags=["leads"])
+    @api.route("/leads", "GET", "List this campus's leads", "leads.read", tags=["leads"])
     async def index(request: Request) -> Response:
         limit, offset = _page_params(request)
         node = request.app.state.node
         with node.store.read() as conn:
-            total, rows = list_leads(conn, node.config.campus_id, limit, offset)
+            total, rows = list_leads(conn, node.config.campus_id, limit, offset, request.state.principal)
         return json_response({"total": total, "limit": limit, "offset": offset, "items": rows})
 
-    @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", body=LeadPatch, tags=["leads"])
+    @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", "leads.write", body=LeadPatch,
+               tags=["leads"])
     async def edit(request: Request) -> Response:
         patch = await parse_body(request, LeadPatch)
         node = request.app.state.node
+        campus_id = node.config.campus_id
         with node.store.unit_of_work() as uow:
+            get_lead(uow.conn, request.path_params["lead_id"], request.state.principal, campus_id)
             lead = edit_lead(uow, request.path_params["lead_id"], patch.model_dump(exclude_unset=True))
-        return json_response(lead)
+        return json_response(present_lead(lead, request.state.principal, campus_id))
 
     @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart field 'file')",
-               tags=["leads"])
+               "leads.import", tags=["leads"])
     async def import_file(request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise Problem(415, "upload the file as multipart/form-data in the field 'file'",
@@ -90,15 +101,19 @@ def register(api: Api) -> None:
             lambda: import_leads(node.store, campus, read_lead_rows(upload.file, upload.filename), upload.filename))
         return json_response(report.as_dict(), 201)
 
-    @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", body=FollowUpIn, tags=["leads"])
+    @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", "leads.write", body=FollowUpIn,
+               tags=["leads"])
     async def follow_up(request: Request) -> Response:
         follow_up_in = await parse_body(request, FollowUpIn)
-        with request.app.state.node.store.unit_of_work() as uow:
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            get_lead(uow.conn, request.path_params["lead_id"], request.state.principal, node.config.campus_id)
             row = add_follow_up(uow, request.path_params["lead_id"], **follow_up_in.model_dump())
         return json_response(row, 201)
 
-    @api.route("/leads/{lead_id}", "GET", "One lead", tags=["leads"])
+    @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"])
     async def show(request: Request) -> Response:
         node = request.app.state.node
         with node.store.read() as conn:
-            return json_response(get_lead(conn, request.path_params["lead_id"]))
+            return json_response(get_lead(conn, request.path_params["lead_id"], request.state.principal,
+                                          node.config.campus_id))

@@ -9,12 +9,12 @@ from campus.web.api import Api, json_response
 
 
 def register(api: Api) -> None:
-    @api.route("/log/head", "GET", "This node's change-log head", tags=["sync"])
+    @api.route("/log/head", "GET", "This node's change-log head", "sync.view", tags=["sync"])
     async def head(request: Request) -> Response:
         node = request.app.state.node
         seq, digest = node.store.head()
         return json_response({"node_id": node.config.node_id, "seq": seq, "hash": digest.hex()})
 
-    @api.route("/sync/status", "GET", "Outbox size and last successful sync", tags=["sync"])
+    @api.route("/sync/status", "GET", "Outbox size and last successful sync", "sync.view", tags=["sync"])
     async def sync_status(request: Request) -> Response:
         return json_response(request.app.state.node.sync_state())

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select, true
 
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
+from campus.schema.permissions import Principal, mask_phone
 from campus.schema.phones import InvalidPhone, normalise_phone
 from campus.schema.tables import leads
 from campus.schema.times import utc_now_text
@@ -110,15 +111,35 @@ def add_follow_up(uow: UnitOfWork, lead_id: str, channel: str, content: str,
     return {"id": uow.insert("lead_follow_ups", row), **row}
 
 
-def get_lead(conn: Connection, lead_id: str) -> dict[str, Any]:
-    row = conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
+def get_lead(conn: Connection, lead_id: str, viewer: Principal | None = None,
+             campus_id: str | None = None) -> dict[str, Any]:
+    """One lead; with a viewer, as that viewer may see it (another's private lead is not found)."""
+    query = select(leads).where(leads.c.id == lead_id)
+    if viewer is not None and campus_id is not None:
+        query = query.where(visible_leads(viewer, campus_id))
+    row = conn.execute(query).mappings().first()
     if row is None:
         raise LeadNotFound(f"no lead {lead_id}", lead_id=lead_id)
-    return dict(row)
+    return present_lead(dict(row), viewer, campus_id) if viewer is not None and campus_id else dict(row)
 
 
-def list_leads(conn: Connection, campus_id: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-    where = (leads.c.campus_id == campus_id) & leads.c.deleted.is_(False)
+def visible_leads(viewer: Principal, campus_id: str) -> ColumnElement[bool]:
+    """Consultants see the shared pools and their own private pool, not colleagues' private pools."""
+    if viewer.can("leads.all_private.read", campus_id):
+        return true()
+    return (leads.c.pool != "private") | (leads.c.consultant_id == viewer.user_id)
+
+
+def present_lead(row: dict[str, Any], viewer: Principal, campus_id: str) -> dict[str, Any]:
+    """A lead as this viewer may see it: the phone masked for roles without the right to it."""
+    if viewer.can("leads.phone.read", campus_id):
+        return row
+    return {**row, "phone": mask_phone(row["phone"])}
+
+
+def list_leads(conn: Connection, campus_id: str, limit: int, offset: int,
+               viewer: Principal) -> tuple[int, list[dict[str, Any]]]:
+    where = (leads.c.campus_id == campus_id) & leads.c.deleted.is_(False) & visible_leads(viewer, campus_id)
     total = conn.execute(select(func.count()).select_from(leads).where(where)).scalar_one()
     rows = conn.execute(select(leads).where(where).order_by(leads.c.id).limit(limit).offset(offset)).mappings()
-    return total, [dict(r) for r in rows]
+    return total, [present_lead(dict(r), viewer, campus_id) for r in rows]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from campus.hub.app import create_app as create_hub_app
 from campus.hub.config import HubConfig
 from campus.hub.store import HubStore
@@ -15,14 +17,29 @@ from campus.node.store import NodeStore
 from campus.node.sync import client_for
 from campus.schema.tables import metadata
 from campus.sync.client import SyncReport
-from campus.sync.digest import replicated_tables, store_digests
+from campus.sync.digest import subscription_digests
 from campus.web.serving import BackgroundServer
+
+ADMIN = {"username": "admin", "password": "admin-password-1"}
+
+
+def signed_in_client(base_url: str, credentials: dict[str, str] = ADMIN) -> httpx.Client:
+    """An HTTP client to a node or hub that sends a bearer token with every request."""
+    client = httpx.Client(base_url=base_url, timeout=30)
+    response = client.post("/api/v1/auth/token", json=credentials)
+    response.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+    return client
 
 
 @dataclass
 class Campus:
     config: NodeConfig
     server: BackgroundServer
+    http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = signed_in_client(self.server.url)
 
     @property
     def url(self) -> str:
@@ -39,8 +56,9 @@ class Campus:
             client.close()
 
     def digests(self) -> dict[str, str]:
+        """Digests of every table this campus subscribes to (shared tables whole, its own campus rows)."""
         with self.store().read() as conn:
-            return store_digests(conn, replicated_tables(metadata))
+            return subscription_digests(conn, metadata, self.config.campus_id)
 
 
 @dataclass
@@ -66,12 +84,23 @@ class Group:
         self.campuses[code] = campus
         return campus
 
-    def hub_digests(self) -> dict[str, str]:
+    def hub_digests(self, campus: Campus) -> dict[str, str]:
+        """The hub's digests of what ``campus`` subscribes to: equal to the campus's own when converged."""
         with self.hub_store.read() as conn:
-            return store_digests(conn, replicated_tables(metadata))
+            return subscription_digests(conn, metadata, campus.config.campus_id)
+
+    def converged(self) -> bool:
+        return all(campus.digests() == self.hub_digests(campus) for campus in self.campuses.values())
+
+    @property
+    def hub_http(self) -> httpx.Client:
+        if not hasattr(self, "_hub_http"):
+            self._hub_http = signed_in_client(self.hub_server.url)
+        return self._hub_http
 
     def stop(self) -> None:
         for campus in self.campuses.values():
+            campus.http.close()
             campus.server.stop()
         self.hub_server.stop()
 
@@ -79,3 +108,9 @@ class Group:
 def start_group(base: Path, hub_config: HubConfig) -> Group:
     server = BackgroundServer(create_hub_app(hub_config)).start()
     return Group(hub_config, server, base)
+
+
+def differences(group: Group) -> dict[str, list[str]]:
+    """Per campus, the tables whose digest differs from the hub's view of that campus."""
+    return {code: sorted(name for name, d in campus.digests().items() if group.hub_digests(campus)[name] != d)
+            for code, campus in group.campuses.items()}

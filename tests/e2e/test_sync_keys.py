@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from campus.hub.config import HubConfig
@@ -28,9 +27,9 @@ def test_rotated_key_signs_the_next_sync_and_the_old_key_is_refused(group: Group
     old_key = load_private_key(bj.config.key_path)
 
     rotate_node_key(bj.config)
-    httpx.post(f"{bj.url}/api/v1/leads", json={"name": "张伟", "phone": "13800138000"}).raise_for_status()
+    bj.http.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000"}).raise_for_status()
 
-    assert bj.sync().pushed == 1
+    assert bj.sync().pushed == 2  # the lead, and the audit event of the sign-in that made it
     assert not bj.config.key_path.with_suffix(".key.new").exists()
     save_private_key(old_key, bj.config.key_path)  # put the old key back: the hub no longer accepts it
     with pytest.raises(SyncRefused) as refused:
@@ -40,7 +39,7 @@ def test_rotated_key_signs_the_next_sync_and_the_old_key_is_refused(group: Group
 
 def test_revoked_campus_is_refused_until_re_keyed_with_a_restore_token(group: Group) -> None:
     bj = group.campuses["BJ01"]
-    httpx.post(f"{bj.url}/api/v1/leads", json={"name": "张伟", "phone": "13800138000"}).raise_for_status()
+    bj.http.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000"}).raise_for_status()
 
     assert group.hub.sync.revoke_keys("BJ01") == 1
     with pytest.raises(SyncRefused) as refused:

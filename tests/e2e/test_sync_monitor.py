@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from campus.node.app import create_app as create_node_app
 from campus.node.config import NodeConfig
 from campus.sync.client import SyncRefused
 from campus.web.serving import BackgroundServer
-from tests.e2e.sync_helpers import Group, start_group
+from tests.e2e.sync_helpers import Campus, Group, signed_in_client, start_group
 
 
 @pytest.fixture
@@ -27,25 +28,26 @@ def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
     g.stop()
 
 
-def _lead(url: str, name: str, phone: str) -> None:
-    httpx.post(f"{url}/api/v1/leads", json={"name": name, "phone": phone}).raise_for_status()
+def _lead(campus: Campus | httpx.Client, name: str, phone: str) -> None:
+    client = campus if isinstance(campus, httpx.Client) else campus.http
+    client.post("/api/v1/leads", json={"name": name, "phone": phone}).raise_for_status()
 
 
 def test_hub_status_shows_heads_lag_and_errors_per_campus(group: Group) -> None:
     bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
-    _lead(bj.url, "张伟", "13800138000")
-    _lead(bj.url, "李娜", "13912345678")
+    _lead(bj, "张伟", "13800138000")
+    _lead(bj, "李娜", "13912345678")
     bj.sync()
 
-    campuses = {c["campus_code"]: c for c in httpx.get(f"{group.hub_server.url}/api/v1/sync/status").json()["campuses"]}
+    campuses = {c["campus_code"]: c for c in group.hub_http.get("/api/v1/sync/status").json()["campuses"]}
 
-    assert campuses["BJ01"]["hub_known_head"] == 2
+    assert campuses["BJ01"]["hub_known_head"] == 3  # the admin's sign-in (audited) and two leads
     assert campuses["BJ01"]["lag_changes"] == 0
     assert campuses["BJ01"]["key_status"] == "active"
-    assert campuses["SH01"]["last_contact_at"] is None  # enrolled, never synced
-    assert campuses["SH01"]["lag_changes"] == 4  # both campus rows and BJ01's two leads
+    assert campuses["SH01"]["hub_known_head"] == 0  # synced once at enrollment, has written nothing since
+    assert campuses["SH01"]["lag_changes"] == 2  # BJ01's two leads; BJ01's audit trail is not SH01's
     sh.sync()
-    after = {c["campus_code"]: c for c in httpx.get(f"{group.hub_server.url}/api/v1/sync/status").json()["campuses"]}
+    after = {c["campus_code"]: c for c in group.hub_http.get("/api/v1/sync/status").json()["campuses"]}
     assert (after["SH01"]["lag_changes"], after["SH01"]["lag_seconds"]) == (0, 0)
     assert campuses["SH01"]["lag_seconds"] < 60  # the oldest change it had not pulled was just made
     assert after["SH01"]["seconds_since_contact"] < 60
@@ -53,29 +55,29 @@ def test_hub_status_shows_heads_lag_and_errors_per_campus(group: Group) -> None:
 
 def test_node_status_shows_outbox_and_last_successful_sync(group: Group) -> None:
     bj = group.campuses["BJ01"]
-    _lead(bj.url, "张伟", "13800138000")
-    before = httpx.get(f"{bj.url}/api/v1/sync/status").json()
+    _lead(bj, "张伟", "13800138000")
+    before = bj.http.get("/api/v1/sync/status").json()
 
     bj.sync()
-    after = httpx.get(f"{bj.url}/api/v1/sync/status").json()
+    after = bj.http.get("/api/v1/sync/status").json()
 
-    assert (before["outbox_size"], before["last_successful_sync"]) == (1, None)
+    assert before["outbox_size"] == 2  # the sign-in's audit event and the lead
     assert after["outbox_size"] == 0
-    assert after["last_successful_sync"].endswith("Z")
+    assert after["last_successful_sync"] > before["last_successful_sync"]  # the first was at enrollment
 
 
 def test_metrics_count_ingested_changes_refusals_and_lag(group: Group) -> None:
     bj = group.campuses["BJ01"]
-    _lead(bj.url, "张伟", "13800138000")
+    _lead(bj, "张伟", "13800138000")
     bj.sync()
     group.hub.sync.revoke_keys("BJ01")
-    _lead(bj.url, "李娜", "13912345678")
+    _lead(bj, "李娜", "13912345678")
     with pytest.raises(SyncRefused):
         bj.sync()
 
     text = httpx.get(f"{group.hub_server.url}/metrics").text
 
-    assert "campus_sync_changes_ingested_total 1.0" in text
+    assert "campus_sync_changes_ingested_total 2.0" in text  # the lead and its sign-in audit event
     assert 'campus_sync_lag_changes{campus="SH01"}' in text
     assert 'campus_sync_batches_refused_total{reason="revoked_key"} 1.0' in text
     assert "campus_sync_quarantined" in text
@@ -93,18 +95,18 @@ def test_background_loop_keeps_trying_while_the_hub_is_down_and_syncs_when_it_re
                        sync_interval_seconds=1)
     hub_server.stop()
     assert NodeConfig.load(config.directory).sync_interval_seconds == 1
-    with BackgroundServer(create_node_app(config)) as node:
-        _lead(node.url, "张伟", "13800138000")
+    with BackgroundServer(create_node_app(config)) as node, closing(signed_in_client(node.url)) as http:
+        _lead(http, "张伟", "13800138000")
         loop = node.server.config.app.state.node.sync_loop  # type: ignore[attr-defined]
         _wait(lambda: loop.failures >= 1)
-        offline = httpx.get(f"{node.url}/api/v1/sync/status").json()
+        offline = http.get("/api/v1/sync/status").json()
         hub_server = BackgroundServer(create_hub_app(hub_config), port=hub_server.port).start()
         try:
-            _wait(lambda: httpx.get(f"{node.url}/api/v1/sync/status").json()["outbox_size"] == 0, timeout=30)
+            _wait(lambda: http.get("/api/v1/sync/status").json()["outbox_size"] == 0, timeout=30)
         finally:
             hub_server.stop()
 
-    assert offline["outbox_size"] == 1
+    assert offline["outbox_size"] == 2  # the sign-in's audit event and the lead
     assert "127.0.0.1" in offline["last_error"]  # names the hub it could not reach
     assert loop.failures == 0
 

@@ -7,14 +7,13 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from campus.hub.config import HubConfig
 from campus.node.bootstrap import restore_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
-from tests.e2e.sync_helpers import Group, start_group
+from tests.e2e.sync_helpers import Campus, Group, start_group
 
 
 @pytest.fixture
@@ -25,9 +24,9 @@ def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
     g.stop()
 
 
-def _leads(url: str, count: int, start: int) -> None:
+def _leads(campus: Campus, count: int, start: int) -> None:
     for k in range(start, start + count):
-        response = httpx.post(f"{url}/api/v1/leads", json={"name": f"学员{k}", "phone": f"1380000{k:04d}"})
+        response = campus.http.post("/api/v1/leads", json={"name": f"学员{k}", "phone": f"1380000{k:04d}"})
         assert response.status_code == 201, response.text
 
 
@@ -35,13 +34,13 @@ def test_node_restored_from_an_old_backup_takes_its_log_back_and_continues_witho
     group: Group, tmp_path: Path
 ) -> None:
     bj = group.campuses["BJ01"]
-    _leads(bj.url, 3, 0)
+    _leads(bj, 3, 0)
     bj.sync()
     backup = tmp_path / "backup.sqlite"
     live, copy = sqlite3.connect(bj.config.database_path), sqlite3.connect(backup)
     live.backup(copy)  # an online backup, as an admin would take it
     live.close(), copy.close()
-    _leads(bj.url, 4, 3)
+    _leads(bj, 4, 3)
     bj.sync()
     hub_head = group.hub.sync.status()[0]["hub_known_head"]
     bj.server.stop()
@@ -68,7 +67,7 @@ def test_node_restored_from_an_old_backup_takes_its_log_back_and_continues_witho
 
 def test_campus_whose_disk_died_is_rebuilt_with_a_new_key_and_keeps_writing(group: Group, tmp_path: Path) -> None:
     bj = group.campuses["BJ01"]
-    _leads(bj.url, 5, 0)
+    _leads(bj, 5, 0)
     bj.sync()
     before = bj.digests()
     bj.server.stop()
@@ -87,11 +86,11 @@ def test_campus_whose_disk_died_is_rebuilt_with_a_new_key_and_keeps_writing(grou
 
     assert (config.node_id, config.campus_id) == (bj.config.node_id, bj.config.campus_id)
     assert config.key_path.read_bytes() != old_key
-    assert report.restored == 5
+    assert report.restored == 6  # five leads and the audit event of the sign-in that made them
     assert rebuilt == before
     assert after_write.pushed == 1
     status = group.hub.sync.status()[0]
-    assert (status["hub_known_head"], status["quarantined"], status["key_status"]) == (6, False, "active")
+    assert (status["hub_known_head"], status["quarantined"], status["key_status"]) == (7, False, "active")
     store.close()
 
 

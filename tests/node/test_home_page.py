@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.testclient import TestClient
 
 
@@ -13,7 +15,8 @@ def test_home_page_shows_campus_head_and_sync_state_in_chinese(node_client: Test
     assert page.status_code == 200
     assert "北京海淀校区" in page.text
     assert "变更日志" in page.text
-    assert '<dd id="head-seq">2</dd>' in page.text  # the campus row and one lead
+    # campus row, first admin and their role, the audited sign-in, and the lead
+    assert '<dd id="head-seq">5</dd>' in page.text
     assert "未接入总部" in page.text
 
 
@@ -34,7 +37,8 @@ def test_static_stylesheet_is_served_by_the_app(node_client: TestClient) -> None
 
 
 def test_healthz_reports_campus_and_head(node_client: TestClient) -> None:
-    assert node_client.get("/healthz").json() == {"status": "ok", "role": "node", "campus": "BJ01", "head_seq": 1}
+    # campus row, first admin and their role, the audited sign-in
+    assert node_client.get("/healthz").json() == {"status": "ok", "role": "node", "campus": "BJ01", "head_seq": 4}
 
 
 def test_conflicts_page_says_there_are_none_in_chinese(node_client: TestClient) -> None:
@@ -44,8 +48,13 @@ def test_conflicts_page_says_there_are_none_in_chinese(node_client: TestClient) 
     assert "没有待处理的冲突" in page.text
 
 
+def _csrf(client: TestClient, path: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
 def test_new_lead_form_shows_field_errors_in_chinese_and_writes_nothing(node_client: TestClient) -> None:
-    page = node_client.post("/leads/new", data={"name": "赵敏", "phone": "12345"})
+    page = node_client.post("/leads/new", data={"name": "赵敏", "phone": "12345",
+                                                "csrf_token": _csrf(node_client, "/leads/new")})
 
     assert page.status_code == 422
     assert "不是有效的手机号或带区号的固定电话" in page.text
@@ -54,8 +63,16 @@ def test_new_lead_form_shows_field_errors_in_chinese_and_writes_nothing(node_cli
 
 
 def test_new_lead_form_creates_the_lead_and_flashes_its_number_once(node_client: TestClient) -> None:
-    response = node_client.post("/leads/new", data={"name": "张伟", "phone": "138 0013 8000"})
+    response = node_client.post("/leads/new", data={"name": "张伟", "phone": "138 0013 8000",
+                                                    "csrf_token": _csrf(node_client, "/leads/new")})
 
     assert response.status_code == 200  # followed the 303 to the home page
     assert "已创建线索 BJ01-L-000001" in response.text
     assert "已创建线索" not in node_client.get("/").text
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(node_client: TestClient) -> None:
+    response = node_client.post("/leads/new", data={"name": "张伟", "phone": "13800138000"})
+
+    assert response.status_code == 403
+    assert node_client.get("/api/v1/leads").json()["total"] == 0

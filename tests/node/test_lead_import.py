@@ -131,7 +131,7 @@ def test_ten_thousand_rows_with_bad_phones_and_duplicates_get_exact_counts(
     assert [r.row for r in rejected][:3] == [8, 28, 48]
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 8_500
-    assert node_store.verify_log()[0] == 1 + 8_500 + 1_000  # campus row, leads, merge records
+    assert node_store.verify_log()[0] == 3 + 8_500 + 1_000  # campus, first admin and role; leads; merges
 
 
 def test_import_over_the_api_returns_every_row_result(node_client) -> None:  # type: ignore[no-untyped-def]

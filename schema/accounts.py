@@ -1,0 +1,225 @@
+"""Accounts: users, role grants, passwords (Argon2), lockout, API tokens and the audit trail.
+
+Used the same way by a node and by the hub: both hand in their store, which offers
+``read()`` and ``unit_of_work()``. Credentials replicate as Argon2 hashes, so a campus can
+sign people in while headquarters is unreachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+
+from campus.schema.errors import Conflict, Invalid, NotFound
+from campus.schema.permissions import NotSignedIn, Principal, Role
+from campus.schema.tables import api_tokens, audit_events, login_attempts, role_grants, users
+from campus.schema.times import utc_now_text
+from campus.sync.capture import UnitOfWork
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+TOKEN_LIFETIME = timedelta(hours=12)
+_hasher = PasswordHasher()
+
+
+class Store(Protocol):
+    def read(self) -> AbstractContextManager[Connection]: ...
+
+    def write(self) -> AbstractContextManager[Connection]: ...
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]: ...
+
+
+class LoginFailed(NotSignedIn):
+    """Wrong username or password, or the account is locked (the message does not say which)."""
+
+
+class UsernameTaken(Conflict):
+    pass
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise Invalid("password", "a password has at least 8 characters")
+    return _hasher.hash(password)
+
+
+def create_user(uow: UnitOfWork, username: str, display_name: str, password: str,
+                grants: list[tuple[Role, str | None]]) -> str:
+    """A user with roles (campus id, or None for every campus); returns the user id."""
+    if uow.conn.execute(select(users.c.id).where(users.c.username == username)).first():
+        raise UsernameTaken(f"username {username} is taken", username=username)
+    now = utc_now_text()
+    user_id = uow.insert("users", {"username": username, "display_name": display_name,
+                                   "password_hash": hash_password(password), "locale": None, "active": True,
+                                   "created_at": now, "deleted": False})
+    for role, campus_id in grants:
+        uow.insert("role_grants", {"user_id": user_id, "role": Role(role).value, "campus_id": campus_id,
+                                   "granted_at": now, "deleted": False})
+    return user_id
+
+
+ADMIN_USERNAME = "admin"
+INITIAL_PASSWORD_FILE = "initial-admin-password.txt"
+
+
+def create_first_admin(store: Store, directory: Any, password: str | None) -> str:
+    """The first headquarters admin, so someone can sign in. Without a password one is made and
+    left, readable by the owner only, in the directory (and printed once by the CLI)."""
+    import os
+    from pathlib import Path
+
+    chosen = password or secrets.token_urlsafe(12)
+    with store.unit_of_work() as uow:
+        create_user(uow, ADMIN_USERNAME, "管理员", chosen, [(Role.HQ_ADMIN, None)])
+    if password is None:
+        path = Path(directory) / INITIAL_PASSWORD_FILE
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(chosen + "\n")
+    return chosen
+
+
+def principal_for_user(conn: Connection, user_id: str) -> Principal | None:
+    user = conn.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True),
+                                            users.c.deleted.is_(False))).mappings().first()
+    if user is None:
+        return None
+    grants: dict[str | None, set[Role]] = defaultdict(set)
+    for role, campus_id in conn.execute(select(role_grants.c.role, role_grants.c.campus_id).where(
+            role_grants.c.user_id == user_id, role_grants.c.deleted.is_(False))):
+        if role in Role._value2member_map_:
+            grants[campus_id].add(Role(role))
+    return Principal(user["id"], user["username"], user["display_name"],
+                     {campus: frozenset(roles) for campus, roles in grants.items()})
+
+
+def sign_in(store: Store, username: str, password: str, client_ip: str | None, campus_id: str | None,
+            now: datetime | None = None) -> Principal:
+    """Check a password, with lockout after repeated failures; every attempt is audited."""
+    now = now or datetime.now(UTC)
+    with store.read() as conn:
+        user = conn.execute(select(users).where(users.c.username == username, users.c.deleted.is_(False)))\
+            .mappings().first()
+        attempt = conn.execute(select(login_attempts).where(login_attempts.c.username == username))\
+            .mappings().first()
+    locked = attempt is not None and attempt["locked_until"] is not None and attempt["locked_until"] > _iso(now)
+    ok = False
+    if user is not None and user["active"] and user["password_hash"] and not locked:
+        try:
+            ok = _hasher.verify(user["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    with store.unit_of_work() as uow:
+        failures = 0 if ok else (attempt["failures"] if attempt else 0) + 1
+        locked_until = _iso(now + LOCKOUT) if failures >= MAX_FAILURES else None
+        if locked:
+            locked_until = attempt["locked_until"]  # type: ignore[index]
+        values = {"failures": failures, "locked_until": locked_until}
+        if attempt is None:
+            uow.conn.execute(insert(login_attempts).values(username=username, **values))
+        else:
+            uow.conn.execute(update(login_attempts).where(login_attempts.c.username == username).values(**values))
+        record_audit(uow, "login" if ok else "login_failed", campus_id=campus_id, client_ip=client_ip,
+                     user_id=user["id"] if user else None, username=username,
+                     after={"locked": bool(locked_until)} if not ok else None)
+        principal = principal_for_user(uow.conn, user["id"]) if ok and user else None
+    if principal is None:
+        raise LoginFailed("wrong username or password, or the account is locked for a while", username=username)
+    return principal
+
+
+def issue_token(store: Store, user_id: str, lifetime: timedelta = TOKEN_LIFETIME) -> tuple[str, str]:
+    """A bearer token for the API and its expiry; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires = _iso(now + lifetime)
+    with store.write() as conn:
+        conn.execute(insert(api_tokens).values(token_hash=_token_hash(token), user_id=user_id,
+                                               created_at=_iso(now), expires_at=expires))
+    return token, expires
+
+
+def principal_for_token(store: Store, token: str) -> Principal | None:
+    with store.read() as conn:
+        row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == _token_hash(token))).mappings().first()
+        if row is None or row["revoked_at"] is not None or row["expires_at"] <= utc_now_text():
+            return None
+        return principal_for_user(conn, row["user_id"])
+
+
+def revoke_token(store: Store, token: str) -> None:
+    with store.write() as conn:
+        done = conn.execute(update(api_tokens).where(api_tokens.c.token_hash == _token_hash(token),
+                                                     api_tokens.c.revoked_at.is_(None))
+                            .values(revoked_at=utc_now_text())).rowcount
+    if not done:
+        raise NotFound("no such active token")
+
+
+def record_audit(uow: UnitOfWork, action: str, *, campus_id: str | None, client_ip: str | None,
+                 user_id: str | None, username: str | None, target_table: str | None = None,
+                 target_id: str | None = None, before: Any = None, after: Any = None) -> str:
+    """One append-only audit event: who, when, from where, what, before and after."""
+    return uow.insert("audit_events", {
+        "campus_id": campus_id, "at": utc_now_text(), "user_id": user_id, "username": username,
+        "client_ip": client_ip, "action": action, "target_table": target_table, "target_id": target_id,
+        "before": json.dumps(before, ensure_ascii=False, sort_keys=True) if before is not None else None,
+        "after": json.dumps(after, ensure_ascii=False, sort_keys=True) if after is not None else None})
+
+
+def list_audit(conn: Connection, campus_id: str | None = None, action: str | None = None,
+               username: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    query = select(audit_events).order_by(audit_events.c.at.desc(), audit_events.c.id.desc()).limit(limit)
+    if campus_id is not None:
+        query = query.where(audit_events.c.campus_id == campus_id)
+    if action:
+        query = query.where(audit_events.c.action == action)
+    if username:
+        query = query.where(audit_events.c.username == username)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def users_with_roles(conn: Connection) -> Iterator[dict[str, Any]]:
+    for user in conn.execute(select(users).where(users.c.deleted.is_(False)).order_by(users.c.username)).mappings():
+        principal = principal_for_user(conn, user["id"])
+        yield {"id": user["id"], "username": user["username"], "display_name": user["display_name"],
+               "active": user["active"],
+               "grants": sorted((campus or "*", role.value) for campus, roles in
+                                (principal.grants.items() if principal else []) for role in roles)}
+
+
+class Accounts:
+    """Signing in against one store; ``campus_id`` is the campus it serves (None at the hub)."""
+
+    def __init__(self, store: Store, campus_id: str | None) -> None:
+        self.store = store
+        self.campus_id = campus_id
+
+    def from_token(self, token: str) -> Principal | None:
+        return principal_for_token(self.store, token)
+
+    def from_user_id(self, user_id: str) -> Principal | None:
+        with self.store.read() as conn:
+            return principal_for_user(conn, user_id)
+
+    def sign_in(self, username: str, password: str, client_ip: str | None) -> Principal:
+        return sign_in(self.store, username, password, client_ip, self.campus_id)

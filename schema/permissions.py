@@ -1,0 +1,86 @@
+"""Roles and the one table of which roles may do what; phone masking.
+
+Every route names one action from :data:`PERMISSIONS`; the check happens in one place
+(``campus.web.auth``). A role granted with a campus applies at that campus only; a role
+granted without one (headquarters) applies everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from campus.schema.errors import DomainError
+
+
+class Role(StrEnum):
+    HQ_ADMIN = "hq_admin"
+    CAMPUS_MANAGER = "campus_manager"
+    MARKETING = "marketing"
+    CONSULTANT = "consultant"
+    ACADEMIC_ADVISOR = "academic_advisor"
+    TEACHER = "teacher"
+    FINANCE = "finance"
+
+
+ALL_STAFF = frozenset(Role)
+MANAGERS = frozenset({Role.HQ_ADMIN, Role.CAMPUS_MANAGER})
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # the campus's own screens and state
+    "home.view": ALL_STAFF,
+    "sync.view": ALL_STAFF,
+    # leads
+    "leads.read": frozenset({*MANAGERS, Role.MARKETING, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    "leads.write": frozenset({*MANAGERS, Role.MARKETING, Role.CONSULTANT}),
+    "leads.import": frozenset({*MANAGERS, Role.MARKETING}),
+    "leads.phone.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    "leads.all_private.read": frozenset({*MANAGERS, Role.MARKETING}),  # others' private pools
+    # merge conflicts
+    "conflicts.read": ALL_STAFF,
+    "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    # accounts and the audit trail
+    "users.read": MANAGERS,
+    "users.manage": frozenset({Role.HQ_ADMIN}),
+    "audit.read": MANAGERS,
+    # headquarters
+    "hub.view": frozenset({Role.HQ_ADMIN}),
+    "reports.group": frozenset({Role.HQ_ADMIN, Role.FINANCE}),
+}
+
+
+class PermissionDenied(DomainError):
+    """The signed-in user's roles do not allow this action here (403)."""
+
+
+class NotSignedIn(DomainError):
+    """No valid session or token (401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a user and their roles, per campus (None: every campus)."""
+
+    user_id: str
+    username: str
+    display_name: str
+    grants: dict[str | None, frozenset[Role]] = field(default_factory=dict)
+
+    def roles_at(self, campus_id: str | None) -> frozenset[Role]:
+        return self.grants.get(None, frozenset()) | (self.grants.get(campus_id, frozenset()) if campus_id else frozenset())
+
+    def can(self, action: str, campus_id: str | None) -> bool:
+        return bool(self.roles_at(campus_id) & PERMISSIONS[action])
+
+    def require(self, action: str, campus_id: str | None) -> None:
+        if not self.can(action, campus_id):
+            raise PermissionDenied(f"{self.username} may not {action} here", action=action)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: enough to recognise a number on the phone, not enough to call it."""
+    if not phone:
+        return phone
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"

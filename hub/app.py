@@ -23,7 +23,7 @@ from campus.hub.store import HubStore
 from campus.hub.sync_service import HubSync, Refused
 from campus.schema.accounts import Accounts
 from campus.sync.signing import load_private_key
-from campus.web.account_routes import login_routes, register_auth_api
+from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
 from campus.web.api import Api, json_response
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
@@ -44,6 +44,7 @@ class Hub:
 def build_api() -> Api:
     api = Api(title="Campus hub API", version=campus.__version__)
     register_auth_api(api)
+    register_accounts_api(api)
 
     @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
     async def list_campuses(request: Request) -> Response:
@@ -114,6 +115,7 @@ def create_app(config: HubConfig) -> Starlette:
     )
     app.state.hub = Hub(config, store, sync)
     app.state.auth = Accounts(store, None)
+    app.state.manages_accounts = True
     app.state.title = "Campus HQ"
     app.state.nav = NAV
     app.state.api = api

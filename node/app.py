@@ -26,7 +26,7 @@ from campus.node.sync import client_for, replica_for
 from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
 from campus.sync.client import SyncLoop
-from campus.web.account_routes import login_routes, register_auth_api
+from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
 from campus.web.api import Api
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
@@ -67,6 +67,7 @@ class Node:
 def build_api() -> Api:
     api = Api(title="Campus node API", version=campus.__version__)
     register_auth_api(api)
+    register_accounts_api(api)
     leads_api.register(api)
     conflicts_api.register(api)
     status_api.register(api)
@@ -130,6 +131,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
     )
     app.state.node = node
     app.state.auth = Accounts(store, config.campus_id)
+    app.state.manages_accounts = not config.hub_url  # an enrolled campus's accounts are the hub's
     app.state.title = config.campus_name
     app.state.nav = NAV
     app.state.api = api

@@ -98,6 +98,24 @@ def create_first_admin(store: Store, directory: Any, password: str | None) -> st
     return chosen
 
 
+def set_roles(uow: UnitOfWork, user_id: str, grants: list[tuple[Role, str | None]]) -> tuple[list, list]:
+    """Replace a user's role grants; returns (before, after) as sorted [campus or '*', role] pairs."""
+    if uow.conn.execute(select(users.c.id).where(users.c.id == user_id, users.c.deleted.is_(False))).first() is None:
+        raise NotFound(f"no user {user_id}", user_id=user_id)
+    current = {(row.campus_id, row.role): row.id for row in uow.conn.execute(
+        select(role_grants.c.id, role_grants.c.role, role_grants.c.campus_id).where(
+            role_grants.c.user_id == user_id, role_grants.c.deleted.is_(False)))}
+    wanted = {(campus_id, Role(role).value) for role, campus_id in grants}
+    for key, grant_id in current.items():
+        if key not in wanted:
+            uow.tombstone("role_grants", grant_id)
+    for campus_id, role in sorted(wanted - set(current), key=str):
+        uow.insert("role_grants", {"user_id": user_id, "role": role, "campus_id": campus_id,
+                                   "granted_at": utc_now_text(), "deleted": False})
+    as_pairs = lambda keys: sorted([campus or "*", role] for campus, role in keys)  # noqa: E731
+    return as_pairs(current), as_pairs(wanted)
+
+
 def principal_for_user(conn: Connection, user_id: str) -> Principal | None:
     user = conn.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True),
                                             users.c.deleted.is_(False))).mappings().first()

@@ -15,6 +15,8 @@ from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.web.serving import BackgroundServer
 
+pytest_plugins = ["tests.postgres"]
+
 ADMIN_PASSWORD = "admin-password-1"
 
 
@@ -51,6 +53,13 @@ def sign_in(client: TestClient, username: str = "admin", password: str = ADMIN_P
 @pytest.fixture
 def hub_config(tmp_path: Path) -> HubConfig:
     return init_hub(tmp_path / "hub", admin_password=ADMIN_PASSWORD)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_hub_config(request: pytest.FixtureRequest, tmp_path: Path) -> HubConfig:
+    """A hub on each engine it supports: the default SQLite file, then PostgreSQL."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    return init_hub(tmp_path / "hub", database_url=url, admin_password=ADMIN_PASSWORD)
 
 
 @pytest.fixture

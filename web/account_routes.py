@@ -9,10 +9,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from campus.schema.accounts import LoginFailed, issue_token, revoke_token
+from campus.schema.accounts import (
+    LoginFailed,
+    create_user,
+    issue_token,
+    list_audit,
+    record_audit,
+    revoke_token,
+    set_roles,
+    users_with_roles,
+)
+from campus.schema.errors import Conflict
+from campus.schema.permissions import Role
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.auth import PUBLIC, check_csrf, client_ip, csrf_token, guard, require
 from campus.web.i18n import gettext_ as _
+from campus.web.problems import InvalidInput
 from campus.web.templating import make_templates, render
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
@@ -72,3 +84,71 @@ async def logout(request: Request) -> Response:
 def login_routes() -> list[Route]:
     return [Route("/login", guard(PUBLIC, login), methods=["GET", "POST"]),
             Route("/logout", guard(PUBLIC, logout), methods=["POST"])]
+
+
+class GrantIn(Input):
+    role: Role
+    campus_id: str | None = Field(default=None, max_length=36)
+
+
+class UserIn(Input):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=200)
+    roles: list[GrantIn] = Field(default_factory=list)
+
+
+class RolesIn(Input):
+    roles: list[GrantIn]
+
+
+def _manages_accounts(request: Request) -> None:
+    if not request.app.state.manages_accounts:
+        raise Conflict("accounts of an enrolled campus are managed at headquarters")
+
+
+def register_accounts_api(api: Api) -> None:
+    """Users, their roles and the audit trail; the same routes at a node and at the hub."""
+
+    @api.route("/users", "GET", "Users and their roles", "users.read", tags=["accounts"])
+    async def list_users(request: Request) -> Response:
+        with request.app.state.auth.store.read() as conn:
+            return json_response({"items": list(users_with_roles(conn))})
+
+    @api.route("/users", "POST", "Create a user with roles", "users.manage", body=UserIn, tags=["accounts"])
+    async def create(request: Request) -> Response:
+        user_in = await parse_body(request, UserIn)
+        _manages_accounts(request)
+        auth, principal = request.app.state.auth, request.state.principal
+        grants = [(grant.role, grant.campus_id) for grant in user_in.roles]
+        with auth.store.unit_of_work() as uow:
+            user_id = create_user(uow, user_in.username, user_in.display_name, user_in.password, grants)
+            record_audit(uow, "permission_change", campus_id=auth.campus_id, client_ip=client_ip(request),
+                         user_id=principal.user_id, username=principal.username, target_table="users",
+                         target_id=user_id, before=[], after=sorted([c or "*", r.value] for r, c in grants))
+        return json_response({"id": user_id, "username": user_in.username}, 201)
+
+    @api.route("/users/{user_id}/roles", "PUT", "Replace a user's roles", "users.manage", body=RolesIn,
+               tags=["accounts"])
+    async def replace_roles(request: Request) -> Response:
+        roles_in = await parse_body(request, RolesIn)
+        _manages_accounts(request)
+        auth, principal = request.app.state.auth, request.state.principal
+        user_id = request.path_params["user_id"]
+        with auth.store.unit_of_work() as uow:
+            before, after = set_roles(uow, user_id, [(g.role, g.campus_id) for g in roles_in.roles])
+            record_audit(uow, "permission_change", campus_id=auth.campus_id, client_ip=client_ip(request),
+                         user_id=principal.user_id, username=principal.username, target_table="users",
+                         target_id=user_id, before=before, after=after)
+        return json_response({"id": user_id, "roles": after})
+
+    @api.route("/audit", "GET", "The audit trail (?action=&username=&limit=)", "audit.read", tags=["accounts"])
+    async def audit(request: Request) -> Response:
+        auth = request.app.state.auth
+        limit = request.query_params.get("limit", "200")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            raise InvalidInput([{"field": "limit", "message": "must be an integer from 1 to 1000"}])
+        with auth.store.read() as conn:
+            rows = list_audit(conn, auth.campus_id, request.query_params.get("action") or None,
+                              request.query_params.get("username") or None, int(limit))
+        return json_response({"items": rows})

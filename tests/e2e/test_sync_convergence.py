@@ -1,4 +1,7 @@
-"""Two campuses work offline, then sync in several orders, and every store ends identical."""
+"""Two campuses work offline, then sync in several orders, and every store ends identical.
+
+Every test here runs against a SQLite hub and a PostgreSQL hub.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ from tests.e2e.sync_helpers import Campus, Group, differences, start_group
 
 
 @pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, hub_config)
+def group(tmp_path: Path, any_hub_config: HubConfig) -> Iterator[Group]:
+    g = start_group(tmp_path, any_hub_config)
     g.add_campus("BJ01", "北京海淀校区")
     g.add_campus("SH01", "上海徐汇校区")
     yield g

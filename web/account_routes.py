@@ -87,7 +87,7 @@ def login_routes() -> list[Route]:
 
 
 class GrantIn(Input):
-    role: Role
+    role: Role = Field(strict=False)  # strict mode would take only Role objects, never JSON strings
     campus_id: str | None = Field(default=None, max_length=36)
 
 

@@ -31,7 +31,7 @@ from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
-NAV = [{"href": "/", "label": "Home"}]
+NAV = [{"href": "/", "label": "Home"}, {"href": "/audit", "label": "Audit trail"}]
 
 
 @dataclass

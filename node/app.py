@@ -35,7 +35,7 @@ from campus.web.templating import render, static_mount
 
 TEMPLATES = screens.TEMPLATES
 NAV = [{"href": "/", "label": "Home"}, {"href": "/leads/new", "label": "New lead"},
-       {"href": "/conflicts", "label": "Conflicts"}]
+       {"href": "/conflicts", "label": "Conflicts"}, {"href": "/audit", "label": "Audit trail"}]
 
 
 @dataclass

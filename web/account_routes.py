@@ -81,9 +81,25 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
+AUDITED_ACTIONS = ["login", "login_failed", "permission_change", "conflict_resolved", "leads_imported"]
+
+
+async def audit_page(request: Request) -> Response:
+    """The audit trail with filters: a campus's own at a node, every campus's at the hub."""
+    auth = request.app.state.auth
+    action = request.query_params.get("action") or None
+    username = request.query_params.get("username", "").strip() or None
+    with auth.store.read() as conn:
+        events = list_audit(conn, auth.campus_id, action, username, limit=500)
+    return render(TEMPLATES, request, "audit.html",
+                  {"app_title": request.app.state.title, "events": events, "actions": AUDITED_ACTIONS,
+                   "chosen_action": action or "", "chosen_username": username or ""})
+
+
 def login_routes() -> list[Route]:
     return [Route("/login", guard(PUBLIC, login), methods=["GET", "POST"]),
-            Route("/logout", guard(PUBLIC, logout), methods=["POST"])]
+            Route("/logout", guard(PUBLIC, logout), methods=["POST"]),
+            Route("/audit", guard("audit.read", audit_page, screen=True))]
 
 
 class GrantIn(Input):

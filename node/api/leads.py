@@ -18,7 +18,9 @@ from campus.node.crm.leads import (
     list_leads,
     present_lead,
 )
+from campus.schema.accounts import record_audit
 from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.auth import client_ip
 from campus.web.problems import InvalidInput, Problem
 
 
@@ -99,6 +101,11 @@ def register(api: Api) -> None:
         campus = Campus(node.config.campus_id, node.config.campus_code)
         report = await run_in_threadpool(
             lambda: import_leads(node.store, campus, read_lead_rows(upload.file, upload.filename), upload.filename))
+        principal = request.state.principal
+        with node.store.unit_of_work() as uow:
+            record_audit(uow, "leads_imported", campus_id=campus.id, client_ip=client_ip(request),
+                         user_id=principal.user_id, username=principal.username,
+                         after={"file": upload.filename, **report.counts()})
         return json_response(report.as_dict(), 201)
 
     @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", "leads.write", body=FollowUpIn,

@@ -76,3 +76,15 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_writes_nothing(node
 
     assert response.status_code == 403
     assert node_client.get("/api/v1/leads").json()["total"] == 0
+
+
+def test_audit_screen_lists_sign_ins_with_ip_and_filters_by_action(node_client: TestClient) -> None:
+    node_client.post("/api/v1/auth/token", json={"username": "admin", "password": "wrong-password"})
+
+    everything = node_client.get("/audit")
+    failures = node_client.get("/audit?action=login_failed")
+
+    assert everything.status_code == 200 and "审计日志" in everything.text
+    assert everything.text.count("<td>login</td>") == 1 and "<td>login_failed</td>" in everything.text
+    assert "<td>login</td>" not in failures.text and failures.text.count("<td>login_failed</td>") == 1
+    assert "testclient" in everything.text  # the client address the request came from

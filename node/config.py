@@ -28,6 +28,9 @@ class NodeConfig:
     hub_public_key: str = ""  # hex, pinned at enrollment
     sync_interval_seconds: int = 30
     default_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"  # the campus's day, for claim limits and auto-return
+    private_pool_days: int = 7
+    daily_claim_limit: int = 20
 
     @property
     def key_path(self) -> Path:
@@ -69,6 +72,9 @@ class NodeConfig:
             hub_public_key=sync.get("hub_public_key", ""),
             sync_interval_seconds=int(sync.get("interval_seconds", 30)),
             default_locale=ui.get("default_locale", "zh_CN"),
+            timezone=node.get("timezone", "Asia/Shanghai"),
+            private_pool_days=int(content.get("crm", {}).get("private_pool_days", 7)),
+            daily_claim_limit=int(content.get("crm", {}).get("daily_claim_limit", 20)),
         )
 
     def save(self) -> None:
@@ -83,10 +89,12 @@ class NodeConfig:
                     "campus_name": self.campus_name,
                     "secret_key": self.secret_key,
                     "database": self.database,
+                    "timezone": self.timezone,
                 },
                 "server": {"host": self.host, "port": self.port},
                 "sync": {"hub_url": self.hub_url, "hub_public_key": self.hub_public_key,
                          "interval_seconds": self.sync_interval_seconds},
                 "ui": {"default_locale": self.default_locale},
+                "crm": {"private_pool_days": self.private_pool_days, "daily_claim_limit": self.daily_claim_limit},
             },
         )

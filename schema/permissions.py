@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "leads.import": frozenset({*MANAGERS, Role.MARKETING}),
     "leads.phone.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
     "leads.all_private.read": frozenset({*MANAGERS, Role.MARKETING}),  # others' private pools
+    "leads.move": frozenset({*MANAGERS, Role.CONSULTANT}),  # claim, release, invite, return...
+    "leads.manage": MANAGERS,  # assign, confirm invalid, revive, act on anyone's private lead
     # merge conflicts
     "conflicts.read": ALL_STAFF,
     "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),

@@ -21,6 +21,8 @@ from campus.node.api import conflicts as conflicts_api
 from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
 from campus.node.config import NodeConfig
+from campus.node.crm.moves import CrmSettings, auto_return
+from campus.node.jobs import Jobs
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
 from campus.schema.accounts import Accounts
@@ -34,6 +36,7 @@ from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import render, static_mount
 
 TEMPLATES = screens.TEMPLATES
+AUTO_RETURN_INTERVAL_SECONDS = 3600
 NAV = [{"href": "/", "label": "Home"}, {"href": "/leads/new", "label": "New lead"},
        {"href": "/conflicts", "label": "Conflicts"}, {"href": "/audit", "label": "Audit trail"}]
 
@@ -45,6 +48,10 @@ class Node:
     config: NodeConfig
     store: NodeStore
     sync_loop: SyncLoop | None = None
+
+    @property
+    def crm_settings(self) -> CrmSettings:
+        return CrmSettings(self.config.private_pool_days, self.config.daily_claim_limit, self.config.timezone)
 
     def sync_state(self) -> dict[str, Any]:
         replica = replica_for(self.store, self.config.campus_id)
@@ -99,14 +106,20 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
 
     node = Node(config, store)
 
+    jobs = Jobs()
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if config.hub_url and config.sync_interval_seconds > 0 and background_sync:
             node.sync_loop = SyncLoop(client_for(config, store), config.sync_interval_seconds)
             node.sync_loop.start()
+        # Also at start, so a node that was switched off catches up with what fell due meanwhile.
+        jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "auto-return",
+                   lambda: auto_return(store, config.campus_id, datetime.now(UTC), node.crm_settings))
         try:
             yield
         finally:
+            jobs.stop()
             if node.sync_loop:
                 node.sync_loop.stop()
                 node.sync_loop.client.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -18,6 +20,9 @@ from campus.node.crm.leads import (
     list_leads,
     present_lead,
 )
+from campus.node.crm.moves import lead_history_of, move_lead
+from campus.node.crm.pools import Move
+from campus.node.crm.reminders import reminders_for
 from campus.schema.accounts import record_audit
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.auth import client_ip
@@ -43,6 +48,11 @@ class FollowUpIn(Input):
     channel: str = Field(pattern="^(call|wechat|visit)$")
     content: str = Field(min_length=1, max_length=4000)
     next_follow_up_on: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class MoveIn(Input):
+    reason: str | None = Field(default=None, max_length=500)
+    consultant_id: str | None = Field(default=None, max_length=36)
 
 
 def _page_params(request: Request) -> tuple[int, int]:
@@ -117,6 +127,37 @@ def register(api: Api) -> None:
             get_lead(uow.conn, request.path_params["lead_id"], request.state.principal, node.config.campus_id)
             row = add_follow_up(uow, request.path_params["lead_id"], **follow_up_in.model_dump())
         return json_response(row, 201)
+
+    @api.route("/leads/{lead_id}/{move:str}", "POST",
+               "Move a lead: claim, release, assign (round-robin without consultant_id), invite, deposit, sign, "
+               "return (reason), confirm-invalid (reason), revive", "leads.move", body=MoveIn, tags=["leads"])
+    async def move(request: Request) -> Response:
+        name = request.path_params["move"]
+        if name not in {m.value for m in Move} - {Move.AUTO_RETURN.value}:
+            raise Problem(404, f"no such move {name!r}")
+        move_in = await parse_body(request, MoveIn) if await request.body() else MoveIn()
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            lead = move_lead(uow, request.path_params["lead_id"], Move(name), request.state.principal,
+                             node.config.campus_id, datetime.now(UTC), node.crm_settings,
+                             reason=move_in.reason, consultant_id=move_in.consultant_id)
+        return json_response(present_lead(lead, request.state.principal, node.config.campus_id))
+
+    @api.route("/leads/{lead_id}/history", "GET", "Who moved the lead where, and what imports merged into it",
+               "leads.read", tags=["leads"])
+    async def history(request: Request) -> Response:
+        node = request.app.state.node
+        with node.store.read() as conn:
+            get_lead(conn, request.path_params["lead_id"], request.state.principal, node.config.campus_id)
+            return json_response({"items": lead_history_of(conn, request.path_params["lead_id"])})
+
+    @api.route("/reminders", "GET", "The signed-in user's reminders", "leads.read", tags=["leads"])
+    async def reminders(request: Request) -> Response:
+        node = request.app.state.node
+        with node.store.read() as conn:
+            items = reminders_for(conn, request.state.principal.user_id, node.config.campus_id,
+                                  datetime.now(UTC), node.crm_settings)
+        return json_response({"items": items})
 
     @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"])
     async def show(request: Request) -> Response:

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from campus.node.config import NodeConfig
+from campus.node.crm.detectors import settle_double_claims
 from campus.node.store import LOG_TABLES, NodeStore
 from campus.schema.config import ConfigError
 from campus.schema.tables import SCHEMA_VERSION, metadata
+from campus.sync.changes import Change
 from campus.sync.client import SyncClient
 from campus.sync.replica import NodeReplica
 from campus.sync.signing import load_private_key
 
 
 def replica_for(store: NodeStore, campus_id: str | None = None) -> NodeReplica:
-    return NodeReplica(store, metadata, LOG_TABLES, campus_id, SCHEMA_VERSION)
+    return NodeReplica(store, metadata, LOG_TABLES, campus_id, SCHEMA_VERSION,
+                       after_apply=lambda changes: check_after_merge(store, changes))
+
+
+def check_after_merge(store: NodeStore, changes: list[Change]) -> int:
+    """Run the business rules a merge can break on what just arrived; returns conflicts recorded."""
+    lead_ids = {c.row_id for c in changes if c.table == "leads"}
+    lead_ids |= {c.fields["lead_id"] for c in changes if c.table == "lead_history" and "lead_id" in c.fields}
+    if not lead_ids:
+        return 0
+    with store.unit_of_work() as uow:
+        return settle_double_claims(uow, lead_ids)
 
 
 def client_for(config: NodeConfig, store: NodeStore, **options: object) -> SyncClient:

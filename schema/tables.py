@@ -33,7 +33,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 metadata = MetaData(
     naming_convention={
@@ -312,7 +312,8 @@ leads = Table(
     Index("ix_leads_phone", "phone"),
     Index("ix_leads_campus_pool", "campus_id", "pool"),
     # A lead at another campus may be claimed or edited offline; conflicts are found after merge.
-    info={"sync": LAST_WRITER_WINS},
+    # Who owns a lead is settled by the double-claim rule (the earlier claim wins), not by LWW.
+    info={"sync": SyncPolicy(Merge.LAST_WRITER_WINS, quiet_fields=frozenset({"pool", "consultant_id"}))},
 )
 
 campaigns = Table(
@@ -340,6 +341,7 @@ lead_history = Table(
     Column("to_pool", String(16)),
     Column("reason", Text),
     Column("detail", Text),  # JSON: the import row, channel and note of a merge
+    Column("hlc", BigInteger),  # orders moves made on different nodes (the earlier claim wins)
     # Who moved a lead where, and why; what an import merged into it. Never edited.
     info={"sync": APPEND_ONLY},
 )

@@ -112,10 +112,18 @@ class UnitOfWork:
             raise CaptureError(f"{name} is not a replicated table")
         return table
 
-    def _append(self, table: str, row_id: str, op: str, fields: dict[str, Any]) -> Change:
+    def _start(self) -> None:
         if self._head is None:
             self._head = read_head(self.conn, self._tables)
             self._clock.advance_past(read_clock(self.conn, self._tables))
+
+    def timestamp(self) -> int:
+        """An HLC timestamp for a fact recorded in a row (ordering such facts across nodes)."""
+        self._start()
+        return self._clock.now()
+
+    def _append(self, table: str, row_id: str, op: str, fields: dict[str, Any]) -> Change:
+        self._start()
         seq, previous_hash = self._head
         change = Change(
             node=self._node_id,

@@ -104,7 +104,7 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy) -> MergeRe
             winners[name] = value
         elif incoming < version:
             kept = state.values.get(name) if state.values is not None else _pending(state.versions, name)
-            if kept != value and version.node_id != change.node:
+            if kept != value and version.node_id != change.node and name not in policy.quiet_fields:
                 result.lost.append(LostWrite(
                     table=change.table, row_id=change.row_id, field=name, kept_value=kept,
                     kept_version=version, lost_value=value, lost_version=incoming, kind="concurrent_edit",

@@ -33,6 +33,8 @@ class SyncPolicy:
     campus_column: str | None = None
     # A row whose campus column is empty goes to every node, unless this is False (then to none).
     unscoped_rows_shared: bool = True
+    # Fields whose lost edits are judged by a domain rule, not recorded as generic conflicts.
+    quiet_fields: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.owner is Owner.CAMPUS and not self.campus_column:

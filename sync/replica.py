@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -38,8 +39,10 @@ class Store(Protocol):
 
 class NodeReplica:
     def __init__(self, store: Store, metadata: MetaData, tables: LogTables, campus_id: str | None = None,
-                 schema_version: int = 1 << 30) -> None:
+                 schema_version: int = 1 << 30,
+                 after_apply: Callable[[list[Change]], object] | None = None) -> None:
         self.store = store
+        self.after_apply = after_apply  # domain rules checked once pulled changes are in
         self.schema_version = schema_version
         self.metadata = metadata
         self.campus_id = campus_id
@@ -123,6 +126,8 @@ class NodeReplica:
                 self.store.clock.observe(newest)
                 save_clock(conn, self.tables, self.store.clock.last)
             self._put(conn, CURSOR_KEY, cursor)
+        if changes and self.after_apply is not None:
+            self.after_apply(changes)
         return len(bodies)
 
     def restore_own(self, links: list[tuple[int, bytes, bytes]]) -> int:

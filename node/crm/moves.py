@@ -113,7 +113,8 @@ def move_lead(uow: UnitOfWork, lead_id: str, move: Move, actor: Principal | None
     uow.insert("lead_history", {
         "lead_id": lead_id, "at": _iso(now), "kind": move.value, "by_user_id": actor.user_id if actor else None,
         "from_pool": plan.from_pool.value, "to_pool": plan.to_pool.value, "reason": plan.reason,
-        "detail": json.dumps({"consultant_id": values.get("consultant_id", lead["consultant_id"])})})
+        "detail": json.dumps({"consultant_id": values.get("consultant_id", lead["consultant_id"])}),
+        "hlc": uow.timestamp()})
     return get_lead(uow.conn, lead_id)
 
 

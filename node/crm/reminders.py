@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from campus.node.crm.moves import CrmSettings, last_activity
 from campus.node.crm.pools import Pool
-from campus.schema.tables import lead_follow_ups, leads
+from campus.schema.tables import conflicts, lead_follow_ups, leads
 
 BIRTHDAY_WINDOW_DAYS = 7
 RETURN_WARNING_DAYS = 2
@@ -40,4 +41,11 @@ def reminders_for(conn: Connection, user_id: str, campus_id: str, now: datetime,
                 returns_on = settings.local_date(since) + timedelta(days=settings.private_pool_days)
                 if (returns_on - today).days <= RETURN_WARNING_DAYS:
                     found.append({**base, "kind": "about_to_return", "on": returns_on.isoformat()})
+    lost_claims = conn.execute(select(conflicts.c.row_id, conflicts.c.detected_at, leads.c.number, leads.c.name)
+                               .join(leads, leads.c.id == conflicts.c.row_id).where(
+        conflicts.c.kind == "double_claim", conflicts.c.resolved_at.is_(None),
+        conflicts.c.lost_value == json.dumps(user_id)))
+    for lead_id, detected_at, number, name in lost_claims:
+        found.append({"lead_id": lead_id, "number": number, "name": name, "kind": "claim_lost",
+                      "on": detected_at[:10]})
     return sorted(found, key=lambda r: (r["on"], r["kind"], r["number"]))

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
-from campus.node import screens
+from campus.node import crm_screens, screens
 from campus.node.api import conflicts as conflicts_api
 from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
@@ -37,7 +37,8 @@ from campus.web.templating import render, static_mount
 
 TEMPLATES = screens.TEMPLATES
 AUTO_RETURN_INTERVAL_SECONDS = 3600
-NAV = [{"href": "/", "label": "Home"}, {"href": "/leads/new", "label": "New lead"},
+NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads"}, {"href": "/leads/new", "label": "New lead"},
+       {"href": "/leads/import", "label": "Import leads"},
        {"href": "/conflicts", "label": "Conflicts"}, {"href": "/audit", "label": "Audit trail"}]
 
 
@@ -129,7 +130,14 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
         routes=[
             Route("/", guard("home.view", home, screen=True), name="home"),
             Route("/conflicts", guard("conflicts.read", conflicts_page, screen=True)),
+            Route("/leads", guard("leads.read", crm_screens.lead_list, screen=True)),
             Route("/leads/new", guard("leads.write", screens.new_lead, screen=True), methods=["GET", "POST"]),
+            Route("/leads/import", guard("leads.import", crm_screens.lead_import, screen=True),
+                  methods=["GET", "POST"]),
+            Route("/leads/{lead_id}", guard("leads.read", crm_screens.lead_detail, screen=True)),
+            Route("/leads/{lead_id}/move", guard("leads.move", crm_screens.lead_move, screen=True), methods=["POST"]),
+            Route("/leads/{lead_id}/follow-ups", guard("leads.write", crm_screens.lead_follow_up, screen=True),
+                  methods=["POST"]),
             *login_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),

@@ -21,7 +21,7 @@ from campus.node.crm.leads import (
     present_lead,
 )
 from campus.node.crm.moves import lead_history_of, move_lead
-from campus.node.crm.pools import Move
+from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
 from campus.schema.accounts import record_audit
 from campus.web.api import Api, Input, json_response, parse_body
@@ -78,12 +78,19 @@ def register(api: Api) -> None:
             lead = create_lead(uow, Campus(node.config.campus_id, node.config.campus_code), **lead_in.model_dump())
         return json_response(present_lead(lead, request.state.principal, node.config.campus_id), 201)
 
-    @api.route("/leads", "GET", "List this campus's leads", "leads.read", tags=["leads"])
+    @api.route("/leads", "GET", "This campus's leads (?pool=&consultant=&q=&limit=&offset=)", "leads.read",
+               tags=["leads"])
     async def index(request: Request) -> Response:
         limit, offset = _page_params(request)
         node = request.app.state.node
+        params = request.query_params
+        pool = params.get("pool") or None
+        if pool is not None and pool not in {p.value for p in Pool}:
+            raise InvalidInput([{"field": "pool", "message": f"one of {', '.join(p.value for p in Pool)}"}])
         with node.store.read() as conn:
-            total, rows = list_leads(conn, node.config.campus_id, limit, offset, request.state.principal)
+            total, rows = list_leads(conn, node.config.campus_id, limit, offset, request.state.principal,
+                                     pool=pool, consultant_id=params.get("consultant") or None,
+                                     query=params.get("q") or None)
         return json_response({"total": total, "limit": limit, "offset": offset, "items": rows})
 
     @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", "leads.write", body=LeadPatch,

@@ -137,9 +137,23 @@ def present_lead(row: dict[str, Any], viewer: Principal, campus_id: str) -> dict
     return {**row, "phone": mask_phone(row["phone"])}
 
 
-def list_leads(conn: Connection, campus_id: str, limit: int, offset: int,
-               viewer: Principal) -> tuple[int, list[dict[str, Any]]]:
+def list_leads(conn: Connection, campus_id: str, limit: int, offset: int, viewer: Principal,
+               pool: str | None = None, consultant_id: str | None = None,
+               query: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """This campus's leads the viewer may see, optionally by pool, consultant, or a name/phone/number search."""
     where = (leads.c.campus_id == campus_id) & leads.c.deleted.is_(False) & visible_leads(viewer, campus_id)
+    if pool:
+        where &= leads.c.pool == pool
+    if consultant_id:
+        where &= leads.c.consultant_id == consultant_id
+    if query:
+        pattern = f"%{query.strip()}%"
+        where &= leads.c.name.like(pattern) | leads.c.phone.like(pattern) | leads.c.number.like(pattern)
     total = conn.execute(select(func.count()).select_from(leads).where(where)).scalar_one()
-    rows = conn.execute(select(leads).where(where).order_by(leads.c.id).limit(limit).offset(offset)).mappings()
+    rows = conn.execute(select(leads).where(where).order_by(leads.c.id.desc()).limit(limit).offset(offset)).mappings()
     return total, [present_lead(dict(r), viewer, campus_id) for r in rows]
+
+
+def pool_counts(conn: Connection, campus_id: str, viewer: Principal) -> dict[str, int]:
+    where = (leads.c.campus_id == campus_id) & leads.c.deleted.is_(False) & visible_leads(viewer, campus_id)
+    return dict(conn.execute(select(leads.c.pool, func.count()).where(where).group_by(leads.c.pool)).all())

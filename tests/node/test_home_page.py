@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
@@ -88,3 +89,18 @@ def test_audit_screen_lists_sign_ins_with_ip_and_filters_by_action(node_client: 
     assert everything.text.count("<td>login</td>") == 1 and "<td>login_failed</td>" in everything.text
     assert "<td>login</td>" not in failures.text and failures.text.count("<td>login_failed</td>") == 1
     assert "testclient" in everything.text  # the client address the request came from
+
+
+def test_pool_tabs_show_counts_and_the_import_page_reports_every_row(node_client: TestClient) -> None:
+    node_client.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000"})
+    token = _csrf(node_client, "/leads/import")
+    data = Path(__file__).parents[1] / "data" / "leads" / "leads-gbk.csv"
+
+    tabs = node_client.get("/leads").text
+    with data.open("rb") as upload:
+        page = node_client.post("/leads/import", data={"csrf_token": token}, files={"file": ("leads-gbk.csv", upload)})
+
+    assert "线索池 <span class=\"count\">1</span>" in tabs
+    assert page.status_code == 200
+    assert "共 28 行:新建 16,合并 5,拒绝 7" in page.text  # 张伟's phone was already a lead
+    assert page.text.count('class="outcome-rejected"') == 7

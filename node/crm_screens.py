@@ -1,0 +1,129 @@
+"""CRM staff screens: pool tabs, lead detail with history and follow-ups, moves, import."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from campus.node.crm.lead_import import ImportFileInvalid, import_leads, read_lead_rows
+from campus.node.crm.leads import Campus, add_follow_up, get_lead, list_leads, pool_counts
+from campus.node.crm.moves import lead_history_of, move_lead
+from campus.node.crm.pools import Move, Pool, allowed_moves
+from campus.node.screens import TEMPLATES
+from campus.schema.accounts import record_audit
+from campus.schema.errors import DomainError, Invalid
+from campus.schema.tables import lead_follow_ups, users
+from campus.web.auth import check_csrf, client_ip
+from campus.web.i18n import gettext_ as _
+from campus.web.templating import flash, render
+
+POOL_LABELS = {Pool.LEAD: "Lead pool", Pool.PRIVATE: "Private pool", Pool.INVITED: "Invited pool",
+               Pool.DEPOSIT: "Deposit pool", Pool.SIGNED: "Signed pool", Pool.RETURNED: "Returned pool",
+               Pool.INVALID: "Invalid pool"}
+MOVE_LABELS = {Move.CLAIM: "Claim", Move.ASSIGN: "Assign", Move.RELEASE: "Release", Move.INVITE: "Invite to trial",
+               Move.DEPOSIT: "Deposit paid", Move.SIGN: "Signed", Move.RETURN: "Give up",
+               Move.CONFIRM_INVALID: "Confirm invalid", Move.REVIVE: "Revive"}
+
+
+def _names(request: Request) -> dict[str, str]:
+    with request.app.state.node.store.read() as conn:
+        return dict(conn.execute(select(users.c.id, users.c.display_name)).all())
+
+
+async def lead_list(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    pool = request.query_params.get("pool", Pool.LEAD.value)
+    if pool not in {p.value for p in Pool}:
+        pool = Pool.LEAD.value
+    search = request.query_params.get("q", "").strip()
+    with node.store.read() as conn:
+        counts = pool_counts(conn, node.config.campus_id, viewer)
+        total, rows = list_leads(conn, node.config.campus_id, 200, 0, viewer, pool=pool, query=search or None)
+    tabs = [{"pool": p.value, "label": _(POOL_LABELS[p]), "count": counts.get(p.value, 0)} for p in Pool]
+    return render(TEMPLATES, request, "leads.html", {"app_title": node.config.campus_name, "tabs": tabs,
+                                                    "pool": pool, "leads": rows, "total": total, "q": search,
+                                                    "names": _names(request)})
+
+
+async def lead_detail(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    lead_id = request.path_params["lead_id"]
+    with node.store.read() as conn:
+        lead = get_lead(conn, lead_id, viewer, node.config.campus_id)
+        history = lead_history_of(conn, lead_id)
+        follow_ups = [dict(r) for r in conn.execute(select(lead_follow_ups).where(
+            lead_follow_ups.c.lead_id == lead_id).order_by(lead_follow_ups.c.at.desc())).mappings()]
+    moves = [{"move": m.value, "label": _(MOVE_LABELS[m]), "needs_reason": m in (Move.RETURN, Move.CONFIRM_INVALID)}
+             for m in allowed_moves(Pool(lead["pool"]))]
+    return render(TEMPLATES, request, "lead_detail.html", {
+        "app_title": node.config.campus_name, "lead": lead, "history": history, "follow_ups": follow_ups,
+        "moves": moves, "pool_label": _(POOL_LABELS[Pool(lead["pool"])]), "names": _names(request)})
+
+
+async def lead_move(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    lead_id = request.path_params["lead_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        move = Move(str(form.get("move", "")))
+        with node.store.unit_of_work() as uow:
+            move_lead(uow, lead_id, move, viewer, node.config.campus_id, datetime.now(UTC), node.crm_settings,
+                      reason=str(form.get("reason", "")).strip() or None)
+        flash(request, _("Done: %(move)s") % {"move": _(MOVE_LABELS[move])}, "success")
+    except ValueError:
+        flash(request, _("Unknown action"), "error")
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+
+
+async def lead_follow_up(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    lead_id = request.path_params["lead_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    content = str(form.get("content", "")).strip()
+    next_on = str(form.get("next_follow_up_on", "")).strip() or None
+    if not content:
+        flash(request, _("Write what was said"), "error")
+        return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+    try:
+        with node.store.unit_of_work() as uow:
+            get_lead(uow.conn, lead_id, viewer, node.config.campus_id)
+            add_follow_up(uow, lead_id, str(form.get("channel", "call")), content, next_on)
+        flash(request, _("Follow-up saved"), "success")
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+
+
+async def lead_import(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    report, error = None, None
+    if request.method == "POST":
+        form = await request.form(max_files=1)
+        check_csrf(request, form)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            error = _("Choose a .csv or .xlsx file")
+        else:
+            campus = Campus(node.config.campus_id, node.config.campus_code)
+            try:
+                report = await run_in_threadpool(lambda: import_leads(
+                    node.store, campus, read_lead_rows(upload.file, upload.filename), upload.filename))
+            except (ImportFileInvalid, Invalid) as exc:
+                error = exc.detail
+            else:
+                with node.store.unit_of_work() as uow:
+                    record_audit(uow, "leads_imported", campus_id=campus.id, client_ip=client_ip(request),
+                                 user_id=viewer.user_id, username=viewer.username,
+                                 after={"file": upload.filename, **report.counts()})
+    return render(TEMPLATES, request, "lead_import.html",
+                  {"app_title": node.config.campus_name, "report": report, "error": error},
+                  422 if error else 200)

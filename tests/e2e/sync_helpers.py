@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,9 +107,24 @@ class Group:
         self.hub_server.stop()
 
 
+CAMPUS_NAMES = {"BJ01": "北京海淀校区", "SH01": "上海徐汇校区"}
+
+
 def start_group(base: Path, hub_config: HubConfig) -> Group:
     server = BackgroundServer(create_hub_app(hub_config)).start()
     return Group(hub_config, server, base)
+
+
+@contextmanager
+def running_group(base: Path, hub_config: HubConfig, *codes: str) -> Iterator[Group]:
+    """A hub on loopback with enrolled, running campus nodes; all stopped afterwards."""
+    group = start_group(base, hub_config)
+    try:
+        for code in codes:
+            group.add_campus(code, CAMPUS_NAMES[code])
+        yield group
+    finally:
+        group.stop()
 
 
 def differences(group: Group) -> dict[str, list[str]]:

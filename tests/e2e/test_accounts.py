@@ -15,7 +15,7 @@ from campus.node.config import NodeConfig
 from campus.schema.accounts import issue_token
 from campus.sync.client import HubUnreachable
 from campus.web.serving import BackgroundServer
-from tests.e2e.sync_helpers import Group, signed_in_client, start_group
+from tests.e2e.sync_helpers import Group, running_group, signed_in_client
 
 
 def _user(admin: httpx.Client, username: str, roles: list[dict]) -> str:
@@ -120,10 +120,8 @@ def test_a_revoked_or_expired_token_is_refused(live_node: BackgroundServer) -> N
 
 @pytest.fixture
 def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, hub_config)
-    g.add_campus("BJ01", "北京海淀校区")
-    yield g
-    g.stop()
+    with running_group(tmp_path, hub_config, "BJ01") as running:
+        yield running
 
 
 def test_staff_sign_in_at_a_campus_while_the_hub_is_down_and_the_audit_reaches_the_hub_later(

@@ -11,16 +11,13 @@ from pathlib import Path
 import pytest
 
 from campus.hub.config import HubConfig
-from tests.e2e.sync_helpers import Campus, Group, differences, start_group
+from tests.e2e.sync_helpers import Campus, Group, differences, running_group
 
 
 @pytest.fixture
 def group(tmp_path: Path, any_hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, any_hub_config)
-    g.add_campus("BJ01", "北京海淀校区")
-    g.add_campus("SH01", "上海徐汇校区")
-    yield g
-    g.stop()
+    with running_group(tmp_path, any_hub_config, "BJ01", "SH01") as running:
+        yield running
 
 
 def _lead(campus: Campus, name: str, phone: str) -> dict:

@@ -11,15 +11,13 @@ from campus.hub.config import HubConfig
 from campus.node.bootstrap import rotate_node_key
 from campus.sync.client import SyncRefused
 from campus.sync.signing import load_private_key, save_private_key
-from tests.e2e.sync_helpers import Group, start_group
+from tests.e2e.sync_helpers import Group, running_group
 
 
 @pytest.fixture
 def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, hub_config)
-    g.add_campus("BJ01", "北京海淀校区")
-    yield g
-    g.stop()
+    with running_group(tmp_path, hub_config, "BJ01") as running:
+        yield running
 
 
 def test_rotated_key_signs_the_next_sync_and_the_old_key_is_refused(group: Group) -> None:

@@ -16,16 +16,13 @@ from campus.node.app import create_app as create_node_app
 from campus.node.config import NodeConfig
 from campus.sync.client import SyncRefused
 from campus.web.serving import BackgroundServer
-from tests.e2e.sync_helpers import Campus, Group, signed_in_client, start_group
+from tests.e2e.sync_helpers import Campus, Group, running_group, signed_in_client
 
 
 @pytest.fixture
 def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, hub_config)
-    g.add_campus("BJ01", "北京海淀校区")
-    g.add_campus("SH01", "上海徐汇校区")
-    yield g
-    g.stop()
+    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
+        yield running
 
 
 def _lead(campus: Campus | httpx.Client, name: str, phone: str) -> None:

@@ -13,15 +13,13 @@ from campus.hub.config import HubConfig
 from campus.node.bootstrap import restore_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
-from tests.e2e.sync_helpers import Campus, Group, start_group
+from tests.e2e.sync_helpers import Campus, Group, running_group
 
 
 @pytest.fixture
 def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, hub_config)
-    g.add_campus("BJ01", "北京海淀校区")
-    yield g
-    g.stop()
+    with running_group(tmp_path, hub_config, "BJ01") as running:
+        yield running
 
 
 def _leads(campus: Campus, count: int, start: int) -> None:

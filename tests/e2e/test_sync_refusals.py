@@ -1,0 +1,171 @@
+"""What the hub refuses, and that each refusal leaves its store exactly as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from campus.hub.config import HubConfig
+from campus.node.sync import replica_for
+from campus.sync import codec, protocol
+from campus.sync.changes import Change, link_hash
+from campus.sync.signing import generate_private_key, load_private_key, sign
+from tests.e2e.sync_helpers import Campus, Group, running_group
+
+
+@pytest.fixture
+def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
+    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
+        yield running
+
+
+def _hub_state(group: Group) -> tuple:
+    """Everything a refused batch must not touch: merged tables, logs, feed and heads."""
+    with group.hub_store.read() as conn:
+        counts = tuple(conn.exec_driver_sql(f"select count(*) from {t}").scalar_one()
+                       for t in ("node_logs", "hub_feed", "leads", "students", "conflicts", "sync_rejections"))
+        heads = tuple(conn.exec_driver_sql("select node_id, head_seq from hub_nodes order by node_id").all())
+    digests = tuple(sorted(group.hub_digests(campus).items()) for campus in group.campuses.values())
+    return counts, heads, digests
+
+
+def _links(campus: Campus) -> list[list]:
+    return [list(link) for link in replica_for(campus.store()).outgoing(0, 1 << 30)]
+
+
+def _push(group: Group, node_id: str, links: list[list], key=None) -> httpx.Response:  # type: ignore[no-untyped-def]
+    statement = protocol.push_statement(node_id, links[0][0], links[-1][0], links[-1][2])
+    body = {"node_id": node_id, "changes": links, "signature": sign(key, statement)}
+    return httpx.post(f"{group.hub_server.url}/sync/v1/push", content=protocol.encode_body(body),
+                      headers={"content-type": protocol.MEDIA_TYPE})
+
+
+def _key(campus: Campus):  # type: ignore[no-untyped-def]
+    return load_private_key(campus.config.key_path)
+
+
+def _with_leads(campus: Campus, count: int = 2, start: int = 0) -> None:
+    for k in range(start, start + count):
+        campus.http.post("/api/v1/leads", json={"name": f"学员{k}", "phone": f"1390000{k:04d}"}).raise_for_status()
+
+
+def test_a_batch_with_one_flipped_byte_is_refused_as_tampered(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj)
+    links = _links(bj)
+    body = bytearray(links[1][1])
+    body[-3] ^= 0x01
+    links[1][1] = bytes(body)
+    before = _hub_state(group)
+
+    answer = _push(group, bj.config.node_id, links, _key(bj))
+
+    assert (answer.status_code, answer.json()["reason"]) == (400, "tampered")
+    assert _hub_state(group) == before
+
+
+def test_a_batch_signed_by_an_unknown_or_revoked_key_is_refused(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj)
+    links = _links(bj)
+    before = _hub_state(group)
+
+    stranger = _push(group, bj.config.node_id, links, generate_private_key())
+    unknown_node = _push(group, "0190aa00-0000-7000-8000-0000000000aa", links, _key(bj))
+    group.hub.sync.revoke_keys("BJ01")
+    revoked = _push(group, bj.config.node_id, links, _key(bj))
+
+    assert [(r.status_code, r.json()["reason"]) for r in (stranger, unknown_node, revoked)] == [
+        (403, "bad_signature"), (403, "unknown_key"), (403, "revoked_key")]
+    assert _hub_state(group) == before
+
+
+def test_a_replayed_batch_changes_nothing(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj)
+    links = _links(bj)
+    first = _push(group, bj.config.node_id, links, _key(bj))
+    after_first = _hub_state(group)
+
+    again = _push(group, bj.config.node_id, links, _key(bj))
+
+    assert first.status_code == again.status_code == 200
+    assert protocol.decode_body(again.content)["head_seq"] == len(links)
+    assert _hub_state(group) == after_first
+
+
+def test_a_batch_that_skips_seqs_is_answered_with_where_to_resume(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 4)
+    links = _links(bj)
+    before = _hub_state(group)
+
+    answer = _push(group, bj.config.node_id, links[2:], _key(bj))
+
+    assert (answer.status_code, answer.json()["reason"], answer.json()["resume_from"]) == (409, "gap", 1)
+    assert _hub_state(group) == before
+    assert bj.sync().pushed == len(links)  # the client resumes where it was told
+
+
+def test_a_forked_log_quarantines_the_node_and_merges_nothing(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 2)
+    bj.sync()
+    links = _links(bj)
+    wire = codec.decode(links[-1][1])
+    wire["fields"] = {**wire["fields"], "name": "另一个版本"}
+    forked_body = Change.from_wire(wire).encode()
+    forked = [*links[:-1], [links[-1][0], forked_body, link_hash(links[-2][2], forked_body)]]
+    before = _hub_state(group)
+
+    answer = _push(group, bj.config.node_id, forked, _key(bj))
+    status = next(c for c in group.hub.sync.status() if c["campus_code"] == "BJ01")
+    _with_leads(bj, 3, start=10)
+    later = _push(group, bj.config.node_id, _links(bj), _key(bj))
+
+    assert (answer.status_code, answer.json()["reason"]) == (409, "fork")
+    assert status["quarantined"] is True and "fork" in status["last_error"]
+    assert (later.status_code, later.json()["reason"]) == (423, "quarantined")
+    assert _hub_state(group)[0] == before[0] and _hub_state(group)[2] == before[2]
+
+
+def test_a_change_to_another_campus_owned_row_is_kept_in_the_log_but_not_applied(group: Group) -> None:
+    bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
+    with sh.store().unit_of_work() as uow:  # SH01 writes a student of BJ01's, and a hub-owned campus row
+        uow.insert("students", {"home_campus_id": bj.config.campus_id, "number": "BJ01-S-000001", "name": "冒名",
+                                "status": "admitted", "created_at": "2026-11-24T08:00:00Z", "deleted": False})
+        uow.insert("campuses", {"code": "XX99", "name": "假校区", "created_at": "2026-11-24T08:00:00Z",
+                                "deleted": False})
+
+    report = sh.sync()
+
+    assert report.pushed >= 2
+    with group.hub_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from students").scalar_one() == 0
+        assert conn.exec_driver_sql("select count(*) from campuses where code = 'XX99'").scalar_one() == 0
+    reasons = sorted(r["reason"] for r in group.hub_http.get("/api/v1/sync/rejections").json()["items"])
+    assert reasons == ["campuses is owned by headquarters",
+                       f"students/{_student_id(sh)} is owned by campus {bj.config.campus_id}"]
+    with sh.store().read() as conn:  # the campus learns what was refused, through pull
+        assert conn.exec_driver_sql("select count(*) from sync_rejections").scalar_one() == 2
+
+
+def test_a_malformed_body_is_refused_with_problem_json(group: Group) -> None:
+    before = _hub_state(group)
+
+    garbage = httpx.post(f"{group.hub_server.url}/sync/v1/push", content=b"\xc1\xff not msgpack",
+                         headers={"content-type": protocol.MEDIA_TYPE})
+    missing = httpx.post(f"{group.hub_server.url}/sync/v1/push", content=protocol.encode_body({"node_id": "x"}),
+                         headers={"content-type": protocol.MEDIA_TYPE})
+
+    assert garbage.status_code == 400 and garbage.headers["content-type"] == "application/problem+json"
+    assert missing.status_code == 400 and {e["field"] for e in missing.json()["errors"]} == {"changes", "signature"}
+    assert _hub_state(group) == before
+
+
+def _student_id(campus: Campus) -> str:
+    with campus.store().read() as conn:
+        return conn.exec_driver_sql("select id from students").scalar_one()

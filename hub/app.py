@@ -27,11 +27,13 @@ from campus.web.account_routes import login_routes, register_accounts_api, regis
 from campus.web.api import Api, json_response
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
+from campus.web.price_list_routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
-NAV = [{"href": "/", "label": "Home"}, {"href": "/audit", "label": "Audit trail"}]
+NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price list"},
+       {"href": "/audit", "label": "Audit trail"}]
 
 
 @dataclass
@@ -45,6 +47,7 @@ def build_api() -> Api:
     api = Api(title="Campus hub API", version=campus.__version__)
     register_auth_api(api)
     register_accounts_api(api)
+    register_price_list_api(api)
 
     @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
     async def list_campuses(request: Request) -> Response:
@@ -99,6 +102,7 @@ def create_app(config: HubConfig) -> Starlette:
         routes=[
             Route("/", guard("hub.view", home, screen=True)),
             *login_routes(),
+            *price_list_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             Mount("/sync/v1", routes=sync_routes.ROUTES),
@@ -116,6 +120,7 @@ def create_app(config: HubConfig) -> Starlette:
     app.state.hub = Hub(config, store, sync)
     app.state.auth = Accounts(store, None)
     app.state.manages_accounts = True
+    app.state.manages_price_list = True
     app.state.title = "Campus HQ"
     app.state.nav = NAV
     app.state.api = api

@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 import campus
 from campus.node import crm_screens, screens
 from campus.node.api import conflicts as conflicts_api
+from campus.node.api import finance as finance_api
 from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
 from campus.node.config import NodeConfig
@@ -32,6 +33,7 @@ from campus.web.account_routes import login_routes, register_accounts_api, regis
 from campus.web.api import Api
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
+from campus.web.price_list_routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import render, static_mount
 
@@ -39,6 +41,7 @@ TEMPLATES = screens.TEMPLATES
 AUTO_RETURN_INTERVAL_SECONDS = 3600
 NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads"}, {"href": "/leads/new", "label": "New lead"},
        {"href": "/leads/import", "label": "Import leads"},
+       {"href": "/students", "label": "Students"}, {"href": "/price-list", "label": "Price list"},
        {"href": "/conflicts", "label": "Conflicts"}, {"href": "/audit", "label": "Audit trail"}]
 
 
@@ -77,6 +80,8 @@ def build_api() -> Api:
     register_auth_api(api)
     register_accounts_api(api)
     leads_api.register(api)
+    finance_api.register(api)
+    register_price_list_api(api)
     conflicts_api.register(api)
     status_api.register(api)
     return api
@@ -139,6 +144,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             Route("/leads/{lead_id}/follow-ups", guard("leads.write", crm_screens.lead_follow_up, screen=True),
                   methods=["POST"]),
             *login_routes(),
+            *price_list_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),
@@ -153,6 +159,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
     app.state.node = node
     app.state.auth = Accounts(store, config.campus_id)
     app.state.manages_accounts = not config.hub_url  # an enrolled campus's accounts are the hub's
+    app.state.manages_price_list = not config.hub_url  # and so is its price list
     app.state.title = config.campus_name
     app.state.nav = NAV
     app.state.api = api

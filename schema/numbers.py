@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Column, Connection, func, insert, select, update
 
-from campus.schema.ids import human_number
-from campus.schema.tables import number_counters
+from campus.schema.ids import NUMBER_KINDS, human_number
+from campus.schema.tables import contracts, leads, number_counters, payments, students
+
+# Where the numbers of each kind are kept, so a counter that is missing (a campus restored
+# from the hub starts with none) resumes after the highest number its campus already issued.
+NUMBERED: dict[str, Column] = {"lead": leads.c.number, "student": students.c.number,
+                               "contract": contracts.c.number, "receipt": payments.c.receipt_number}
+
+
+def _highest_issued(conn: Connection, campus_code: str, kind: str) -> int:
+    column = NUMBERED.get(kind)
+    if column is None:
+        return 0
+    prefix = f"{campus_code}-{NUMBER_KINDS[kind]}-"
+    last = conn.execute(select(column).where(column.like(f"{prefix}%"))
+                        .order_by(func.length(column).desc(), column.desc()).limit(1)).scalar()
+    tail = last[len(prefix):] if last else ""
+    return int(tail) if tail.isdigit() else 0
 
 
 def next_number(conn: Connection, campus_code: str, kind: str) -> str:
@@ -13,8 +29,8 @@ def next_number(conn: Connection, campus_code: str, kind: str) -> str:
     where = (number_counters.c.campus_code == campus_code) & (number_counters.c.kind == kind)
     last = conn.execute(select(number_counters.c.last_value).where(where)).scalar()
     if last is None:
-        conn.execute(insert(number_counters).values(campus_code=campus_code, kind=kind, last_value=1))
-        counter = 1
+        counter = _highest_issued(conn, campus_code, kind) + 1
+        conn.execute(insert(number_counters).values(campus_code=campus_code, kind=kind, last_value=counter))
     else:
         counter = last + 1
         conn.execute(update(number_counters).where(where).values(last_value=counter))

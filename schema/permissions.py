@@ -38,6 +38,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "leads.all_private.read": frozenset({*MANAGERS, Role.MARKETING}),  # others' private pools
     "leads.move": frozenset({*MANAGERS, Role.CONSULTANT}),  # claim, release, invite, return...
     "leads.manage": MANAGERS,  # assign, confirm invalid, revive, act on anyone's private lead
+    # students, contracts, money
+    "students.read": ALL_STAFF - {Role.MARKETING},
+    "students.write": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    "students.phone.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR, Role.FINANCE}),
+    "contracts.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR, Role.FINANCE}),
+    "contracts.sign": frozenset({*MANAGERS, Role.CONSULTANT}),
+    "contracts.change": frozenset({*MANAGERS, Role.FINANCE}),  # expand, shrink, write-off, extend, exchange
+    "payments.take": frozenset({*MANAGERS, Role.FINANCE, Role.CONSULTANT}),  # deposits and instalments
+    "finance.view": frozenset({*MANAGERS, Role.FINANCE}),  # payment lists, receipts, fund accounts
+    "prices.read": ALL_STAFF,
+    "prices.manage": frozenset({Role.HQ_ADMIN}),
     # merge conflicts
     "conflicts.read": ALL_STAFF,
     "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),

@@ -33,7 +33,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 metadata = MetaData(
     naming_convention={
@@ -374,9 +374,190 @@ students = Table(
     Column("status", String(16), nullable=False, default="pending", server_default="pending"),
     Column("lead_id", String(ID)),
     Column("birthday", String(10)),
+    Column("grade", String(32)),
+    Column("id_number", String(32)),  # 身份证号, for certificates of qualification programmes
+    Column("partner_institution", String(100)),  # the partner school that issues the certificate
+    Column("notes", Text),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
     UniqueConstraint("number"),
     # The home campus owns the record (DOMAIN.md §2).
     info={"sync": campus_owned(column="home_campus_id")},
+)
+
+guardians = Table(
+    "guardians",
+    metadata,
+    _id(),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("home_campus_id", String(ID), nullable=False),  # the student's, which owns it
+    Column("name", String(100), nullable=False),
+    Column("relation", String(32), nullable=False),  # mother | father | other...
+    Column("phone", String(20), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned(column="home_campus_id")},
+)
+
+# --- price list (headquarters' own; a node never enrolled with a hub keeps its own) --------
+
+price_items = Table(
+    "price_items",
+    metadata,
+    _id(),
+    Column("grade", String(32), nullable=False),
+    Column("subject", String(32), nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("delivery", String(16), nullable=False),  # one_on_one | small_class | large_class | online
+    Column("unit_price_fen", BigInteger, nullable=False),  # per lesson hour
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    UniqueConstraint("grade", "subject", "level", "delivery"),
+    info={"sync": HUB_OWNED},
+)
+
+products = Table(
+    "products",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("price_item_id", String(ID), nullable=False),
+    Column("hours_x100", BigInteger, nullable=False),
+    Column("gift_hours_x100", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("validity_days", Integer, nullable=False, default=365, server_default="365"),
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": HUB_OWNED},
+)
+
+promo_codes = Table(
+    "promo_codes",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("kind", String(8), nullable=False),  # amount | percent
+    Column("amount_fen", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("percent_bp", Integer, nullable=False, default=0, server_default="0"),  # basis points off
+    Column("min_subtotal_fen", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("valid_from", String(10)),
+    Column("valid_until", String(10)),
+    Column("max_uses", Integer),  # NULL: no limit
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": HUB_OWNED},
+)
+
+# --- contracts, the asset account, payments ------------------------------------------------
+
+contracts = Table(
+    "contracts",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # new | renewal
+    Column("signed_at", String(32), nullable=False),
+    Column("expires_on", String(10), nullable=False),  # moved only by an extension event
+    Column("list_fen", BigInteger, nullable=False),
+    Column("promo_code", String(32)),
+    Column("promo_discount_fen", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("manual_discount_fen", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("amount_fen", BigInteger, nullable=False),  # as signed; changes add their due_delta_fen
+    Column("consultant_id", String(ID)),
+    Column("created_by", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+contract_lines = Table(
+    "contract_lines",
+    metadata,
+    _id(),
+    Column("contract_id", String(ID), nullable=False, index=True),
+    Column("campus_id", String(ID), nullable=False),  # the contract's campus
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("product_id", String(ID)),
+    Column("price_item_id", String(ID)),
+    Column("grade", String(32), nullable=False),
+    Column("subject", String(32), nullable=False),
+    Column("level", String(32), nullable=False),
+    Column("delivery", String(16), nullable=False),
+    Column("study_campus_id", String(ID), nullable=False),  # where the hours are meant to be used
+    Column("unit_price_fen", BigInteger, nullable=False),
+    Column("hours_x100", BigInteger, nullable=False),  # as signed (0 for a line made by an exchange)
+    Column("gift_hours_x100", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("list_fen", BigInteger, nullable=False),
+    Column("discount_fen", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("from_line_id", String(ID)),  # a line opened by an exchange
+    Column("created_at", String(32), nullable=False),
+    # What was sold, as sold: later changes are events and ledger entries, never edits.
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+contract_events = Table(
+    "contract_events",
+    metadata,
+    _id(),
+    Column("contract_id", String(ID), nullable=False, index=True),
+    Column("campus_id", String(ID), nullable=False),
+    Column("line_id", String(ID)),
+    Column("kind", String(16), nullable=False),  # expand | shrink | write_off | extend | exchange
+    Column("hours_x100", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("due_delta_fen", BigInteger, nullable=False, default=0, server_default="0"),  # change to what is owed
+    Column("detail", Text),  # JSON: the new expiry, the exchange's target line, prices used
+    Column("reason", Text),
+    Column("by_user_id", String(ID)),
+    Column("at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+asset_entries = Table(
+    "asset_entries",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # the contract's campus
+    Column("recorded_campus_id", String(ID), nullable=False),  # where the entry was made
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("contract_id", String(ID), nullable=False),
+    Column("line_id", String(ID), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("hours_x100", BigInteger, nullable=False),  # signed
+    Column("value_fen", BigInteger, nullable=False),  # signed
+    Column("gift", Boolean, nullable=False, default=False, server_default="0"),
+    Column("cause_table", String(32)),  # contract_lines | contract_events | lessons | refunds...
+    Column("cause_id", String(ID)),
+    Column("reverses_entry_id", String(ID)),
+    Column("by_user_id", String(ID)),
+    Column("at", String(32), nullable=False),
+    # The ledger: append-only, corrected by reversing entries. Another campus may post to it
+    # (a lesson taken there), so any node may write; it travels with the contract's campus.
+    info={"sync": SyncPolicy(Merge.APPEND_ONLY, Owner.ANY, "campus_id")},
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("receipt_number", String(32), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # deposit | payment | deposit_applied
+    Column("student_id", String(ID), index=True),
+    Column("lead_id", String(ID)),  # a deposit taken before the lead became a student
+    Column("contract_id", String(ID), index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("fund_account", String(16)),  # cash | wechat | alipay | bank | pos (none for deposit_applied)
+    Column("source_payment_id", String(ID)),  # deposit_applied: the deposit it draws on
+    Column("paid_at", String(32), nullable=False),
+    Column("by_user_id", String(ID)),
+    Column("note", Text),
+    Column("created_at", String(32), nullable=False),
+    # Money received is a fact: never edited; a mistake is corrected by a reversing payment.
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
 )

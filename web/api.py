@@ -58,6 +58,21 @@ async def parse_body(request: Request, model: type[M]) -> M:
         ) from None
 
 
+def page_params(request: Request) -> tuple[int, int]:
+    """``limit`` (1–500, default 50) and ``offset`` from the query string, or 422 naming them."""
+    errors = []
+    values = {}
+    for name, default, ceiling in (("limit", 50, 500), ("offset", 0, None)):
+        raw = request.query_params.get(name, str(default))
+        if not raw.isdigit() or (ceiling is not None and not 1 <= int(raw) <= ceiling):
+            errors.append({"field": name, "message": f"must be an integer{f' from 1 to {ceiling}' if ceiling else ' >= 0'}"})
+        else:
+            values[name] = int(raw)
+    if errors:
+        raise InvalidInput(errors)
+    return values["limit"], values["offset"]
+
+
 def json_response(payload: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(payload, status_code=status)
 

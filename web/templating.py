@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from campus.schema.quantities import LessonHours, Money
 from campus.web.auth import csrf_token, current_principal
 from campus.web.i18n import LOCALES, current_locale, gettext_, ngettext_
 
@@ -24,6 +26,9 @@ def make_templates(app_templates: Path) -> Jinja2Templates:
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(app_templates), jinja2.FileSystemLoader(SHELL_TEMPLATES)])
     environment = jinja2.Environment(loader=loader, autoescape=True, extensions=["jinja2.ext.i18n"])
     environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["yuan"] = lambda fen: str(Money(fen)) if fen is not None else "—"
+    environment.filters["hours"] = lambda x100: str(LessonHours(x100)) if x100 is not None else "—"
+    environment.filters["percent"] = lambda bp: f"{Decimal(bp).scaleb(-2).normalize():f}%"
     environment.globals["LOCALES"] = LOCALES
     environment.globals["current_locale"] = current_locale.get
     return Jinja2Templates(env=environment)

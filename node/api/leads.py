@@ -24,7 +24,7 @@ from campus.node.crm.moves import lead_history_of, move_lead
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
 from campus.schema.accounts import record_audit
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, json_response, page_params, parse_body
 from campus.web.auth import client_ip
 from campus.web.problems import InvalidInput, Problem
 
@@ -55,20 +55,6 @@ class MoveIn(Input):
     consultant_id: str | None = Field(default=None, max_length=36)
 
 
-def _page_params(request: Request) -> tuple[int, int]:
-    errors = []
-    values = {}
-    for name, default, ceiling in (("limit", 50, 500), ("offset", 0, None)):
-        raw = request.query_params.get(name, str(default))
-        if not raw.isdigit() or (ceiling is not None and not 1 <= int(raw) <= ceiling):
-            errors.append({"field": name, "message": f"must be an integer{f' from 1 to {ceiling}' if ceiling else ' >= 0'}"})
-        else:
-            values[name] = int(raw)
-    if errors:
-        raise InvalidInput(errors)
-    return values["limit"], values["offset"]
-
-
 def register(api: Api) -> None:
     @api.route("/leads", "POST", "Create a lead", "leads.write", body=LeadIn, tags=["leads"])
     async def create(request: Request) -> Response:
@@ -81,7 +67,7 @@ def register(api: Api) -> None:
     @api.route("/leads", "GET", "This campus's leads (?pool=&consultant=&q=&limit=&offset=)", "leads.read",
                tags=["leads"])
     async def index(request: Request) -> Response:
-        limit, offset = _page_params(request)
+        limit, offset = page_params(request)
         node = request.app.state.node
         params = request.query_params
         pool = params.get("pool") or None

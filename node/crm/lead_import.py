@@ -8,9 +8,6 @@ rejected naming the column that is wrong.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 import re
 from collections import Counter
@@ -18,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
-from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -27,6 +23,7 @@ from campus.node.crm.leads import Campus, find_lead_by_phone, insert_lead, norma
 from campus.node.store import NodeStore
 from campus.schema.errors import Invalid
 from campus.schema.phones import InvalidPhone, normalise_phone
+from campus.schema.spreadsheets import SpreadsheetInvalid, cell_text, read_rows
 from campus.schema.tables import campaigns
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
@@ -40,12 +37,10 @@ HEADERS = {
     "birthday": {"生日", "出生日期", "birthday"},
     "notes": {"备注", "notes", "note"},
 }
-SNIFF_BYTES = 64 * 1024
 ROWS_PER_TRANSACTION = 250  # each row in its own savepoint: atomic per row, fast for thousands
 
 
-class ImportFileInvalid(Invalid):
-    """The file as a whole cannot be imported (no header with name and phone, unknown type)."""
+ImportFileInvalid = SpreadsheetInvalid  # the file as a whole cannot be imported
 
 
 @dataclass(frozen=True)
@@ -75,73 +70,9 @@ class ImportReport:
 
 # --- reading -------------------------------------------------------------------------------
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():  # a phone typed into a numeric Excel cell
-        return str(int(value))
-    return str(value)
-
-
-def detect_encoding(head: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as such, else GB18030 (a superset of GBK)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
-
-
-def _csv_rows(stream: IO[bytes]) -> Iterator[list[Any]]:
-    head = stream.read(SNIFF_BYTES)
-    encoding = detect_encoding(head)
-    stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    yield from csv.reader(text)
-
-
-def _xlsx_rows(stream: IO[bytes]) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(stream, read_only=True, data_only=True)
-    try:
-        for values in workbook.active.iter_rows(values_only=True):
-            yield list(values)
-    finally:
-        workbook.close()
-
-
 def read_lead_rows(stream: IO[bytes], filename: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(row number, {column: value})`` for each non-empty data row, numbered from 1."""
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".csv":
-        raw_rows: Iterable[list[Any]] = _csv_rows(stream)
-    elif suffix in (".xlsx", ".xlsm"):
-        raw_rows = _xlsx_rows(stream)
-    else:
-        raise ImportFileInvalid("file", f"{filename}: import takes .csv or .xlsx files")
-    columns: list[str | None] | None = None
-    number = 0
-    for raw in raw_rows:
-        if not any(_cell_text(value).strip() for value in raw):
-            continue
-        if columns is None:
-            columns = [_column_for(_cell_text(value)) for value in raw]
-            missing = {"name", "phone"} - set(columns)
-            if missing:
-                raise ImportFileInvalid("file", f"{filename}: the header has no column for {', '.join(sorted(missing))}")
-            continue
-        number += 1
-        yield number, {column: value for column, value in zip(columns, raw, strict=False) if column}
-    if columns is None:
-        raise ImportFileInvalid("file", f"{filename} has no header row")
-
-
-def _column_for(header: str) -> str | None:
-    cleaned = header.strip().lower()
-    return next((column for column, names in HEADERS.items() if cleaned in names), None)
+    return read_rows(stream, filename, HEADERS, {"name", "phone"})
 
 
 # --- checking ------------------------------------------------------------------------------
@@ -157,14 +88,14 @@ BIRTHDAY_PATTERNS = [
 
 def parse_birthday(value: Any, today: date) -> str | None:
     """An ISO date from the ways people type birthdays; refuses the future and before 1900."""
-    if value is None or _cell_text(value).strip() == "":
+    if value is None or cell_text(value).strip() == "":
         return None
     if isinstance(value, datetime):
         day = value.date()
     elif isinstance(value, date):
         day = value
     else:
-        text = _cell_text(value).strip()
+        text = cell_text(value).strip()
         for pattern in BIRTHDAY_PATTERNS:
             match = pattern.match(text)
             if match:
@@ -194,16 +125,16 @@ class CheckedRow:
 
 def check_row(values: dict[str, Any], campus_code: str, today: date) -> CheckedRow:
     """Pure checks of one row; raises :class:`Invalid` naming the column at fault."""
-    name = _cell_text(values.get("name")).strip()
+    name = cell_text(values.get("name")).strip()
     if not name:
         raise Invalid("name", "the name is empty")
     if len(name) > 100:
         raise Invalid("name", "the name is longer than 100 characters")
     try:
-        phone = normalise_phone(_cell_text(values.get("phone")))
+        phone = normalise_phone(cell_text(values.get("phone")))
     except InvalidPhone as exc:
         raise Invalid("phone", exc.reason) from None
-    campus = _cell_text(values.get("campus")).strip().upper()
+    campus = cell_text(values.get("campus")).strip().upper()
     if campus and campus != campus_code:
         raise Invalid("campus", f"row is for campus {campus}, this import is for {campus_code}")
     try:
@@ -213,10 +144,10 @@ def check_row(values: dict[str, Any], campus_code: str, today: date) -> CheckedR
     return CheckedRow(
         name=name,
         phone=phone,
-        channel=normalise_channel(_cell_text(values.get("channel")).strip() or None),
-        campaign=_cell_text(values.get("campaign")).strip() or None,
+        channel=normalise_channel(cell_text(values.get("channel")).strip() or None),
+        campaign=cell_text(values.get("campaign")).strip() or None,
         birthday=birthday,
-        notes=_cell_text(values.get("notes")).strip() or None,
+        notes=cell_text(values.get("notes")).strip() or None,
     )
 
 
@@ -264,7 +195,7 @@ def import_leads(store: NodeStore, campus: Campus, rows: Iterable[tuple[int, dic
 
 def _import_one(uow: UnitOfWork, campus: Campus, row_number: int, values: dict[str, Any], source: str,
                 today: date) -> RowResult:
-    name = _cell_text(values.get("name")).strip()
+    name = cell_text(values.get("name")).strip()
     try:
         checked = check_row(values, campus.code, today)
     except Invalid as exc:

@@ -1,0 +1,248 @@
+"""``/api/v1`` students, their accounts, contracts and changes, deposits and payments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from campus.node.crm.leads import Campus
+from campus.node.finance import ledger
+from campus.node.finance.contracts import (
+    LineSpec,
+    change_contract,
+    contract_view,
+    contracts_of,
+    sign_contract,
+)
+from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, take_deposit, take_payment
+from campus.node.finance.students import (
+    STATUS_MOVES,
+    Status,
+    create_student,
+    get_student,
+    list_students,
+    move_status,
+    present_student,
+)
+from campus.schema.accounts import record_audit
+from campus.web.api import Api, Input, json_response, page_params, parse_body
+from campus.web.auth import client_ip
+from campus.web.problems import InvalidInput, Problem
+
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+MAX_HOURS_X100 = 1_000_000  # 10,000 hours: more is a typo
+MAX_FEN = 10_000_000_000  # ¥100 million
+FundAccount = Literal["cash", "wechat", "alipay", "bank", "pos"]
+assert set(FundAccount.__args__) == set(FUND_ACCOUNTS)  # type: ignore[attr-defined]
+
+
+class GuardianIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    relation: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=1, max_length=40)
+
+
+class StudentIn(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    lead_id: str | None = Field(default=None, max_length=36)
+    birthday: str | None = Field(default=None, pattern=DATE)
+    grade: str | None = Field(default=None, max_length=32)
+    id_number: str | None = Field(default=None, max_length=32)
+    partner_institution: str | None = Field(default=None, max_length=100)
+    notes: str | None = Field(default=None, max_length=2000)
+    guardians: list[GuardianIn] = Field(default_factory=list, max_length=6)
+
+
+class LineIn(Input):
+    product_id: str | None = Field(default=None, max_length=36)
+    grade: str | None = Field(default=None, max_length=32)
+    subject: str | None = Field(default=None, max_length=32)
+    level: str | None = Field(default=None, max_length=32)
+    delivery: str | None = Field(default=None, max_length=16)
+    hours_x100: int | None = Field(default=None, gt=0, le=MAX_HOURS_X100)
+    gift_hours_x100: int = Field(default=0, ge=0, le=MAX_HOURS_X100)
+    study_campus_id: str | None = Field(default=None, max_length=36)
+
+    def spec(self) -> LineSpec:
+        return LineSpec(**self.model_dump())
+
+
+class ContractIn(Input):
+    student_id: str = Field(min_length=1, max_length=36)
+    lines: list[LineIn] = Field(min_length=1, max_length=20)
+    promo_code: str | None = Field(default=None, max_length=32)
+    manual_discount_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    deposit_ids: list[str] = Field(default_factory=list, max_length=10)
+    expires_on: str | None = Field(default=None, pattern=DATE)
+
+
+class ChangeIn(Input):
+    kind: Literal["expand", "shrink", "write_off", "extend", "exchange"]
+    line_id: str | None = Field(default=None, max_length=36)
+    hours_x100: int | None = Field(default=None, gt=0, le=MAX_HOURS_X100)
+    gift_hours_x100: int = Field(default=0, ge=0, le=MAX_HOURS_X100)
+    amount_fen: int | None = Field(default=None, gt=0, le=MAX_FEN)
+    expires_on: str | None = Field(default=None, pattern=DATE)
+    target: LineIn | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class DepositIn(Input):
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
+    fund_account: FundAccount
+    student_id: str | None = Field(default=None, max_length=36)
+    lead_id: str | None = Field(default=None, max_length=36)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PaymentIn(Input):
+    contract_id: str = Field(min_length=1, max_length=36)
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
+    fund_account: FundAccount
+    note: str | None = Field(default=None, max_length=500)
+
+
+def _campus(request: Request) -> Campus:
+    config = request.app.state.node.config
+    return Campus(config.campus_id, config.campus_code)
+
+
+def _audit(request: Request, uow: object, action: str, target_table: str, target_id: str, after: object) -> None:
+    principal = request.state.principal
+    record_audit(uow, action, campus_id=request.app.state.node.config.campus_id,  # type: ignore[arg-type]
+                 client_ip=client_ip(request), user_id=principal.user_id, username=principal.username,
+                 target_table=target_table, target_id=target_id, after=after)
+
+
+def register(api: Api) -> None:
+    @api.route("/students", "POST", "Admit a new student (from a lead with lead_id)", "students.write",
+               body=StudentIn, tags=["students"])
+    async def create(request: Request) -> Response:
+        student_in = await parse_body(request, StudentIn)
+        if not student_in.name and not student_in.lead_id:
+            raise InvalidInput([{"field": "name", "message": "give a name, or the lead_id the student comes from"}])
+        node = request.app.state.node
+        fields = student_in.model_dump(exclude={"guardians"})
+        with node.store.unit_of_work() as uow:
+            student = create_student(uow, _campus(request), fields.pop("name"), fields.pop("phone"),
+                                     guardian_list=[g.model_dump() for g in student_in.guardians], **fields)
+        return json_response(present_student(student, request.state.principal, node.config.campus_id), 201)
+
+    @api.route("/students", "GET", "This campus's students (?q=&status=&limit=&offset=)", "students.read",
+               tags=["students"])
+    async def index(request: Request) -> Response:
+        limit, offset = page_params(request)
+        status = request.query_params.get("status") or None
+        if status is not None and status not in {s.value for s in Status}:
+            raise InvalidInput([{"field": "status", "message": f"one of {', '.join(s.value for s in Status)}"}])
+        node = request.app.state.node
+        with node.store.read() as conn:
+            total, rows = list_students(conn, node.config.campus_id, limit, offset,
+                                        request.query_params.get("q") or None, status)
+        viewer = request.state.principal
+        return json_response({"total": total, "limit": limit, "offset": offset,
+                              "items": [present_student(r, viewer, node.config.campus_id) for r in rows]})
+
+    @api.route("/students/{student_id}", "GET", "One student with guardians and contracts", "students.read",
+               tags=["students"])
+    async def show(request: Request) -> Response:
+        node = request.app.state.node
+        with node.store.read() as conn:
+            student = get_student(conn, request.path_params["student_id"])
+            student["contracts"] = contracts_of(conn, student["id"])
+        return json_response(present_student(student, request.state.principal, node.config.campus_id))
+
+    @api.route("/students/{student_id}/account", "GET",
+               "The student's lesson-hour account: lines, ledger entries, remaining hours and value",
+               "contracts.read", tags=["students"])
+    async def account(request: Request) -> Response:
+        node = request.app.state.node
+        with node.store.read() as conn:
+            get_student(conn, request.path_params["student_id"])
+            return json_response(ledger.student_account(conn, request.path_params["student_id"]))
+
+    @api.route("/students/{student_id}/{move:str}", "POST", "Change a student's status: "
+               "admit, finish, withdraw, readmit", "students.write", tags=["students"])
+    async def status_move(request: Request) -> Response:
+        move = request.path_params["move"]
+        if move not in STATUS_MOVES:
+            raise Problem(404, f"no such status change {move!r}")
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            student = move_status(uow, request.path_params["student_id"], move)
+        return json_response(present_student(student, request.state.principal, node.config.campus_id))
+
+    @api.route("/contracts", "POST", "Sign a contract priced from the price list; applies deposits",
+               "contracts.sign", body=ContractIn, tags=["contracts"])
+    async def sign(request: Request) -> Response:
+        contract_in = await parse_body(request, ContractIn)
+        node, principal = request.app.state.node, request.state.principal
+        with node.store.unit_of_work() as uow:
+            contract = sign_contract(
+                uow, _campus(request), contract_in.student_id, [line.spec() for line in contract_in.lines],
+                roles=principal.roles_at(node.config.campus_id), by_user_id=principal.user_id, today=date.today(),
+                promo_code=contract_in.promo_code, manual_discount_fen=contract_in.manual_discount_fen,
+                deposit_ids=contract_in.deposit_ids, expires_on=contract_in.expires_on, crm=node.crm_settings)
+            if contract["manual_discount_fen"]:
+                _audit(request, uow, "manual_discount", "contracts", contract["id"],
+                       {"number": contract["number"], "manual_discount_fen": contract["manual_discount_fen"]})
+        return json_response(contract, 201)
+
+    @api.route("/contracts/{contract_id}", "GET", "A contract with lines, balances, changes, payments, arrears",
+               "contracts.read", tags=["contracts"])
+    async def contract(request: Request) -> Response:
+        with request.app.state.node.store.read() as conn:
+            return json_response(contract_view(conn, request.path_params["contract_id"]))
+
+    @api.route("/contracts/{contract_id}/changes", "POST", "Record a change: expand, shrink, write_off, extend, "
+               "exchange (amounts computed)", "contracts.change", body=ChangeIn, tags=["contracts"])
+    async def change(request: Request) -> Response:
+        change_in = await parse_body(request, ChangeIn)
+        node, principal = request.app.state.node, request.state.principal
+        contract_id = request.path_params["contract_id"]
+        with node.store.unit_of_work() as uow:
+            before = contract_view(uow.conn, contract_id)
+            after = change_contract(
+                uow, _campus(request), contract_id, change_in.kind, by_user_id=principal.user_id,
+                today=date.today(), line_id=change_in.line_id, hours_x100=change_in.hours_x100,
+                gift_hours_x100=change_in.gift_hours_x100, amount_fen=change_in.amount_fen,
+                expires_on=change_in.expires_on, target=change_in.target.spec() if change_in.target else None,
+                reason=change_in.reason)
+            _audit(request, uow, f"contract_{change_in.kind}", "contracts", contract_id,
+                   {"due_fen": after["due_fen"], "expires_on": after["expires_on"], "was_due_fen": before["due_fen"],
+                    "was_expires_on": before["expires_on"]})
+        return json_response(after, 201)
+
+    @api.route("/deposits", "POST", "Take a deposit (订金) from a lead or a student", "payments.take",
+               body=DepositIn, tags=["payments"])
+    async def deposit(request: Request) -> Response:
+        deposit_in = await parse_body(request, DepositIn)
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            row = take_deposit(uow, _campus(request), deposit_in.amount_fen, deposit_in.fund_account,
+                               student_id=deposit_in.student_id, lead_id=deposit_in.lead_id,
+                               by_user_id=request.state.principal.user_id, note=deposit_in.note,
+                               crm=node.crm_settings)
+        return json_response(row, 201)
+
+    @api.route("/payments", "POST", "Take an instalment on a contract (more than is owed is refused)",
+               "payments.take", body=PaymentIn, tags=["payments"])
+    async def payment(request: Request) -> Response:
+        payment_in = await parse_body(request, PaymentIn)
+        node = request.app.state.node
+        with node.store.unit_of_work() as uow:
+            row = take_payment(uow, _campus(request), payment_in.contract_id, payment_in.amount_fen,
+                               payment_in.fund_account, by_user_id=request.state.principal.user_id,
+                               note=payment_in.note)
+        return json_response(row, 201)
+
+    @api.route("/payments/{payment_id}", "GET", "One payment or deposit (its receipt)", "payments.take",
+               tags=["payments"])
+    async def receipt(request: Request) -> Response:
+        with request.app.state.node.store.read() as conn:
+            return json_response(get_payment(conn, request.path_params["payment_id"]))

@@ -1,0 +1,190 @@
+"""The price list over HTTP: read everywhere, maintained where it is owned.
+
+Headquarters owns it at the hub; a campus never enrolled with a hub owns its own. The same
+routes serve both (``app.state.manages_price_list`` says whether this store may change it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from campus.schema.accounts import record_audit
+from campus.schema.errors import Conflict, DomainError, Invalid
+from campus.schema.price_list import (
+    IMPORT_HEADERS,
+    import_price_rows,
+    price_list,
+    set_price,
+    set_product,
+    set_promo,
+)
+from campus.schema.quantities import Money
+from campus.schema.spreadsheets import read_rows
+from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.auth import check_csrf, client_ip, guard
+from campus.web.i18n import gettext_ as _
+from campus.web.problems import InvalidInput, Problem
+from campus.web.templating import flash, make_templates, render
+
+TEMPLATES = make_templates(Path(__file__).parent / "templates")
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class PriceIn(Input):
+    grade: str = Field(min_length=1, max_length=32)
+    subject: str = Field(min_length=1, max_length=32)
+    level: str = Field(min_length=1, max_length=32)
+    delivery: str = Field(min_length=1, max_length=16)
+    unit_price_fen: int = Field(gt=0, le=100_000_000)
+    active: bool = True
+
+
+class ProductIn(Input):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=100)
+    price_item_id: str = Field(min_length=1, max_length=36)
+    hours_x100: int = Field(gt=0, le=10_000_00)
+    gift_hours_x100: int = Field(default=0, ge=0, le=10_000_00)
+    validity_days: int = Field(default=365, ge=1, le=3660)
+    active: bool = True
+
+
+class PromoIn(Input):
+    code: str = Field(min_length=1, max_length=32)
+    kind: Literal["amount", "percent"]
+    amount_fen: int = Field(default=0, ge=0)
+    percent_bp: int = Field(default=0, ge=0, le=10_000)
+    min_subtotal_fen: int = Field(default=0, ge=0)
+    valid_from: str | None = Field(default=None, pattern=DATE)
+    valid_until: str | None = Field(default=None, pattern=DATE)
+    max_uses: int | None = Field(default=None, ge=1)
+    active: bool = True
+
+
+def _owned_here(request: Request) -> None:
+    if not request.app.state.manages_price_list:
+        raise Conflict("this campus is enrolled with a hub: the price list is maintained at headquarters")
+
+
+def _audit(request: Request, uow: object, action: str, after: dict) -> None:
+    principal = request.state.principal
+    record_audit(uow, action, campus_id=request.app.state.auth.campus_id, client_ip=client_ip(request),  # type: ignore[arg-type]
+                 user_id=principal.user_id, username=principal.username, after=after)
+
+
+async def _import(request: Request, upload: UploadFile) -> list:
+    store = request.app.state.auth.store
+
+    def run() -> list:
+        with store.unit_of_work() as uow:
+            results = import_price_rows(uow, read_rows(upload.file, upload.filename or "",
+                                                       IMPORT_HEADERS, set(IMPORT_HEADERS)))
+            _audit(request, uow, "price_list_imported",
+                   {"file": upload.filename, "set": sum(r.outcome == "set" for r in results),
+                    "rejected": sum(r.outcome == "rejected" for r in results)})
+            return results
+
+    return await run_in_threadpool(run)
+
+
+def register_price_list_api(api: Api) -> None:
+    @api.route("/price-list", "GET", "Unit prices, products and promo codes", "prices.read", tags=["prices"])
+    async def show(request: Request) -> Response:
+        with request.app.state.auth.store.read() as conn:
+            return json_response({**price_list(conn), "maintained_here": request.app.state.manages_price_list})
+
+    @api.route("/price-list/items", "POST", "Set the unit price of a grade × subject × level × delivery",
+               "prices.manage", body=PriceIn, tags=["prices"])
+    async def set_item(request: Request) -> Response:
+        price_in = await parse_body(request, PriceIn)
+        _owned_here(request)
+        with request.app.state.auth.store.unit_of_work() as uow:
+            item = set_price(uow, **price_in.model_dump())
+            _audit(request, uow, "price_changed", item)
+        return json_response(item, 201)
+
+    @api.route("/price-list/products", "POST", "Create or change a product (course package)", "prices.manage",
+               body=ProductIn, tags=["prices"])
+    async def set_package(request: Request) -> Response:
+        product_in = await parse_body(request, ProductIn)
+        _owned_here(request)
+        with request.app.state.auth.store.unit_of_work() as uow:
+            item = set_product(uow, **product_in.model_dump())
+            _audit(request, uow, "price_changed", item)
+        return json_response(item, 201)
+
+    @api.route("/price-list/promo-codes", "POST", "Create or change a promo code", "prices.manage", body=PromoIn,
+               tags=["prices"])
+    async def set_code(request: Request) -> Response:
+        promo_in = await parse_body(request, PromoIn)
+        _owned_here(request)
+        with request.app.state.auth.store.unit_of_work() as uow:
+            item = set_promo(uow, **promo_in.model_dump())
+            _audit(request, uow, "price_changed", item)
+        return json_response(item, 201)
+
+    @api.route("/price-list/import", "POST", "Set prices from an uploaded .xlsx or .csv (multipart field 'file'; "
+               "columns 年级, 科目, 层级, 授课方式, 课时单价)", "prices.manage", tags=["prices"])
+    async def import_file(request: Request) -> Response:
+        _owned_here(request)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise Problem(415, "upload the file as multipart/form-data in the field 'file'",
+                          errors=[{"field": "file", "message": "missing"}])
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput([{"field": "file", "message": "attach a .xlsx or .csv file"}])
+        results = await _import(request, upload)
+        return json_response({"results": [vars(r) for r in results],
+                              "set": sum(r.outcome == "set" for r in results),
+                              "rejected": sum(r.outcome == "rejected" for r in results)}, 201)
+
+
+async def price_list_page(request: Request) -> Response:
+    """The price list; where it is maintained, a form to set one price and an import."""
+    results = None
+    if request.method == "POST":
+        form = await request.form(max_files=1, max_fields=20)
+        check_csrf(request, form)
+        try:
+            _owned_here(request)
+            request.state.principal.require("prices.manage", request.app.state.auth.campus_id)
+            upload = form.get("file")
+            if isinstance(upload, UploadFile) and upload.filename:
+                results = await _import(request, upload)
+            else:
+                with request.app.state.auth.store.unit_of_work() as uow:
+                    fen = _yuan_to_fen(str(form.get("unit_price", "")))
+                    item = set_price(uow, str(form.get("grade", "")), str(form.get("subject", "")),
+                                     str(form.get("level", "")), str(form.get("delivery", "")), fen)
+                    _audit(request, uow, "price_changed", item)
+                flash(request, _("Price saved."))
+                return RedirectResponse("/price-list", status_code=303)
+        except DomainError as exc:
+            flash(request, exc.detail, "error")
+            if results is None:
+                return RedirectResponse("/price-list", status_code=303)
+    with request.app.state.auth.store.read() as conn:
+        listing = price_list(conn)
+    return render(TEMPLATES, request, "price_list.html", {
+        "app_title": request.app.state.title, "listing": listing, "results": results,
+        "maintained_here": request.app.state.manages_price_list})
+
+
+def _yuan_to_fen(text: str) -> int:
+    try:
+        return Money.parse(text).fen
+    except ValueError as exc:
+        raise Invalid("unit_price", f"{text!r}: {exc}") from None
+
+
+def price_list_routes() -> list[Route]:
+    return [Route("/price-list", guard("prices.read", price_list_page, screen=True), methods=["GET", "POST"])]

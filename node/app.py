@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
-from campus.node import crm_screens, screens
+from campus.node import crm_screens, finance_screens, screens
 from campus.node.api import conflicts as conflicts_api
 from campus.node.api import finance as finance_api
 from campus.node.api import leads as leads_api
@@ -143,6 +143,18 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             Route("/leads/{lead_id}/move", guard("leads.move", crm_screens.lead_move, screen=True), methods=["POST"]),
             Route("/leads/{lead_id}/follow-ups", guard("leads.write", crm_screens.lead_follow_up, screen=True),
                   methods=["POST"]),
+            Route("/students", guard("students.read", finance_screens.student_list, screen=True)),
+            Route("/students/new", guard("students.write", finance_screens.student_new, screen=True),
+                  methods=["GET", "POST"]),
+            Route("/students/{student_id}", guard("students.read", finance_screens.student_detail, screen=True)),
+            Route("/students/{student_id}/contracts", guard("contracts.sign", finance_screens.contract_sign,
+                                                            screen=True), methods=["POST"]),
+            Route("/contracts/{contract_id}", guard("contracts.read", finance_screens.contract_detail, screen=True)),
+            Route("/contracts/{contract_id}/payments", guard("payments.take", finance_screens.contract_payment,
+                                                             screen=True), methods=["POST"]),
+            Route("/contracts/{contract_id}/changes", guard("contracts.change", finance_screens.contract_change,
+                                                            screen=True), methods=["POST"]),
+            Route("/receipts/{payment_id}", guard("payments.take", finance_screens.receipt, screen=True)),
             *login_routes(),
             *price_list_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),

@@ -1,0 +1,188 @@
+"""Staff screens for students, contracts, payments and printable receipts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from campus.node.crm.leads import Campus
+from campus.node.finance import ledger
+from campus.node.finance.contracts import (
+    LineSpec,
+    change_contract,
+    contract_view,
+    contracts_of,
+    sign_contract,
+)
+from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits, take_payment
+from campus.node.finance.students import create_student, get_student, list_students, present_student
+from campus.node.screens import TEMPLATES
+from campus.schema.errors import DomainError, Invalid
+from campus.schema.price_list import price_list
+from campus.schema.quantities import LessonHours, Money
+from campus.schema.tables import campuses, students
+from campus.web.auth import check_csrf
+from campus.web.i18n import gettext_ as _
+from campus.web.templating import flash, render
+
+FUND_LABELS = {"cash": "Cash", "wechat": "WeChat Pay", "alipay": "Alipay", "bank": "Bank transfer", "pos": "POS"}
+
+
+def _campus(request: Request) -> Campus:
+    config = request.app.state.node.config
+    return Campus(config.campus_id, config.campus_code)
+
+
+def _fen(text: str, field: str) -> int:
+    try:
+        return Money.parse(text or "0").fen
+    except ValueError as exc:
+        raise Invalid(field, f"{text!r}: {exc}") from None
+
+
+def _hours_x100(text: str, field: str) -> int:
+    try:
+        return LessonHours.parse(text or "0").x100
+    except ValueError as exc:
+        raise Invalid(field, f"{text!r}: {exc}") from None
+
+
+async def student_list(request: Request) -> Response:
+    node = request.app.state.node
+    search = request.query_params.get("q", "").strip()
+    with node.store.read() as conn:
+        total, rows = list_students(conn, node.config.campus_id, 200, 0, search or None)
+    viewer = request.state.principal
+    return render(TEMPLATES, request, "students.html", {
+        "app_title": node.config.campus_name, "q": search, "total": total,
+        "students": [present_student(r, viewer, node.config.campus_id) for r in rows]})
+
+
+async def student_new(request: Request) -> Response:
+    node = request.app.state.node
+    lead_id = request.query_params.get("lead") or None
+    if request.method == "POST":
+        form = await request.form()
+        check_csrf(request, form)
+        guardian = [{"name": str(form.get("guardian_name", "")).strip(),
+                     "relation": str(form.get("guardian_relation", "")).strip() or "parent",
+                     "phone": str(form.get("guardian_phone", "")).strip()}]
+        try:
+            with node.store.unit_of_work() as uow:
+                student = create_student(
+                    uow, _campus(request), str(form.get("name", "")).strip() or None,
+                    str(form.get("phone", "")).strip() or None, lead_id=str(form.get("lead_id", "")) or None,
+                    grade=str(form.get("grade", "")).strip() or None,
+                    guardian_list=guardian if guardian[0]["name"] and guardian[0]["phone"] else [])
+        except DomainError as exc:
+            flash(request, exc.detail, "error")
+            return RedirectResponse("/students/new" + (f"?lead={lead_id}" if lead_id else ""), status_code=303)
+        flash(request, _("Student %(number)s admitted") % {"number": student["number"]}, "success")
+        return RedirectResponse(f"/students/{student['id']}", status_code=303)
+    return render(TEMPLATES, request, "student_new.html", {"app_title": node.config.campus_name, "lead_id": lead_id})
+
+
+async def student_detail(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    student_id = request.path_params["student_id"]
+    with node.store.read() as conn:
+        student = present_student(get_student(conn, student_id), viewer, node.config.campus_id)
+        account = ledger.student_account(conn, student_id)
+        contracts = contracts_of(conn, student_id)
+        deposits = open_deposits(conn, student_id, student["lead_id"])
+        listing = price_list(conn)
+    return render(TEMPLATES, request, "student_detail.html", {
+        "app_title": node.config.campus_name, "student": student, "account": account, "contracts": contracts,
+        "deposits": deposits, "products": [p for p in listing["products"] if p["active"]],
+        "may_sign": viewer.can("contracts.sign", node.config.campus_id)})
+
+
+async def contract_sign(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    student_id = request.path_params["student_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        with node.store.unit_of_work() as uow:
+            contract = sign_contract(
+                uow, _campus(request), student_id, [LineSpec(product_id=str(form.get("product_id", "")) or None)],
+                roles=viewer.roles_at(node.config.campus_id), by_user_id=viewer.user_id, today=date.today(),
+                promo_code=str(form.get("promo_code", "")).strip() or None,
+                manual_discount_fen=_fen(str(form.get("manual_discount", "")), "manual_discount"),
+                deposit_ids=[str(d) for d in form.getlist("deposit_id")], crm=node.crm_settings)
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+        return RedirectResponse(f"/students/{student_id}", status_code=303)
+    flash(request, _("Contract %(number)s signed") % {"number": contract["number"]}, "success")
+    return RedirectResponse(f"/contracts/{contract['id']}", status_code=303)
+
+
+async def contract_detail(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    with node.store.read() as conn:
+        contract = contract_view(conn, request.path_params["contract_id"])
+        student = get_student(conn, contract["student_id"])
+    campus_id = node.config.campus_id
+    return render(TEMPLATES, request, "contract_detail.html", {
+        "app_title": node.config.campus_name, "contract": contract, "student": student,
+        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS],
+        "may_pay": viewer.can("payments.take", campus_id), "may_change": viewer.can("contracts.change", campus_id)})
+
+
+async def contract_payment(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    contract_id = request.path_params["contract_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        with node.store.unit_of_work() as uow:
+            payment = take_payment(uow, _campus(request), contract_id, _fen(str(form.get("amount", "")), "amount"),
+                                   str(form.get("fund_account", "")), by_user_id=viewer.user_id,
+                                   note=str(form.get("note", "")).strip() or None)
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+        return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
+    flash(request, _("Payment received: receipt %(number)s") % {"number": payment["receipt_number"]}, "success")
+    return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
+
+
+async def contract_change(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    contract_id = request.path_params["contract_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    kind = str(form.get("kind", ""))
+    try:
+        with node.store.unit_of_work() as uow:
+            change_contract(
+                uow, _campus(request), contract_id, kind, by_user_id=viewer.user_id, today=date.today(),
+                line_id=str(form.get("line_id", "")) or None,
+                hours_x100=_hours_x100(str(form.get("hours", "")), "hours") or None,
+                amount_fen=_fen(str(form.get("amount", "")), "amount") or None,
+                expires_on=str(form.get("expires_on", "")) or None, reason=str(form.get("reason", "")).strip() or None)
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+        return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
+    flash(request, _("Change recorded"), "success")
+    return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
+
+
+async def receipt(request: Request) -> Response:
+    """A printable receipt (收据) for one payment or deposit."""
+    node = request.app.state.node
+    with node.store.read() as conn:
+        payment = get_payment(conn, request.path_params["payment_id"])
+        student: dict[str, Any] | None = None
+        if payment["student_id"]:
+            student = dict(conn.execute(select(students.c.name, students.c.number).where(
+                students.c.id == payment["student_id"])).mappings().first() or {})
+        campus_name = conn.execute(select(campuses.c.name).where(campuses.c.id == payment["campus_id"])).scalar()
+        contract = contract_view(conn, payment["contract_id"]) if payment["contract_id"] else None
+    return render(TEMPLATES, request, "receipt.html", {
+        "app_title": node.config.campus_name, "payment": payment, "student": student, "contract": contract,
+        "campus_name": campus_name or node.config.campus_name,
+        "fund_label": _(FUND_LABELS[payment["fund_account"]]) if payment["fund_account"] else _("Deposit applied")})

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +25,7 @@ from campus.node.bootstrap import init_node
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
+from campus.schema.quantities import Money
 from campus.schema.tables import metadata
 from campus.sync.client import HubUnreachable
 from campus.sync.digest import subscription_digests
@@ -57,6 +59,41 @@ def _token(url: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
+def _price_list(hub_url: str, password: str) -> str:
+    """Headquarters sets a price and a product; the campuses receive them with their first sync."""
+    headers = _token(hub_url, password)
+    with httpx.Client(timeout=10, headers=headers) as client:
+        item = client.post(f"{hub_url}/api/v1/price-list/items", json={
+            "grade": "初二", "subject": "数学", "level": "提高", "delivery": "small_class", "unit_price_fen": 18000})
+        item.raise_for_status()
+        product = client.post(f"{hub_url}/api/v1/price-list/products", json={
+            "code": "MATH8-24", "name": "初二数学提高小班 24 课时", "price_item_id": item.json()["id"],
+            "hours_x100": 2400, "gift_hours_x100": 200})
+        product.raise_for_status()
+        return product.json()["id"]
+
+
+def _sign_two(client: httpx.Client, url: str, product_id: str) -> list[str]:
+    """Two of the day's leads sign: student, deposit applied, contract, a first instalment."""
+    receipts = []
+    leads = client.get(f"{url}/api/v1/leads", params={"limit": 2}).json()["items"]
+    for lead in leads:
+        deposit = client.post(f"{url}/api/v1/deposits", json={"lead_id": lead["id"], "amount_fen": 50000,
+                                                              "fund_account": "wechat"})
+        deposit.raise_for_status()
+        student = client.post(f"{url}/api/v1/students", json={"lead_id": lead["id"]})
+        student.raise_for_status()
+        contract = client.post(f"{url}/api/v1/contracts", json={
+            "student_id": student.json()["id"], "lines": [{"product_id": product_id}],
+            "deposit_ids": [deposit.json()["id"]]})
+        contract.raise_for_status()
+        paid = client.post(f"{url}/api/v1/payments", json={"contract_id": contract.json()["id"],
+                                                           "amount_fen": 200000, "fund_account": "alipay"})
+        paid.raise_for_status()
+        receipts += [deposit.json()["receipt_number"], paid.json()["receipt_number"]]
+    return receipts
+
+
 def _digest(store: NodeStore, campus_id: str) -> dict[str, str]:
     with store.read() as conn:
         return subscription_digests(conn, metadata, campus_id)
@@ -76,6 +113,8 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
         configs.append(init_node(base / code.lower(), code, name, hub_url=hub_server.url, token=token))
     nodes = [BackgroundServer(create_node_app(config, background_sync=False)).start() for config in configs]
     console.print(f"hub   {hub_server.url}   (console, /api/v1/sync/status, /metrics)")
+    product_id = _price_list(hub_server.url, password)
+    console.print("HQ price list: 初二数学 小班 ¥180.00 an hour; product MATH8-24 = 24 hours + 2 gift hours")
     for config, server in zip(configs, nodes, strict=True):
         console.print(f"{config.campus_code}  {server.url}   {config.campus_name}, enrolled, key pinned")
         _sync(config, server)
@@ -99,9 +138,10 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                     client.post(f"{server.url}/api/v1/leads/{lead.json()['id']}/follow-ups",
                                 json={"channel": ["call", "wechat", "visit"][k % 3],
                                       "content": FOLLOW_UPS[k % 3]}).raise_for_status()
+                receipts = _sign_two(client, server.url, product_id)
                 bad = client.post(f"{server.url}/api/v1/leads", json={"name": "赵敏", "phone": "12345"})
-                console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups; "
-                              f"a bad phone is refused with {bad.status_code} naming "
+                console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups, "
+                              f"2 signed as students, receipts {', '.join(receipts)}; a bad phone is refused with {bad.status_code} naming "
                               f"[bold]{bad.json()['errors'][0]['field']}[/bold]; "
                               f"sync: {_sync(config, server)}")
         console.rule("The link comes back")
@@ -118,13 +158,19 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
         for config, server in [*zip(configs, nodes, strict=True), (configs[0], nodes[0])]:
             console.print(f"{config.campus_code}: {_sync(config, server)}")
 
-        report = Table(title="Consolidated report at the hub")
-        for column in ("campus", "name", "leads", "follow-ups", "students", "open conflicts"):
-            report.add_column(column)
-        for row in campus_summary(hub.store):
-            report.add_row(row["campus_code"], row["campus_name"], str(row["leads"]), str(row["follow_ups"]),
-                           str(row["students"]), str(row["open_conflicts"]))
-        console.print(report)
+        summary = campus_summary(hub.store)
+        people = Table(title="Consolidated report at the hub: customers", box=box.SIMPLE_HEAD)
+        money = Table(title="Consolidated report at the hub: tuition", box=box.SIMPLE_HEAD)
+        for table, columns in ((people, ("campus", "leads", "follow-ups", "students", "open conflicts")),
+                               (money, ("campus", "contracts", "tuition signed", "received"))):
+            for column in columns:
+                table.add_column(column, justify="left" if column == "campus" else "right", no_wrap=True)
+        for row in summary:
+            people.add_row(row["campus_code"], str(row["leads"]), str(row["follow_ups"]), str(row["students"]),
+                           str(row["open_conflicts"]))
+            money.add_row(row["campus_code"], str(row["contracts"]), str(Money(row["tuition_fen"])),
+                          str(Money(row["received_fen"])))
+        console.print(people, money)
         monitor = Table(title="Sync monitor")
         for column in ("campus", "head seq", "lag (changes)", "key", "quarantined", "last error"):
             monitor.add_column(column)

@@ -13,6 +13,15 @@ CONFIG_FILE = "campus.toml"
 DEFAULT_PORT = 8100
 
 
+EXPIRY_POLICIES = ("extension_required", "may_schedule")
+
+
+def _expiry_policy(value: str) -> str:
+    if value not in EXPIRY_POLICIES:
+        raise ConfigError(f"[contracts] expiry_policy must be one of {', '.join(EXPIRY_POLICIES)}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     directory: Path
@@ -31,6 +40,9 @@ class NodeConfig:
     timezone: str = "Asia/Shanghai"  # the campus's day, for claim limits and auto-return
     private_pool_days: int = 7
     daily_claim_limit: int = 20
+    # "extension_required": an expired contract's hours cannot be scheduled until it is extended;
+    # "may_schedule": they still can (DOMAIN.md §3).
+    expiry_policy: str = "extension_required"
 
     @property
     def key_path(self) -> Path:
@@ -75,6 +87,7 @@ class NodeConfig:
             timezone=node.get("timezone", "Asia/Shanghai"),
             private_pool_days=int(content.get("crm", {}).get("private_pool_days", 7)),
             daily_claim_limit=int(content.get("crm", {}).get("daily_claim_limit", 20)),
+            expiry_policy=_expiry_policy(content.get("contracts", {}).get("expiry_policy", "extension_required")),
         )
 
     def save(self) -> None:
@@ -96,5 +109,6 @@ class NodeConfig:
                          "interval_seconds": self.sync_interval_seconds},
                 "ui": {"default_locale": self.default_locale},
                 "crm": {"private_pool_days": self.private_pool_days, "daily_claim_limit": self.daily_claim_limit},
+                "contracts": {"expiry_policy": self.expiry_policy},
             },
         )

@@ -16,6 +16,7 @@ from campus.node.finance.contracts import (
     change_contract,
     contract_view,
     contracts_of,
+    schedulable,
     sign_contract,
 )
 from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, take_deposit, take_payment
@@ -196,8 +197,12 @@ def register(api: Api) -> None:
     @api.route("/contracts/{contract_id}", "GET", "A contract with lines, balances, changes, payments, arrears",
                "contracts.read", tags=["contracts"])
     async def contract(request: Request) -> Response:
-        with request.app.state.node.store.read() as conn:
-            return json_response(contract_view(conn, request.path_params["contract_id"]))
+        node = request.app.state.node
+        with node.store.read() as conn:
+            contract = contract_view(conn, request.path_params["contract_id"])
+        contract["schedulable"], contract["not_schedulable_because"] = schedulable(
+            contract, date.today(), node.config.expiry_policy)
+        return json_response(contract)
 
     @api.route("/contracts/{contract_id}/changes", "POST", "Record a change: expand, shrink, write_off, extend, "
                "exchange (amounts computed)", "contracts.change", body=ChangeIn, tags=["contracts"])

@@ -125,6 +125,15 @@ def sign_contract(uow: UnitOfWork, campus: Campus, student_id: str, lines: list[
     return contract_view(uow.conn, contract_id)
 
 
+def schedulable(contract: dict[str, Any], today: date, expiry_policy: str) -> tuple[bool, str | None]:
+    """Whether lessons may still be booked against the contract, and why not."""
+    if contract["expires_on"] >= today.isoformat():
+        return True, None
+    if expiry_policy == "may_schedule":
+        return True, None
+    return False, f"contract {contract['number']} expired on {contract['expires_on']}: extend it before scheduling"
+
+
 def contract_row(conn: Connection, contract_id: str) -> dict[str, Any]:
     row = conn.execute(select(contracts).where(contracts.c.id == contract_id, contracts.c.deleted.is_(False))
                        ).mappings().first()

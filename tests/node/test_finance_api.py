@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from campus.node.finance.contracts import schedulable
 from campus.node.store import NodeStore
 
 PROBLEM = "application/problem+json"
@@ -248,3 +250,20 @@ def test_a_consultant_may_discount_at_most_five_percent(node_client: TestClient,
     within = node_client.post("/api/v1/contracts", json={**body, "manual_discount_fen": 43200}, headers=headers)
     assert within.status_code == 201
     assert within.json()["amount_fen"] == 864000 - 43200
+
+
+def test_an_expired_contract_is_schedulable_only_under_the_lenient_policy() -> None:
+    contract = {"number": "BJ01-C-000001", "expires_on": "2026-11-24"}
+    assert schedulable(contract, date(2026, 11, 24), "extension_required") == (True, None)
+    allowed, why = schedulable(contract, date(2026, 11, 25), "extension_required")
+    assert not allowed and "extend" in why
+    assert schedulable(contract, date(2026, 11, 25), "may_schedule") == (True, None)
+
+
+def test_a_fresh_contract_says_it_can_be_scheduled(node_client: TestClient) -> None:
+    _price(node_client)
+    student = _student(node_client)
+    contract = node_client.post("/api/v1/contracts", json={"student_id": student["id"], "lines": [
+        {"grade": "初二", "subject": "数学", "level": "提高", "delivery": "small_class", "hours_x100": 100}]}).json()
+    shown = node_client.get(f"/api/v1/contracts/{contract['id']}").json()
+    assert (shown["schedulable"], shown["not_schedulable_because"]) == (True, None)

@@ -42,6 +42,28 @@ def _node_rotate_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kiosk(args: argparse.Namespace) -> int:
+    from campus.node.config import NodeConfig
+    from campus.node.store import NodeStore
+    from campus.node.teaching.kiosks import add_device, revoke_device
+    from campus.schema.ids import new_id
+
+    config = NodeConfig.load(Path(args.dir))
+    store = NodeStore(config.database_path, config.node_id)
+    try:
+        with store.write() as conn:
+            if args.kiosk_command == "add":
+                device = add_device(conn, args.name, new_id())
+                print(f"kiosk {device['name']}\n  id:     {device['id']}\n  secret: {device['secret']}\n"
+                      f"Keep the secret on the device only; pair a tablet at /kiosk/pair.")
+            else:
+                revoke_device(conn, args.id)
+                print(f"kiosk {args.id} revoked: its requests are refused from now on")
+    finally:
+        store.close()
+    return 0
+
+
 def _sync_now(args: argparse.Namespace) -> int:
     return _sync_dir(Path(args.dir))
 
@@ -228,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="override the configured address")
     p.add_argument("--port", type=int, help="override the configured port")
     p.set_defaults(run=_node_serve)
+    kiosk = node.add_parser("kiosk", help="attendance kiosks of this node").add_subparsers(dest="kiosk_command",
+                                                                                         required=True)
+    p = kiosk.add_parser("add", help="register a kiosk device and print its id and secret")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.add_argument("--name", required=True, help="where it stands, e.g. 前台 or 3楼走廊")
+    p.set_defaults(run=_kiosk)
+    p = kiosk.add_parser("revoke", help="stop accepting a kiosk's requests")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.add_argument("--id", required=True, help="the kiosk id printed by 'kiosk add'")
+    p.set_defaults(run=_kiosk)
 
     hub = sides.add_parser("hub", help="the headquarters hub").add_subparsers(dest="command", required=True)
     p = hub.add_parser("init", help="create a hub directory")

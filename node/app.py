@@ -21,11 +21,14 @@ from campus.node.api import conflicts as conflicts_api
 from campus.node.api import finance as finance_api
 from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
+from campus.node.api import teaching as teaching_api
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings, auto_return
 from campus.node.jobs import Jobs
+from campus.node.kiosk_routes import kiosk_routes
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
+from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
 from campus.sync.client import SyncLoop
@@ -57,6 +60,12 @@ class Node:
     def crm_settings(self) -> CrmSettings:
         return CrmSettings(self.config.private_pool_days, self.config.daily_claim_limit, self.config.timezone)
 
+    @property
+    def teaching_settings(self) -> TeachingSettings:
+        c = self.config
+        return TeachingSettings(c.absent_deducts, c.absence_alert_streak, c.lesson_change_alert, c.expiry_policy,
+                                c.timezone)
+
     def sync_state(self) -> dict[str, Any]:
         replica = replica_for(self.store, self.config.campus_id)
         seq, digest = replica.head()
@@ -81,6 +90,7 @@ def build_api() -> Api:
     register_accounts_api(api)
     leads_api.register(api)
     finance_api.register(api)
+    teaching_api.register(api)
     register_price_list_api(api)
     conflicts_api.register(api)
     status_api.register(api)
@@ -155,6 +165,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             Route("/contracts/{contract_id}/changes", guard("contracts.change", finance_screens.contract_change,
                                                             screen=True), methods=["POST"]),
             Route("/receipts/{payment_id}", guard("payments.take", finance_screens.receipt, screen=True)),
+            *kiosk_routes(),
             *login_routes(),
             *price_list_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),

@@ -43,6 +43,9 @@ class NodeConfig:
     # "extension_required": an expired contract's hours cannot be scheduled until it is extended;
     # "may_schedule": they still can (DOMAIN.md §3).
     expiry_policy: str = "extension_required"
+    absent_deducts: bool = True  # 旷课 deducts the lesson's hours
+    absence_alert_streak: int = 3
+    lesson_change_alert: int = 3  # leave requests, make-ups and transfers of a student in 30 days
 
     @property
     def key_path(self) -> Path:
@@ -87,6 +90,9 @@ class NodeConfig:
             timezone=node.get("timezone", "Asia/Shanghai"),
             private_pool_days=int(content.get("crm", {}).get("private_pool_days", 7)),
             daily_claim_limit=int(content.get("crm", {}).get("daily_claim_limit", 20)),
+            absent_deducts=bool(content.get("teaching", {}).get("absent_deducts", True)),
+            absence_alert_streak=int(content.get("teaching", {}).get("absence_alert_streak", 3)),
+            lesson_change_alert=int(content.get("teaching", {}).get("lesson_change_alert", 3)),
             expiry_policy=_expiry_policy(content.get("contracts", {}).get("expiry_policy", "extension_required")),
         )
 
@@ -110,5 +116,7 @@ class NodeConfig:
                 "ui": {"default_locale": self.default_locale},
                 "crm": {"private_pool_days": self.private_pool_days, "daily_claim_limit": self.daily_claim_limit},
                 "contracts": {"expiry_policy": self.expiry_policy},
+                "teaching": {"absent_deducts": self.absent_deducts, "absence_alert_streak": self.absence_alert_streak,
+                             "lesson_change_alert": self.lesson_change_alert},
             },
         )

@@ -49,6 +49,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "finance.view": frozenset({*MANAGERS, Role.FINANCE}),  # payment lists, receipts, fund accounts
     "prices.read": ALL_STAFF,
     "prices.manage": frozenset({Role.HQ_ADMIN}),
+    # teaching: classes, lessons, attendance, kiosks
+    "teaching.read": ALL_STAFF - {Role.MARKETING},
+    "teaching.manage": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),  # rooms, courses, classes, scheduling
+    "attendance.mark": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR, Role.TEACHER}),
+    "attendance.confirm": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR, Role.TEACHER}),
+    "attendance.reconfirm": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
+    "attendance.export": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
+    "kiosks.manage": MANAGERS,
     # merge conflicts
     "conflicts.read": ALL_STAFF,
     "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),

@@ -33,7 +33,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 metadata = MetaData(
     naming_convention={
@@ -560,4 +560,203 @@ payments = Table(
     Column("created_at", String(32), nullable=False),
     # Money received is a fact: never edited; a mistake is corrected by a reversing payment.
     info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+# --- teaching: courses, classes, lessons, attendance ---------------------------------------
+
+rooms = Table(
+    "rooms",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("capacity", Integer, nullable=False, default=0, server_default="0"),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+courses = Table(
+    "courses",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("price_item_id", String(ID)),  # which contract lines pay for it
+    Column("grade", String(32)),
+    Column("subject", String(32)),
+    Column("level", String(32)),
+    Column("delivery", String(16)),
+    Column("lesson_hours_x100", BigInteger, nullable=False),  # deducted per lesson attended
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+classes = Table(
+    "classes",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("course_id", String(ID), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("category", String(16), nullable=False),  # regular | exam | self_study | online | one_on_one
+    Column("teacher_id", String(ID)),
+    Column("class_teacher_id", String(ID)),  # 班主任: the academic advisor who follows the students
+    Column("room_id", String(ID)),
+    Column("capacity", Integer),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+enrolments = Table(
+    "enrolments",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # the class's campus
+    Column("class_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("line_id", String(ID), nullable=False),  # the contract line its lessons are deducted from
+    Column("joined_on", String(10), nullable=False),
+    Column("left_on", String(10)),
+    Column("status", String(16), nullable=False),  # active | transferred | left
+    Column("transferred_to", String(ID)),  # the enrolment a class transfer opened
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("class_id", String(ID), nullable=False),
+    Column("rule", Text, nullable=False),  # JSON: weekdays, local start and end, first date, weeks
+    Column("created_at", String(32), nullable=False),
+    # How a run of lessons was made; the lessons themselves are the schedule.
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+lessons = Table(
+    "lessons",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("class_id", String(ID), index=True),
+    Column("course_id", String(ID), nullable=False),
+    Column("teacher_id", String(ID), nullable=False),
+    Column("room_id", String(ID)),
+    Column("starts_at", String(32), nullable=False),  # UTC, ISO-8601
+    Column("ends_at", String(32), nullable=False),
+    Column("hours_x100", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # regular | makeup | extra
+    Column("makeup_for_lesson_id", String(ID)),
+    Column("schedule_id", String(ID)),
+    Column("status", String(16), nullable=False),  # scheduled | cancelled
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    Index("ix_lessons_campus_starts", "campus_id", "starts_at"),
+    info={"sync": campus_owned()},
+)
+
+lesson_students = Table(
+    "lesson_students",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("lesson_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("enrolment_id", String(ID)),
+    Column("line_id", String(ID), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),  # a student taken off a lesson (class transfer, leave moved to a make-up)
+    info={"sync": campus_owned()},
+)
+
+leave_requests = Table(
+    "leave_requests",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("lesson_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID), nullable=False),
+    Column("reason", Text),
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+class_transfers = Table(
+    "class_transfers",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("from_enrolment_id", String(ID), nullable=False),
+    Column("to_enrolment_id", String(ID), nullable=False),
+    Column("on_date", String(10), nullable=False),
+    Column("reason", Text),
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+attendance_marks = Table(
+    "attendance_marks",
+    metadata,
+    _id(),  # a kiosk mark keeps the id the kiosk gave it, so a re-sent mark is the same row
+    Column("campus_id", String(ID), nullable=False),
+    Column("lesson_id", String(ID), index=True),  # NULL: a check-in that matched no lesson
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("mark", String(16), nullable=False),  # present | late | leave | absent | forfeited | extra
+    Column("source", String(8), nullable=False),  # kiosk | teacher | desk
+    Column("device_id", String(ID)),
+    Column("device_time", String(32)),
+    Column("recorded_at", String(32), nullable=False),
+    Column("hlc", BigInteger, nullable=False),  # the latest mark of a lesson and student counts
+    Column("by_user_id", String(ID)),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+attendance_confirmations = Table(
+    "attendance_confirmations",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # where the lesson was
+    Column("lesson_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID), nullable=False),
+    Column("line_id", String(ID), nullable=False),
+    Column("mark", String(16), nullable=False),
+    Column("hours_x100", BigInteger, nullable=False),  # deducted (0 for leave, or absence when not deducted)
+    Column("entry_ids", Text, nullable=False),  # JSON: the ledger entries it posted
+    Column("supersedes_id", String(ID)),  # a re-confirmation names the confirmation it replaces
+    Column("reason", Text),
+    Column("by_user_id", String(ID)),
+    Column("confirmed_at", String(32), nullable=False),
+    Column("hlc", BigInteger, nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+# --- kiosks: devices of one node, never replicated ------------------------------------------
+
+kiosk_devices = Table(
+    "kiosk_devices",
+    metadata,
+    _id(),
+    Column("name", String(64), nullable=False),
+    Column("secret", String(64), nullable=False),  # HMAC key, shared with the device only
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    info={"sync": None},
+)
+
+kiosk_requests = Table(
+    "kiosk_requests",
+    metadata,
+    Column("signature", String(64), primary_key=True),  # a request seen once is a replay the next time
+    Column("device_id", String(ID), nullable=False),
+    Column("received_at", String(32), nullable=False, index=True),
+    info={"sync": None},
 )

@@ -22,6 +22,7 @@ from campus.schema.permissions import PERMISSIONS, NotSignedIn, PermissionDenied
 
 PUBLIC = "public"
 NODE_SIGNATURE = "node-signature"
+DEVICE_SIGNATURE = "device-signature"  # kiosk endpoints: the device's HMAC, never a user
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -63,11 +64,11 @@ def require(request: Request, action: str) -> Principal:
 
 def guard(action: str, endpoint: Endpoint, screen: bool = False) -> Endpoint:
     """``endpoint`` behind the permission check for ``action``; screens send strangers to /login."""
-    if action not in PERMISSIONS and action not in (PUBLIC, NODE_SIGNATURE):
+    if action not in PERMISSIONS and action not in (PUBLIC, NODE_SIGNATURE, DEVICE_SIGNATURE):
         raise ValueError(f"unknown action {action!r}: add it to PERMISSIONS")
 
     async def guarded(request: Request) -> Response:
-        if action not in (PUBLIC, NODE_SIGNATURE):
+        if action not in (PUBLIC, NODE_SIGNATURE, DEVICE_SIGNATURE):
             try:
                 require(request, action)
             except NotSignedIn:

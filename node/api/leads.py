@@ -23,6 +23,7 @@ from campus.node.crm.leads import (
 from campus.node.crm.moves import lead_history_of, move_lead
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
+from campus.node.teaching.alerts import teaching_reminders
 from campus.schema.accounts import record_audit
 from campus.web.api import Api, Input, json_response, page_params, parse_body
 from campus.web.auth import client_ip
@@ -144,12 +145,16 @@ def register(api: Api) -> None:
             get_lead(conn, request.path_params["lead_id"], request.state.principal, node.config.campus_id)
             return json_response({"items": lead_history_of(conn, request.path_params["lead_id"])})
 
-    @api.route("/reminders", "GET", "The signed-in user's reminders", "leads.read", tags=["leads"])
+    @api.route("/reminders", "GET", "The signed-in user's reminders: follow-ups, birthdays, returns, "
+               "lost claims, absences, lesson changes", "home.view", tags=["leads"])
     async def reminders(request: Request) -> Response:
         node = request.app.state.node
         with node.store.read() as conn:
-            items = reminders_for(conn, request.state.principal.user_id, node.config.campus_id,
-                                  datetime.now(UTC), node.crm_settings)
+            now = datetime.now(UTC)
+            items = reminders_for(conn, request.state.principal.user_id, node.config.campus_id, now,
+                                  node.crm_settings)
+            items += teaching_reminders(conn, request.state.principal.user_id, node.config.campus_id, now,
+                                        node.teaching_settings)
         return json_response({"items": items})
 
     @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"])

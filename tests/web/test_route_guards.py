@@ -21,10 +21,10 @@ from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.schema.accounts import create_user
 from campus.schema.permissions import PERMISSIONS, Role
-from campus.web.auth import NODE_SIGNATURE, PUBLIC
+from campus.web.auth import DEVICE_SIGNATURE, NODE_SIGNATURE, PUBLIC
 from tests.conftest import sign_in
 
-PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/api/v1/openapi.json", "/api/v1/auth/token", "/metrics"}
+PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/api/v1/openapi.json", "/api/v1/auth/token", "/metrics", "/kiosk/pair"}
 
 
 def walk(routes: list, prefix: str = "") -> Iterator[tuple[str, Route]]:
@@ -66,7 +66,7 @@ def test_every_route_declares_an_action_from_the_permission_table(side: str, req
 
     undeclared = [(method, path) for method, path, action in _requests(app) if action is None]
     unknown = [(path, action) for _, path, action in _requests(app)
-               if action not in PERMISSIONS and action not in (PUBLIC, NODE_SIGNATURE)]
+               if action not in PERMISSIONS and action not in (PUBLIC, NODE_SIGNATURE, DEVICE_SIGNATURE)]
 
     assert len(_requests(app)) >= 12  # the walk really found the app's routes
     assert undeclared == []
@@ -90,6 +90,12 @@ def _walk_refusals(app, store) -> list[str]:  # type: ignore[no-untyped-def]
             if action in (PUBLIC, NODE_SIGNATURE):
                 continue
             url = _concrete(path)
+            if action == DEVICE_SIGNATURE:  # a kiosk route: no user, signed in or not, gets through
+                for who, client in (("anonymous", anonymous), ("signed-in user", nobody)):
+                    answer = client.request(method, url)
+                    if not (answer.status_code == 401 or answer.headers.get("location") == "/kiosk/pair"):
+                        problems.append(f"{who} {method} {path}: {answer.status_code}")
+                continue
             answer = anonymous.request(method, url)
             is_screen = not path.startswith("/api/")
             if is_screen:

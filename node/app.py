@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
-from campus.node import crm_screens, finance_screens, screens
+from campus.node import crm_screens, finance_screens, screens, teaching_screens
 from campus.node.api import conflicts as conflicts_api
 from campus.node.api import finance as finance_api
 from campus.node.api import leads as leads_api
@@ -42,10 +42,14 @@ from campus.web.templating import render, static_mount
 
 TEMPLATES = screens.TEMPLATES
 AUTO_RETURN_INTERVAL_SECONDS = 3600
-NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads"}, {"href": "/leads/new", "label": "New lead"},
-       {"href": "/leads/import", "label": "Import leads"},
-       {"href": "/students", "label": "Students"}, {"href": "/price-list", "label": "Price list"},
-       {"href": "/conflicts", "label": "Conflicts"}, {"href": "/audit", "label": "Audit trail"}]
+NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "action": "leads.read"},
+       {"href": "/leads/new", "label": "New lead", "action": "leads.write"},
+       {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},
+       {"href": "/students", "label": "Students", "action": "students.read"},
+       {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
+       {"href": "/price-list", "label": "Price list", "action": "prices.read"},
+       {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
+       {"href": "/audit", "label": "Audit trail", "action": "audit.read"}]
 
 
 @dataclass
@@ -165,6 +169,13 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             Route("/contracts/{contract_id}/changes", guard("contracts.change", finance_screens.contract_change,
                                                             screen=True), methods=["POST"]),
             Route("/receipts/{payment_id}", guard("payments.take", finance_screens.receipt, screen=True)),
+            Route("/schedule", guard("teaching.read", teaching_screens.schedule_page, screen=True)),
+            Route("/lessons/{lesson_id}", guard("teaching.read", teaching_screens.lesson_page, screen=True)),
+            Route("/lessons/{lesson_id}/marks", guard("attendance.mark", teaching_screens.lesson_marks, screen=True),
+                  methods=["POST"]),
+            Route("/lessons/{lesson_id}/reconfirm", guard("attendance.reconfirm", teaching_screens.lesson_reconfirm,
+                                                          screen=True), methods=["POST"]),
+            Route("/attendance/print", guard("attendance.export", teaching_screens.attendance_print, screen=True)),
             *kiosk_routes(),
             *login_routes(),
             *price_list_routes(),

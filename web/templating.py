@@ -53,6 +53,9 @@ def render(
     templates: Jinja2Templates, request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
     principal = current_principal(request)
-    page = {"flashes": pop_flashes(request), "nav": request.app.state.nav, "principal": principal,
+    campus_id = request.app.state.auth.campus_id
+    nav = [item for item in request.app.state.nav
+           if principal and (not item.get("action") or principal.can(item["action"], campus_id))]
+    page = {"flashes": pop_flashes(request), "nav": nav, "principal": principal,
             "csrf": csrf_token(request) if "session" in request.scope else "", **context}
     return templates.TemplateResponse(request, name, page, status_code=status)

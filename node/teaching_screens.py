@@ -1,0 +1,129 @@
+"""Teaching screens: the day's lessons, one lesson's roster with marks and confirmation, and
+a printable attendance sheet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from campus.node.screens import TEMPLATES
+from campus.node.teaching import attendance as att
+from campus.node.teaching.export import attendance_rows
+from campus.node.teaching.scheduling import lesson_row
+from campus.schema.accounts import record_audit
+from campus.schema.errors import DomainError
+from campus.schema.tables import classes, lessons, rooms, users
+from campus.web.auth import check_csrf, client_ip
+from campus.web.i18n import gettext_ as _
+from campus.web.templating import flash, render
+
+
+def _day(request: Request, name: str = "day") -> date:
+    try:
+        return date.fromisoformat(request.query_params.get(name, ""))
+    except ValueError:
+        return datetime.now(ZoneInfo(request.app.state.node.config.timezone)).date()
+
+
+def _local(text: str, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(zone).strftime("%H:%M")
+
+
+async def schedule_page(request: Request) -> Response:
+    """The lessons of one day at this campus, in the campus's time."""
+    node = request.app.state.node
+    zone = ZoneInfo(node.config.timezone)
+    day = _day(request)
+    first = datetime.combine(day, datetime.min.time(), zone).astimezone(ZoneInfo("UTC"))
+    bounds = [(first + timedelta(days=k)).isoformat(timespec="seconds").replace("+00:00", "Z") for k in (0, 1)]
+    with node.store.read() as conn:
+        found = conn.execute(select(lessons, classes.c.name.label("class_name"), rooms.c.name.label("room_name"),
+                                    users.c.display_name.label("teacher_name"))
+                             .join(classes, classes.c.id == lessons.c.class_id)
+                             .outerjoin(rooms, rooms.c.id == lessons.c.room_id)
+                             .outerjoin(users, users.c.id == lessons.c.teacher_id)
+                             .where(lessons.c.campus_id == node.config.campus_id, lessons.c.deleted.is_(False),
+                                    lessons.c.starts_at >= bounds[0], lessons.c.starts_at < bounds[1])
+                             .order_by(lessons.c.starts_at)).mappings().all()
+    shown = [{**dict(r), "from": _local(r["starts_at"], zone), "to": _local(r["ends_at"], zone)} for r in found]
+    return render(TEMPLATES, request, "schedule.html", {
+        "app_title": node.config.campus_name, "day": day.isoformat(), "lessons": shown,
+        "previous": (day - timedelta(days=1)).isoformat(), "next": (day + timedelta(days=1)).isoformat()})
+
+
+async def lesson_page(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    zone = ZoneInfo(node.config.timezone)
+    with node.store.read() as conn:
+        lesson = lesson_row(conn, request.path_params["lesson_id"])
+        roster = att.attendance_of(conn, lesson["id"])
+        class_name = conn.execute(select(classes.c.name).where(classes.c.id == lesson["class_id"])).scalar()
+    campus_id = node.config.campus_id
+    return render(TEMPLATES, request, "lesson.html", {
+        "app_title": node.config.campus_name, "lesson": lesson, "roster": roster, "class_name": class_name,
+        "when": f"{_local(lesson['starts_at'], zone)}–{_local(lesson['ends_at'], zone)}",
+        "day": datetime.fromisoformat(lesson["starts_at"].replace("Z", "+00:00")).astimezone(zone).date().isoformat(),
+        "marks": att.MARKS, "may_mark": viewer.can("attendance.mark", campus_id),
+        "may_confirm": viewer.can("attendance.confirm", campus_id),
+        "may_reconfirm": viewer.can("attendance.reconfirm", campus_id)})
+
+
+async def lesson_marks(request: Request) -> Response:
+    """Mark every student of the lesson at once (the teacher's roll call)."""
+    node, viewer = request.app.state.node, request.state.principal
+    lesson_id = request.path_params["lesson_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        with node.store.unit_of_work() as uow:
+            for seat in att.attendance_of(uow.conn, lesson_id):
+                chosen = str(form.get(f"mark-{seat['student_id']}", ""))
+                if chosen and chosen != seat["mark"]:
+                    att.record_mark(uow, lesson_id, seat["student_id"], chosen, "teacher", by_user_id=viewer.user_id)
+            if form.get("confirm") and viewer.can("attendance.confirm", node.config.campus_id):
+                att.confirm_lesson(uow, lesson_id, node.config.campus_id, viewer.user_id, node.teaching_settings)
+        flash(request, _("Attendance confirmed") if form.get("confirm") else _("Marks saved"), "success")
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
+
+
+async def lesson_reconfirm(request: Request) -> Response:
+    node, viewer = request.app.state.node, request.state.principal
+    lesson_id = request.path_params["lesson_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    student_id, mark = str(form.get("student_id", "")), str(form.get("mark", ""))
+    try:
+        with node.store.unit_of_work() as uow:
+            before = att.live_confirmations(uow.conn, lesson_id).get(student_id)
+            att.reconfirm(uow, lesson_id, student_id, mark, str(form.get("reason", "")), node.config.campus_id,
+                          viewer.user_id, node.teaching_settings)
+            record_audit(uow, "attendance_changed", campus_id=node.config.campus_id, client_ip=client_ip(request),
+                         user_id=viewer.user_id, username=viewer.username, target_table="lessons",
+                         target_id=lesson_id, before={"mark": before["mark"] if before else None},
+                         after={"mark": mark, "reason": str(form.get("reason", "")), "student_id": student_id})
+        flash(request, _("Attendance corrected"), "success")
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
+
+
+async def attendance_print(request: Request) -> Response:
+    """A printable attendance sheet for a period (the same rows as the Excel export)."""
+    node, viewer = request.app.state.node, request.state.principal
+    start, end = _day(request, "from"), _day(request, "to")
+    with node.store.read() as conn:
+        rows: list[dict[str, Any]] = attendance_rows(conn, node.config.campus_id, start, end, node.config.timezone)
+    with node.store.unit_of_work() as uow:
+        record_audit(uow, "personal_data_exported", campus_id=node.config.campus_id, client_ip=client_ip(request),
+                     user_id=viewer.user_id, username=viewer.username,
+                     after={"what": "attendance print", "from": start.isoformat(), "to": end.isoformat(),
+                            "rows": len(rows)})
+    return render(TEMPLATES, request, "attendance_print.html", {
+        "app_title": node.config.campus_name, "rows": rows, "start": start.isoformat(), "end": end.isoformat()})

@@ -256,8 +256,15 @@ class HubSync:
     def _merge(self, conn: Connection, node: dict[str, Any], links: list[protocol.Link],
                changes: list[Change]) -> tuple[int, int]:
         uow = self.store.unit_of_work_on(conn)
+        touched = feed.students_touched(conn, changes)
+        studied_before = {s: feed.campuses_of_student(conn, metadata, s) for s in touched}
         results = self.merger.apply_batch(conn, changes, writer_campus=node["campus_id"], enforce_owner=True)
         log_rows, feed_rows = [], []
+        # A student who now studies at another campus: that campus first gets the history of
+        # the student's rows, then (below) this batch's changes like every campus concerned.
+        for student in sorted(touched):
+            for campus in sorted(feed.campuses_of_student(conn, metadata, student) - studied_before[student]):
+                feed_rows += feed.history_for(conn, student, campus)
         rejected = 0
         for (seq, body, digest), change, result in zip(links, changes, results, strict=True):
             if result.rejection:
@@ -267,8 +274,9 @@ class HubSync:
                     "table_name": change.table, "row_id": change.row_id, "reason": result.rejection,
                     "created_at": utc_now_text()})
             else:
-                feed_rows.append({"origin_node": change.node, "origin_seq": seq, "table_name": change.table,
-                                  "campus_id": result.scope, "body": body})
+                for scope in [result.scope, *feed.also_to(conn, change, result.scope)]:
+                    feed_rows.append({"origin_node": change.node, "origin_seq": seq, "table_name": change.table,
+                                      "row_id": change.row_id, "campus_id": scope, "body": body})
                 for lost in result.lost:
                     self._record_conflict(uow, lost, result.scope)
             log_rows.append({"node_id": change.node, "seq": seq, "body": body, "hash": digest,

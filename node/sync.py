@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from campus.node.config import NodeConfig
 from campus.node.crm.detectors import settle_double_claims
+from campus.node.finance.detectors import record_overdrafts
 from campus.node.store import LOG_TABLES, NodeStore
 from campus.schema.config import ConfigError
 from campus.schema.tables import SCHEMA_VERSION, metadata
@@ -22,10 +23,11 @@ def check_after_merge(store: NodeStore, changes: list[Change]) -> int:
     """Run the business rules a merge can break on what just arrived; returns conflicts recorded."""
     lead_ids = {c.row_id for c in changes if c.table == "leads"}
     lead_ids |= {c.fields["lead_id"] for c in changes if c.table == "lead_history" and "lead_id" in c.fields}
-    if not lead_ids:
+    line_ids = {c.fields["line_id"] for c in changes if c.table == "asset_entries" and "line_id" in c.fields}
+    if not lead_ids and not line_ids:
         return 0
     with store.unit_of_work() as uow:
-        return settle_double_claims(uow, lead_ids)
+        return settle_double_claims(uow, lead_ids) + record_overdrafts(uow, line_ids)
 
 
 def client_for(config: NodeConfig, store: NodeStore, **options: object) -> SyncClient:

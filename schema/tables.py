@@ -29,13 +29,16 @@ from campus.sync.policy import (
     Merge,
     Owner,
     SyncPolicy,
+    Visits,
     campus_owned,
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 metadata = MetaData(
+    # A student studies at every campus named as a study campus on one of their contract lines.
+    info={"visits": Visits("contract_lines", "student_id", "study_campus_id")},
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -162,10 +165,12 @@ hub_feed = Table(
     Column("origin_node", String(ID), nullable=False),
     Column("origin_seq", BigInteger, nullable=False),
     Column("table_name", String(64), nullable=False),
+    Column("row_id", String(ID)),  # to send a row's history to a campus that starts to need it
     Column("campus_id", String(ID)),  # NULL: every node subscribes
     Column("body", LargeBinary, nullable=False),
     Column("accepted_at_ms", BigInteger),  # when the hub took it in: the sync monitor's lag in seconds
     Index("ix_hub_feed_campus", "campus_id", "feed_seq"),
+    Index("ix_hub_feed_row", "table_name", "row_id"),
     info={"sync": None},
 )
 
@@ -381,8 +386,8 @@ students = Table(
     Column("created_at", String(32), nullable=False),
     _tombstone(),
     UniqueConstraint("number"),
-    # The home campus owns the record (DOMAIN.md §2).
-    info={"sync": campus_owned(column="home_campus_id")},
+    # The home campus owns the record (DOMAIN.md §2); campuses where the student studies get it too.
+    info={"sync": campus_owned(column="home_campus_id", student_column="id")},
 )
 
 guardians = Table(
@@ -396,7 +401,7 @@ guardians = Table(
     Column("phone", String(20), nullable=False),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
-    info={"sync": campus_owned(column="home_campus_id")},
+    info={"sync": campus_owned(column="home_campus_id", student_column="student_id")},
 )
 
 # --- price list (headquarters' own; a node never enrolled with a hub keeps its own) --------
@@ -472,7 +477,7 @@ contracts = Table(
     Column("created_by", String(ID)),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
-    info={"sync": campus_owned()},
+    info={"sync": campus_owned(student_column="student_id")},
 )
 
 contract_lines = Table(
@@ -498,7 +503,8 @@ contract_lines = Table(
     Column("from_line_id", String(ID)),  # a line opened by an exchange
     Column("created_at", String(32), nullable=False),
     # What was sold, as sold: later changes are events and ledger entries, never edits.
-    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+    # A line's study campus is where the student is active besides home (metadata.info["visits"]).
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
 )
 
 contract_events = Table(
@@ -538,7 +544,7 @@ asset_entries = Table(
     Column("at", String(32), nullable=False),
     # The ledger: append-only, corrected by reversing entries. Another campus may post to it
     # (a lesson taken there), so any node may write; it travels with the contract's campus.
-    info={"sync": SyncPolicy(Merge.APPEND_ONLY, Owner.ANY, "campus_id")},
+    info={"sync": SyncPolicy(Merge.APPEND_ONLY, Owner.ANY, "campus_id", student_column="student_id")},
 )
 
 payments = Table(

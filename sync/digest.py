@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Connection, MetaData, Table, select
 
 from campus.sync import codec
 from campus.sync.policy import policy_of
+from campus.sync.visits import visiting_rows
 
 
 def replicated_tables(metadata: MetaData) -> list[Table]:
@@ -31,7 +32,8 @@ def store_digests(conn: Connection, tables: Iterable[Table]) -> dict[str, str]:
 
 
 def subscription_digests(conn: Connection, metadata: MetaData, campus_id: str) -> dict[str, str]:
-    """Digests of what a campus's node holds: shared tables whole, campus tables its own rows."""
+    """Digests of what a campus's node holds: shared tables whole, campus tables its own rows and
+    the rows about students who study there."""
     digests = {}
     for table in replicated_tables(metadata):
         policy = policy_of(table)
@@ -42,5 +44,8 @@ def subscription_digests(conn: Connection, metadata: MetaData, campus_id: str) -
             where = table.c[column] == campus_id
             if policy.unscoped_rows_shared:
                 where = where | table.c[column].is_(None)
+            visiting = visiting_rows(metadata, table, campus_id)
+            if visiting is not None:
+                where = where | visiting
         digests[str(table.name)] = table_digest(conn, table, where)
     return digests

@@ -35,6 +35,9 @@ class SyncPolicy:
     unscoped_rows_shared: bool = True
     # Fields whose lost edits are judged by a domain rule, not recorded as generic conflicts.
     quiet_fields: frozenset[str] = frozenset()
+    # The column holding the student a row is about: such a row also goes to every campus the
+    # student studies at (see :class:`Visits`), not only to the campus in ``campus_column``.
+    student_column: str | None = None
 
     def __post_init__(self) -> None:
         if self.owner is Owner.CAMPUS and not self.campus_column:
@@ -47,8 +50,20 @@ HUB_OWNED = SyncPolicy(Merge.LAST_WRITER_WINS, Owner.HUB)
 HUB_OWNED_FACTS = SyncPolicy(Merge.APPEND_ONLY, Owner.HUB)
 
 
-def campus_owned(merge: Merge = Merge.LAST_WRITER_WINS, column: str = "campus_id") -> SyncPolicy:
-    return SyncPolicy(merge, Owner.CAMPUS, column)
+def campus_owned(merge: Merge = Merge.LAST_WRITER_WINS, column: str = "campus_id",
+                 student_column: str | None = None) -> SyncPolicy:
+    return SyncPolicy(merge, Owner.CAMPUS, column, student_column=student_column)
+
+
+@dataclass(frozen=True, slots=True)
+class Visits:
+    """Where students study besides their home campus, declared once in ``metadata.info["visits"]``:
+    a student is active at campus C when ``table`` has a row with ``student_column`` = the student
+    and ``campus_column`` = C. Rows of student-scoped tables then go to C as well."""
+
+    table: str
+    student_column: str
+    campus_column: str
 
 
 NO_NODE = "-"  # the scope of a row no node subscribes to

@@ -24,12 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from campus.node.teaching.attendance import MARKS
 from campus.schema.errors import DomainError, NotFound
 from campus.schema.tables import (
-    attendance_marks,
     kiosk_devices,
     kiosk_requests,
-    lesson_students,
-    lessons,
-    students,
 )
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
@@ -37,6 +33,8 @@ from campus.sync.capture import UnitOfWork
 WINDOW_SECONDS = 300
 EARLY_CHECK_IN = timedelta(minutes=60)  # a check-in this long before a lesson counts for it
 LATE_AFTER = timedelta(minutes=10)
+PRUNE_EVERY_SECONDS = 60
+_last_pruned = 0.0
 
 
 class KioskRefused(DomainError):
@@ -84,8 +82,11 @@ def authenticate(conn: Connection, headers: Any, body: bytes, now: float | None 
         raise KioskRefused(401, "stale", f"the timestamp must be within {WINDOW_SECONDS} s of the node's clock")
     if not hmac.compare_digest(signature(secret, stamp, body), given.lower()):
         raise KioskRefused(401, "bad_signature", "the signature does not match the body")
-    cutoff = datetime.fromtimestamp((now or time.time()) - 2 * WINDOW_SECONDS, UTC).isoformat()
-    conn.execute(delete(kiosk_requests).where(kiosk_requests.c.received_at < cutoff))
+    global _last_pruned
+    if (now or time.time()) - _last_pruned > PRUNE_EVERY_SECONDS:  # requests older than the window can go
+        cutoff = datetime.fromtimestamp((now or time.time()) - 2 * WINDOW_SECONDS, UTC).isoformat()
+        conn.execute(delete(kiosk_requests).where(kiosk_requests.c.received_at < cutoff))
+        _last_pruned = now or time.time()
     try:
         with conn.begin_nested():
             conn.execute(insert(kiosk_requests).values(signature=given.lower(), device_id=device_id,
@@ -104,17 +105,26 @@ class MarkResult:
     reason: str | None = None
 
 
-def _lesson_for(conn: Connection, student_id: str, campus_id: str, at: datetime) -> dict[str, Any] | None:
-    moment = at.astimezone(UTC)
-    earliest = (moment - timedelta(hours=12)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    latest = (moment + EARLY_CHECK_IN).isoformat(timespec="seconds").replace("+00:00", "Z")
-    now_text = moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    row = conn.execute(select(lessons).join(lesson_students, lesson_students.c.lesson_id == lessons.c.id).where(
-        lesson_students.c.student_id == student_id, lesson_students.c.deleted.is_(False),
-        lessons.c.campus_id == campus_id, lessons.c.status == "scheduled", lessons.c.deleted.is_(False),
-        lessons.c.starts_at <= latest, lessons.c.starts_at >= earliest, lessons.c.ends_at >= now_text,
-    ).order_by(lessons.c.starts_at)).mappings().first()
-    return dict(row) if row else None
+# The hot path of a kiosk request: plain SQL, compiled once by SQLite, not rebuilt per mark.
+LESSON_AT = (
+    "SELECT lessons.id, lessons.starts_at FROM lessons JOIN lesson_students"
+    " ON lesson_students.lesson_id = lessons.id"
+    " WHERE lesson_students.student_id = ? AND lesson_students.deleted = 0 AND lessons.campus_id = ?"
+    " AND lessons.status = 'scheduled' AND lessons.deleted = 0"
+    " AND lessons.starts_at <= ? AND lessons.starts_at >= ? AND lessons.ends_at >= ?"
+    " ORDER BY lessons.starts_at LIMIT 1"
+)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _lesson_for(conn: Connection, student_id: str, campus_id: str, at: datetime) -> tuple[str, str] | None:
+    """(lesson id, start) of the student's lesson at this campus that the moment ``at`` belongs to."""
+    row = conn.exec_driver_sql(LESSON_AT, (student_id, campus_id, _utc_text(at + EARLY_CHECK_IN),
+                                           _utc_text(at - timedelta(hours=12)), _utc_text(at))).first()
+    return (row[0], row[1]) if row else None
 
 
 def accept_marks(uow: UnitOfWork, campus_id: str, device_id: str, marks: list[dict[str, Any]]) -> list[MarkResult]:
@@ -127,11 +137,11 @@ def accept_marks(uow: UnitOfWork, campus_id: str, device_id: str, marks: list[di
         except ValueError:
             results.append(MarkResult(mark_id, "rejected", reason="id must be a UUID the kiosk made"))
             continue
-        if uow.conn.execute(select(attendance_marks.c.id).where(attendance_marks.c.id == mark_id)).first():
+        if uow.conn.exec_driver_sql("SELECT 1 FROM attendance_marks WHERE id = ?", (mark_id,)).first():
             results.append(MarkResult(mark_id, "duplicate"))
             continue
-        student = uow.conn.execute(select(students.c.id).where(
-            students.c.number == str(item.get("student_number", "")).strip(), students.c.deleted.is_(False))).first()
+        student = uow.conn.exec_driver_sql("SELECT id FROM students WHERE number = ? AND deleted = 0",
+                                           (str(item.get("student_number", "")).strip().upper(),)).first()
         if student is None:
             results.append(MarkResult(mark_id, "rejected", reason="unknown student number"))
             continue
@@ -146,17 +156,16 @@ def accept_marks(uow: UnitOfWork, campus_id: str, device_id: str, marks: list[di
         if wanted is not None and wanted not in MARKS:
             results.append(MarkResult(mark_id, "rejected", reason=f"mark must be one of {', '.join(MARKS)}"))
             continue
-        lesson = _lesson_for(uow.conn, student.id, campus_id, at)
+        lesson = _lesson_for(uow.conn, student[0], campus_id, at)
         if lesson is None:
             mark = wanted or "present"
         else:
-            starts = datetime.fromisoformat(lesson["starts_at"].replace("Z", "+00:00"))
+            starts = datetime.fromisoformat(lesson[1].replace("Z", "+00:00"))
             mark = wanted or ("late" if at > starts + LATE_AFTER else "present")
         uow.insert("attendance_marks", {
-            "id": mark_id, "campus_id": campus_id, "lesson_id": lesson["id"] if lesson else None,
-            "student_id": student.id, "mark": mark, "source": "kiosk", "device_id": device_id,
+            "id": mark_id, "campus_id": campus_id, "lesson_id": lesson[0] if lesson else None,
+            "student_id": student[0], "mark": mark, "source": "kiosk", "device_id": device_id,
             "device_time": at.isoformat(), "recorded_at": utc_now_text(), "hlc": uow.timestamp(),
             "by_user_id": None})
-        results.append(MarkResult(mark_id, "stored" if lesson else "unmatched",
-                                  lesson["id"] if lesson else None, mark))
+        results.append(MarkResult(mark_id, "stored" if lesson else "unmatched", lesson[0] if lesson else None, mark))
     return results

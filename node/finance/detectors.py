@@ -1,0 +1,50 @@
+"""Overdraft after a merge: two campuses consumed one contract line's hours while offline and,
+together, more than it held. Nothing is dropped: the entries stay, the balance shows below
+zero, and a conflict record says so. Every store that sees the same entries writes the same
+conflict (its id and content come from the entry that first took the line below zero)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from sqlalchemy import select
+
+from campus.node.finance.ledger import entries_of, line_row
+from campus.schema.assets import Balance, entry_from_row
+from campus.schema.quantities import LessonHours
+from campus.schema.tables import conflicts
+from campus.sync.capture import UnitOfWork
+
+CONFLICT_NAMESPACE = uuid.UUID("5d0f3c2a-8e4b-4f6e-9a1c-2b7d9e0f4a31")
+OVERDRAFT = "overdraft"
+
+
+def record_overdrafts(uow: UnitOfWork, line_ids: set[str]) -> int:
+    recorded = 0
+    for line_id in sorted(line_ids):
+        entries = entries_of(uow.conn, line_id)  # in (at, id) order: the same on every store
+        if not entries:
+            continue
+        running, first_below = Balance(), None
+        for entry in entries:
+            running = running.after([entry_from_row(entry)])
+            if running.hours_x100 < 0 and first_below is None:
+                first_below = (entry, running)
+        if first_below is None or running.hours_x100 >= 0:
+            continue
+        entry, at_that_point = first_below
+        conflict_id = str(uuid.uuid5(CONFLICT_NAMESPACE, f"{OVERDRAFT}:{line_id}:{entry['id']}"))
+        if uow.conn.execute(select(conflicts.c.id).where(conflicts.c.id == conflict_id)).first():
+            continue
+        line = line_row(uow.conn, line_id)
+        uow.insert("conflicts", {
+            "id": conflict_id, "campus_id": line["campus_id"], "kind": OVERDRAFT, "table_name": "contract_lines",
+            "row_id": line_id, "field": "hours_x100", "kept_value": json.dumps(at_that_point.hours_x100),
+            "lost_value": None, "lost_node_id": None, "lost_hlc": None, "kept_node_id": None, "kept_hlc": None,
+            "detail": f"lessons confirmed at more than one campus while offline took this line to "
+                      f"{LessonHours(at_that_point.hours_x100)} hours; every deduction is kept: renew, or "
+                      f"reverse a confirmation",
+            "detected_at": entry["at"], "deleted": False})
+        recorded += 1
+    return recorded

@@ -42,6 +42,7 @@ from campus.web.templating import render, static_mount
 
 TEMPLATES = screens.TEMPLATES
 AUTO_RETURN_INTERVAL_SECONDS = 3600
+CHECKPOINT_INTERVAL_SECONDS = 2
 NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "action": "leads.read"},
        {"href": "/leads/new", "label": "New lead", "action": "leads.write"},
        {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},
@@ -121,7 +122,8 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
-    store = NodeStore(config.database_path, config.node_id)
+    # Requests never pause to checkpoint the WAL; a background job does it instead.
+    store = NodeStore(config.database_path, config.node_id, wal_autocheckpoint=False)
     api = build_api()
 
     node = Node(config, store)
@@ -134,6 +136,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             node.sync_loop = SyncLoop(client_for(config, store), config.sync_interval_seconds)
             node.sync_loop.start()
         # Also at start, so a node that was switched off catches up with what fell due meanwhile.
+        jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "auto-return",
                    lambda: auto_return(store, config.campus_id, datetime.now(UTC), node.crm_settings))
         try:

@@ -14,12 +14,12 @@ class Jobs:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def every(self, seconds: float, name: str, job: Callable[[], object]) -> None:
+    def every(self, seconds: float, name: str, job: Callable[[], object], quiet: bool = False) -> None:
         def run() -> None:
             while not self._stop.is_set():
                 try:
                     outcome = job()
-                    log.info("job %s done: %s", name, outcome)
+                    (log.debug if quiet else log.info)("job %s done: %s", name, outcome)
                 except Exception:  # a job must keep its schedule; the failure is logged in full
                     log.exception("job %s failed", name)
                 self._stop.wait(seconds)

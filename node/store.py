@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
-from campus.schema.db import create_store_engine, read_transaction, sqlite_url, write_transaction
+from campus.schema.db import checkpoint, create_store_engine, read_transaction, sqlite_url, write_transaction
 from campus.schema.ids import new_id
 from campus.schema.migrate import upgrade
 from campus.schema.tables import SCHEMA_VERSION, change_log, field_versions, local_state, metadata
@@ -20,9 +20,9 @@ LOG_TABLES = LogTables(log=change_log, state=local_state, versions=field_version
 
 
 class NodeStore:
-    def __init__(self, database_path: Path, node_id: str) -> None:
+    def __init__(self, database_path: Path, node_id: str, wal_autocheckpoint: bool = True) -> None:
         self.node_id = node_id
-        self.engine = create_store_engine(sqlite_url(database_path))
+        self.engine = create_store_engine(sqlite_url(database_path), wal_autocheckpoint)
         upgrade(self.engine)
         with write_transaction(self.engine) as conn:
             ensure_log_state(conn, LOG_TABLES)
@@ -61,6 +61,9 @@ class NodeStore:
         with self.read() as conn:
             rows = conn.execute(select(change_log.c.seq, change_log.c.body, change_log.c.hash).order_by(change_log.c.seq))
             return verify_chain((seq, body, digest) for seq, body, digest in rows)
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        return checkpoint(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,8 +16,12 @@ def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine with the pragmas Campus relies on; SQLite write transactions take the lock up front."""
+def create_store_engine(url: str, wal_autocheckpoint: bool = True) -> Engine:
+    """An engine with the pragmas Campus relies on; SQLite write transactions take the lock up front.
+
+    Without ``wal_autocheckpoint`` no commit ever stops to copy the WAL into the database (a
+    pause of tens of milliseconds on a slow disk); the owner must then call :func:`checkpoint`
+    regularly, as a serving node does from a background job."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
@@ -30,6 +34,8 @@ def create_store_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not wal_autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -55,3 +61,11 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
         with connection.begin():
             yield connection
+
+
+def checkpoint(engine: Engine) -> tuple[int, int, int]:
+    """Copy what the WAL holds into the database without blocking writers (SQLite's PASSIVE mode);
+    returns (busy, WAL pages, pages copied)."""
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        return int(row[0]), int(row[1]), int(row[2])

@@ -198,6 +198,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
     app.state.manages_accounts = not config.hub_url  # an enrolled campus's accounts are the hub's
     app.state.manages_price_list = not config.hub_url  # and so is its price list
     app.state.title = config.campus_name
+    app.state.timezone = config.timezone  # screens show times in the campus's zone
     app.state.nav = NAV
     app.state.api = api
     return app

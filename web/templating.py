@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.requests import Request
@@ -28,10 +30,30 @@ def make_templates(app_templates: Path) -> Jinja2Templates:
     environment.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     environment.filters["yuan"] = lambda fen: str(Money(fen)) if fen is not None else "—"
     environment.filters["hours"] = lambda x100: str(LessonHours(x100)) if x100 is not None else "—"
+    environment.filters["local"] = _local_time
     environment.filters["percent"] = lambda bp: f"{Decimal(bp).scaleb(-2).normalize():f}%"
     environment.globals["LOCALES"] = LOCALES
     environment.globals["current_locale"] = current_locale.get
     return Jinja2Templates(env=environment)
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@jinja2.pass_context
+def _local_time(context: Any, text: str | None) -> str:
+    """An instant stored as UTC text, shown in the campus's time zone (``app.state.timezone``)."""
+    if not text:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return str(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    request = context.get("request")
+    zone = getattr(request.app.state, "timezone", DEFAULT_TIMEZONE) if request is not None else DEFAULT_TIMEZONE
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def static_mount() -> Mount:

@@ -48,6 +48,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},
        {"href": "/students", "label": "Students", "action": "students.read"},
        {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
+       {"href": "/finance", "label": "Finance", "action": "finance.view"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
        {"href": "/audit", "label": "Audit trail", "action": "audit.read"}]
@@ -171,6 +172,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
                                                              screen=True), methods=["POST"]),
             Route("/contracts/{contract_id}/changes", guard("contracts.change", finance_screens.contract_change,
                                                             screen=True), methods=["POST"]),
+            Route("/finance", guard("finance.view", finance_screens.finance_page, screen=True)),
             Route("/receipts/{payment_id}", guard("payments.take", finance_screens.receipt, screen=True)),
             Route("/schedule", guard("teaching.read", teaching_screens.schedule_page, screen=True)),
             Route("/lessons/{lesson_id}", guard("teaching.read", teaching_screens.lesson_page, screen=True)),

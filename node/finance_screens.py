@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from campus.node.screens import TEMPLATES
 from campus.schema.errors import DomainError, Invalid
 from campus.schema.price_list import price_list
 from campus.schema.quantities import LessonHours, Money
-from campus.schema.tables import campuses, students
+from campus.schema.tables import campuses, payments, students
 from campus.web.auth import check_csrf
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, render
@@ -186,3 +187,32 @@ async def receipt(request: Request) -> Response:
         "app_title": node.config.campus_name, "payment": payment, "student": student, "contract": contract,
         "campus_name": campus_name or node.config.campus_name,
         "fund_label": _(FUND_LABELS[payment["fund_account"]]) if payment["fund_account"] else _("Deposit applied")})
+
+
+async def finance_page(request: Request) -> Response:
+    """Money received at this campus over a period: every receipt, and totals per fund account."""
+    node = request.app.state.node
+    zone = ZoneInfo(node.config.timezone)
+    today = datetime.now(zone).date()
+    try:
+        start = date.fromisoformat(request.query_params.get("from", "")) if request.query_params.get("from") \
+            else today
+        end = date.fromisoformat(request.query_params.get("to", "")) if request.query_params.get("to") else start
+    except ValueError:
+        start = end = today
+    bounds = [datetime.combine(d, datetime.min.time(), zone).astimezone(UTC).isoformat(timespec="seconds")
+              .replace("+00:00", "Z") for d in (start, end + timedelta(days=1))]
+    with node.store.read() as conn:
+        rows = [dict(r) for r in conn.execute(
+            select(payments, students.c.name.label("student_name"), students.c.number.label("student_number"))
+            .outerjoin(students, students.c.id == payments.c.student_id)
+            .where(payments.c.campus_id == node.config.campus_id, payments.c.paid_at >= bounds[0],
+                   payments.c.paid_at < bounds[1]).order_by(payments.c.paid_at)).mappings()]
+    totals: dict[str, int] = {}
+    for row in rows:
+        if row["kind"] in ("deposit", "payment"):  # applying a deposit moves no new money
+            totals[row["fund_account"]] = totals.get(row["fund_account"], 0) + row["amount_fen"]
+    return render(TEMPLATES, request, "finance.html", {
+        "app_title": node.config.campus_name, "rows": rows, "start": start.isoformat(), "end": end.isoformat(),
+        "totals": [(_(FUND_LABELS[f]), totals[f]) for f in FUND_ACCOUNTS if f in totals],
+        "received": sum(totals.values())})

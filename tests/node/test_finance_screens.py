@@ -71,3 +71,30 @@ def test_price_list_imports_from_xlsx_with_a_result_per_row(node_client: TestCli
     assert items == {("物理", "one_on_one"): 30000, ("化学", "small_class"): 15050}
     page = node_client.get("/price-list")
     assert "价目表" in page.text and "¥150.50" in page.text and "一对一" in page.text
+
+
+def test_the_finance_screen_is_for_finance_and_managers_and_totals_each_fund_account(node_client: TestClient) -> None:
+    item = node_client.post("/api/v1/price-list/items", json={"grade": "初二", "subject": "数学", "level": "提高",
+                                                              "delivery": "small_class", "unit_price_fen": 10000}).json()
+    assert item["id"]
+    student = node_client.post("/api/v1/students", json={"name": "王小明"}).json()
+    node_client.post("/api/v1/deposits", json={"student_id": student["id"], "amount_fen": 20000,
+                                               "fund_account": "wechat"})
+    contract = node_client.post("/api/v1/contracts", json={"student_id": student["id"], "lines": [
+        {"grade": "初二", "subject": "数学", "level": "提高", "delivery": "small_class", "hours_x100": 1000}]}).json()
+    node_client.post("/api/v1/payments", json={"contract_id": contract["id"], "amount_fen": 30050,
+                                               "fund_account": "wechat"})
+    node_client.post("/api/v1/payments", json={"contract_id": contract["id"], "amount_fen": 10000,
+                                               "fund_account": "cash"})
+    page = node_client.get("/finance")
+    assert "收款" in page.text
+    assert re.search(r"微信支付</td><td class=\"num\">¥500\.50<", page.text)
+    assert re.search(r"现金</td><td class=\"num\">¥100\.00<", page.text)
+    assert 'id="total-received">¥600.50<' in page.text
+
+    for role, allowed in (("consultant", False), ("teacher", False), ("finance", True)):
+        node_client.post("/api/v1/users", json={"username": f"u-{role}", "display_name": role,
+                                                "password": f"{role}-password-1", "roles": [{"role": role}]})
+        token = node_client.post("/api/v1/auth/token", json={"username": f"u-{role}", "password": f"{role}-password-1"})
+        seen = node_client.get("/finance", headers={"Authorization": f"Bearer {token.json()['token']}"})
+        assert (seen.status_code == 200) is allowed, role

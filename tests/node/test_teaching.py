@@ -240,3 +240,28 @@ def test_three_absences_in_a_row_remind_the_class_teacher_and_the_consultant(sch
     advisor_headers = {"Authorization": f"Bearer {token.json()['token']}"}
     for seen in (streaks(), streaks(advisor_headers)):  # the consultant who signed, and the class teacher
         assert [(r["number"], r["count"], r["on"]) for r in seen] == [(student["number"], 3, "2030-01-19")]
+
+
+def test_an_expired_contract_cannot_be_scheduled_until_extended(school: School, node_store: NodeStore) -> None:
+    student = school.students[0]
+    with node_store.unit_of_work() as uow:  # time passes: the contract ran out yesterday
+        uow.update("contracts", student["contract_id"], {"expires_on": (date.today() - timedelta(days=1)).isoformat()})
+    before = _snapshot(node_store)
+
+    refused = school.lesson(school.class_id, f"{DAY}T19:00:00+08:00", f"{DAY}T20:30:00+08:00", status=409)
+    assert "extend" in refused["detail"] and refused["contract_id"] == student["contract_id"]
+    assert _snapshot(node_store) == before
+
+    school.post(f"/api/v1/contracts/{student['contract_id']}/changes", {"kind": "extend", "expires_on": "2031-06-30"})
+    school.lesson(school.class_id, f"{DAY}T19:00:00+08:00", f"{DAY}T20:30:00+08:00")
+
+
+def test_frequent_lesson_changes_remind_the_consultant(school: School) -> None:
+    student = school.students[0]
+    days = ["2030-01-08", "2030-01-10", "2030-01-15"]
+    for day in days:
+        lesson = school.lesson(school.class_id, f"{day}T19:00:00+08:00", f"{day}T20:30:00+08:00")
+        school.post(f"/api/v1/lessons/{lesson['id']}/leave", {"student_id": student["id"], "reason": "出差"})
+    items = school.client.get("/api/v1/reminders").json()["items"]
+    changes = [r for r in items if r["kind"] == "lesson_changes"]
+    assert [(r["number"], r["count"]) for r in changes] == [(student["number"], 3)]

@@ -159,6 +159,8 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
                   methods=["GET", "POST"]),
             Route("/leads/{lead_id}", guard("leads.read", crm_screens.lead_detail, screen=True)),
             Route("/leads/{lead_id}/move", guard("leads.move", crm_screens.lead_move, screen=True), methods=["POST"]),
+            Route("/leads/{lead_id}/deposit", guard("payments.take", crm_screens.lead_deposit, screen=True),
+                  methods=["POST"]),
             Route("/leads/{lead_id}/follow-ups", guard("leads.write", crm_screens.lead_follow_up, screen=True),
                   methods=["POST"]),
             Route("/students", guard("students.read", finance_screens.student_list, screen=True)),

@@ -14,10 +14,13 @@ from campus.node.crm.lead_import import ImportFileInvalid, import_leads, read_le
 from campus.node.crm.leads import Campus, add_follow_up, get_lead, list_leads, pool_counts
 from campus.node.crm.moves import lead_history_of, move_lead
 from campus.node.crm.pools import Move, Pool, allowed_moves
+from campus.node.finance.payments import FUND_ACCOUNTS, take_deposit
+from campus.node.finance_screens import FUND_LABELS
 from campus.node.screens import TEMPLATES
 from campus.schema.accounts import record_audit
 from campus.schema.errors import DomainError, Invalid
-from campus.schema.tables import lead_follow_ups, users
+from campus.schema.quantities import Money
+from campus.schema.tables import lead_follow_ups, students, users
 from campus.web.auth import check_csrf, client_ip
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, render
@@ -58,11 +61,43 @@ async def lead_detail(request: Request) -> Response:
         history = lead_history_of(conn, lead_id)
         follow_ups = [dict(r) for r in conn.execute(select(lead_follow_ups).where(
             lead_follow_ups.c.lead_id == lead_id).order_by(lead_follow_ups.c.at.desc())).mappings()]
+    # A deposit and a signing move the lead as a side effect of taking the money or admitting the
+    # student; the screen offers those instead of bare moves.
+    allowed = allowed_moves(Pool(lead["pool"]))
     moves = [{"move": m.value, "label": _(MOVE_LABELS[m]), "needs_reason": m in (Move.RETURN, Move.CONFIRM_INVALID)}
-             for m in allowed_moves(Pool(lead["pool"]))]
+             for m in allowed if m not in (Move.DEPOSIT, Move.SIGN)]
+    campus_id = node.config.campus_id
+    with node.store.read() as conn:
+        student_id = conn.execute(select(students.c.id).where(students.c.lead_id == lead_id)).scalar()
     return render(TEMPLATES, request, "lead_detail.html", {
         "app_title": node.config.campus_name, "lead": lead, "history": history, "follow_ups": follow_ups,
-        "moves": moves, "pool_label": _(POOL_LABELS[Pool(lead["pool"])]), "names": _names(request)})
+        "moves": moves, "pool_label": _(POOL_LABELS[Pool(lead["pool"])]), "names": _names(request),
+        "may_deposit": Move.DEPOSIT in allowed and viewer.can("payments.take", campus_id),
+        "may_admit": student_id is None and viewer.can("students.write", campus_id)
+        and lead["pool"] not in (Pool.INVALID, Pool.RETURNED), "student_id": student_id,
+        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS]})
+
+
+async def lead_deposit(request: Request) -> Response:
+    """Take a deposit from a lead: the money is recorded with a receipt, the lead moves to the deposit pool."""
+    node, viewer = request.app.state.node, request.state.principal
+    lead_id = request.path_params["lead_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        with node.store.unit_of_work() as uow:
+            get_lead(uow.conn, lead_id, viewer, node.config.campus_id)
+            try:
+                fen = Money.parse(str(form.get("amount", ""))).fen
+            except ValueError as exc:
+                raise Invalid("amount", str(exc)) from None
+            payment = take_deposit(uow, Campus(node.config.campus_id, node.config.campus_code), fen,
+                                   str(form.get("fund_account", "")), lead_id=lead_id, by_user_id=viewer.user_id,
+                                   crm=node.crm_settings)
+        flash(request, _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}, "success")
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
 
 
 async def lead_move(request: Request) -> Response:

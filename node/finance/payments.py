@@ -90,8 +90,8 @@ def open_deposits(conn: Connection, student_id: str, lead_id: str | None) -> lis
     owner = payments.c.student_id == student_id
     if lead_id:
         owner |= payments.c.lead_id == lead_id
-    rows = conn.execute(select(payments).where(payments.c.kind == "deposit", owner).order_by(payments.c.id))
-    found = [{**dict(r), "remaining_fen": deposit_remaining(conn, r.id)} for r in rows]
+    rows = conn.execute(select(payments).where(payments.c.kind == "deposit", owner).order_by(payments.c.id)).mappings()
+    found = [{**dict(r), "remaining_fen": deposit_remaining(conn, r["id"])} for r in rows]
     return [d for d in found if d["remaining_fen"] > 0]
 
 

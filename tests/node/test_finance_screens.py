@@ -98,3 +98,23 @@ def test_the_finance_screen_is_for_finance_and_managers_and_totals_each_fund_acc
         token = node_client.post("/api/v1/auth/token", json={"username": f"u-{role}", "password": f"{role}-password-1"})
         seen = node_client.get("/finance", headers={"Authorization": f"Bearer {token.json()['token']}"})
         assert (seen.status_code == 200) is allowed, role
+
+
+def test_a_lead_pays_a_deposit_and_becomes_a_student_through_the_screens(node_client: TestClient) -> None:
+    lead = node_client.post("/api/v1/leads", json={"name": "李娜", "phone": "13912345678"}).json()
+    node_client.post(f"/api/v1/leads/{lead['id']}/claim")
+    page = node_client.get(f"/leads/{lead['id']}")
+    assert 'data-move="deposit"' not in page.text  # no bare move: the deposit is taken with its money
+    token = _csrf(node_client, f"/leads/{lead['id']}")
+
+    paid = node_client.post(f"/leads/{lead['id']}/deposit", data={"csrf_token": token, "amount": "500",
+                                                                  "fund_account": "alipay"})
+    assert "已收订金：收据 BJ01-R-000001" in paid.text
+    assert node_client.get(f"/api/v1/leads/{lead['id']}").json()["pool"] == "deposit"
+    bad = node_client.post(f"/leads/{lead['id']}/deposit", data={"csrf_token": token, "amount": "12.345",
+                                                                 "fund_account": "alipay"})
+    assert "flash-error" in bad.text
+
+    admitted = node_client.post(f"/students/new?lead={lead['id']}", data={"csrf_token": token, "lead_id": lead["id"]})
+    assert "学员 BJ01-S-000001 已建档" in admitted.text and "李娜" in admitted.text
+    assert "抵扣订金 BJ01-R-000001" in admitted.text  # offered at signing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,12 +21,15 @@ from rich.table import Table
 from campus.hub.app import create_app as create_hub_app
 from campus.hub.bootstrap import init_hub
 from campus.hub.reports import campus_summary
+from campus.kiosk_client import Kiosk
 from campus.node.app import create_app as create_node_app
 from campus.node.bootstrap import init_node
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
-from campus.schema.quantities import Money
+from campus.node.teaching.kiosks import add_device
+from campus.schema.ids import new_id
+from campus.schema.quantities import LessonHours, Money
 from campus.schema.tables import metadata
 from campus.sync.client import HubUnreachable
 from campus.sync.digest import subscription_digests
@@ -73,9 +77,9 @@ def _price_list(hub_url: str, password: str) -> str:
         return product.json()["id"]
 
 
-def _sign_two(client: httpx.Client, url: str, product_id: str) -> list[str]:
+def _sign_two(client: httpx.Client, url: str, product_id: str) -> tuple[list[str], list[dict[str, str]]]:
     """Two of the day's leads sign: student, deposit applied, contract, a first instalment."""
-    receipts = []
+    receipts, signed = [], []
     leads = client.get(f"{url}/api/v1/leads", params={"limit": 2}).json()["items"]
     for lead in leads:
         deposit = client.post(f"{url}/api/v1/deposits", json={"lead_id": lead["id"], "amount_fen": 50000,
@@ -91,7 +95,39 @@ def _sign_two(client: httpx.Client, url: str, product_id: str) -> list[str]:
                                                            "amount_fen": 200000, "fund_account": "alipay"})
         paid.raise_for_status()
         receipts += [deposit.json()["receipt_number"], paid.json()["receipt_number"]]
-    return receipts
+        signed.append({"id": student.json()["id"], "number": student.json()["number"],
+                       "line_id": contract.json()["lines"][0]["id"]})
+    return receipts, signed
+
+
+def _lesson_with_kiosk(client: httpx.Client, server: BackgroundServer, signed: list[dict[str, str]]) -> str:
+    """A class with the two new students, a lesson on now, a kiosk that checks them in (signed
+    requests), and the teacher's confirmation that deducts their hours."""
+    url = server.url
+    me = client.get(f"{url}/api/v1/users").json()["items"][0]["id"]
+    room = client.post(f"{url}/api/v1/rooms", json={"name": "101 教室", "capacity": 12}).json()["id"]
+    course = client.post(f"{url}/api/v1/courses", json={"name": "初二数学提高", "lesson_hours_x100": 150}).json()["id"]
+    klass = client.post(f"{url}/api/v1/classes", json={"course_id": course, "name": "初二数学周三班",
+                                                       "teacher_id": me, "room_id": room}).json()["id"]
+    for student in signed:
+        client.post(f"{url}/api/v1/classes/{klass}/enrolments", json={
+            "student_id": student["id"], "line_id": student["line_id"]}).raise_for_status()
+    starts = datetime.now(UTC) - timedelta(minutes=5)
+    lesson = client.post(f"{url}/api/v1/classes/{klass}/lessons", json={
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(minutes=90)).isoformat()})
+    lesson.raise_for_status()
+    node_store = server.server.config.app.state.node.store  # type: ignore[attr-defined]
+    with node_store.write() as conn:
+        device = add_device(conn, "前台考勤机", new_id())
+    kiosk = Kiosk(url, device["id"], device["secret"])
+    for student in signed:
+        kiosk.mark(student["number"])
+    stored = kiosk.flush()
+    kiosk.close()
+    confirmed = client.post(f"{url}/api/v1/lessons/{lesson.json()['id']}/confirm")
+    confirmed.raise_for_status()
+    hours = sum(c["hours_x100"] for c in confirmed.json()["confirmed"])
+    return f"kiosk checked in {stored}, lesson confirmed, {LessonHours(hours)} hours deducted"
 
 
 def _digest(store: NodeStore, campus_id: str) -> dict[str, str]:
@@ -138,10 +174,11 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                     client.post(f"{server.url}/api/v1/leads/{lead.json()['id']}/follow-ups",
                                 json={"channel": ["call", "wechat", "visit"][k % 3],
                                       "content": FOLLOW_UPS[k % 3]}).raise_for_status()
-                receipts = _sign_two(client, server.url, product_id)
+                receipts, signed = _sign_two(client, server.url, product_id)
+                teaching = _lesson_with_kiosk(client, server, signed)
                 bad = client.post(f"{server.url}/api/v1/leads", json={"name": "赵敏", "phone": "12345"})
                 console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups, "
-                              f"2 signed as students, receipts {', '.join(receipts)}; a bad phone is refused with {bad.status_code} naming "
+                              f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; a bad phone is refused with {bad.status_code} naming "
                               f"[bold]{bad.json()['errors'][0]['field']}[/bold]; "
                               f"sync: {_sync(config, server)}")
         console.rule("The link comes back")
@@ -162,14 +199,14 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
         people = Table(title="Consolidated report at the hub: customers", box=box.SIMPLE_HEAD)
         money = Table(title="Consolidated report at the hub: tuition", box=box.SIMPLE_HEAD)
         for table, columns in ((people, ("campus", "leads", "follow-ups", "students", "open conflicts")),
-                               (money, ("campus", "contracts", "tuition signed", "received"))):
+                               (money, ("campus", "contracts", "tuition signed", "received", "hours taught"))):
             for column in columns:
                 table.add_column(column, justify="left" if column == "campus" else "right", no_wrap=True)
         for row in summary:
             people.add_row(row["campus_code"], str(row["leads"]), str(row["follow_ups"]), str(row["students"]),
                            str(row["open_conflicts"]))
             money.add_row(row["campus_code"], str(row["contracts"]), str(Money(row["tuition_fen"])),
-                          str(Money(row["received_fen"])))
+                          str(Money(row["received_fen"])), str(LessonHours(row["hours_taught_x100"])))
         console.print(people, money)
         monitor = Table(title="Sync monitor")
         for column in ("campus", "head seq", "lag (changes)", "key", "quarantined", "last error"):

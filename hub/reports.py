@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from campus.hub.store import HubStore
 from campus.schema.tables import (
+    asset_entries,
     campuses,
     conflicts,
     contract_events,
@@ -22,7 +23,8 @@ from campus.schema.tables import (
 
 def campus_summary(store: HubStore) -> list[dict[str, Any]]:
     """Per campus: leads, follow-ups on its leads, students, contracts, tuition signed (as signed plus
-    changes), money received (deposits and instalments, in fen) and open conflicts; plus a group total."""
+    changes), money received (deposits and instalments, in fen), lesson hours taught there (confirmed
+    deductions, whoever's contract they came from) and open conflicts; plus a group total."""
     with store.read() as conn:
         def counts(query: Any) -> dict[str, int]:
             return {campus_id: count for campus_id, count in conn.execute(query)}
@@ -43,6 +45,10 @@ def campus_summary(store: HubStore) -> list[dict[str, Any]]:
                          .group_by(contract_events.c.campus_id))
         received_fen = counts(select(payments.c.campus_id, func.sum(payments.c.amount_fen))
                               .where(payments.c.kind.in_(("deposit", "payment"))).group_by(payments.c.campus_id))
+        consumed = counts(select(asset_entries.c.recorded_campus_id, func.sum(asset_entries.c.hours_x100))
+                          .where(asset_entries.c.kind.in_(("consumed", "reversal")),
+                                 asset_entries.c.cause_table == "attendance_confirmations")
+                          .group_by(asset_entries.c.recorded_campus_id))
         conflict_counts = counts(select(conflicts.c.campus_id, func.count()).where(conflicts.c.resolved_at.is_(None))
                                  .group_by(conflicts.c.campus_id))
         rows = conn.execute(select(campuses.c.id, campuses.c.code, campuses.c.name)
@@ -53,9 +59,10 @@ def campus_summary(store: HubStore) -> list[dict[str, Any]]:
                 "contracts": contract_counts.get(campus_id, 0),
                 "tuition_fen": int(signed.get(campus_id) or 0) + int(changed.get(campus_id) or 0),
                 "received_fen": int(received_fen.get(campus_id) or 0),
+                "hours_taught_x100": -int(consumed.get(campus_id) or 0),
                 "open_conflicts": conflict_counts.get(campus_id, 0)} for campus_id, code, name in rows]
     total = {"campus_code": "ALL", "campus_name": "集团合计",
              **{key: sum(row[key] for row in summary) for key in ("leads", "follow_ups", "students", "contracts",
-                                                             "tuition_fen", "received_fen")},
+                                                             "tuition_fen", "received_fen", "hours_taught_x100")},
              "open_conflicts": sum(conflict_counts.values()), "changes_received": received}
     return [*summary, total]

@@ -34,11 +34,11 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 metadata = MetaData(
-    # A student studies at every campus named as a study campus on one of their contract lines.
-    info={"visits": Visits("contract_lines", "student_id", "study_campus_id")},
+    # A student is active at home and at every campus named as the study campus of one of their lines.
+    info={"visits": Visits("contract_lines", "student_id", "study_campus_id", "students", "home_campus_id")},
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -513,6 +513,7 @@ contract_events = Table(
     _id(),
     Column("contract_id", String(ID), nullable=False, index=True),
     Column("campus_id", String(ID), nullable=False),
+    Column("student_id", String(ID)),  # so the change reaches every campus where the student studies
     Column("line_id", String(ID)),
     Column("kind", String(16), nullable=False),  # expand | shrink | write_off | extend | exchange
     Column("hours_x100", BigInteger, nullable=False, default=0, server_default="0"),
@@ -521,7 +522,7 @@ contract_events = Table(
     Column("reason", Text),
     Column("by_user_id", String(ID)),
     Column("at", String(32), nullable=False),
-    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
 )
 
 asset_entries = Table(
@@ -564,8 +565,9 @@ payments = Table(
     Column("by_user_id", String(ID)),
     Column("note", Text),
     Column("created_at", String(32), nullable=False),
-    # Money received is a fact: never edited; a mistake is corrected by a reversing payment.
-    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+    # Money received is a fact: never edited; a mistake is corrected by a reversing payment. It goes
+    # to every campus where the student studies, so each shows the same arrears.
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
 )
 
 # --- teaching: courses, classes, lessons, attendance ---------------------------------------

@@ -57,13 +57,17 @@ def campus_owned(merge: Merge = Merge.LAST_WRITER_WINS, column: str = "campus_id
 
 @dataclass(frozen=True, slots=True)
 class Visits:
-    """Where students study besides their home campus, declared once in ``metadata.info["visits"]``:
-    a student is active at campus C when ``table`` has a row with ``student_column`` = the student
-    and ``campus_column`` = C. Rows of student-scoped tables then go to C as well."""
+    """Where students study, declared once in ``metadata.info["visits"]``: a student is active at
+    campus C when ``table`` has a row with ``student_column`` = the student and ``campus_column`` = C,
+    and always at their home campus (``home_table``.``home_column``). Rows of student-scoped tables
+    go to every such campus, whichever campus wrote them."""
 
     table: str
     student_column: str
     campus_column: str
+    # The students table and its home campus column: a student's rows always reach home too.
+    home_table: str | None = None
+    home_column: str | None = None
 
 
 NO_NODE = "-"  # the scope of a row no node subscribes to

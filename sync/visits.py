@@ -12,12 +12,16 @@ def visits_of(metadata: MetaData) -> Visits | None:
 
 
 def students_at(metadata: MetaData, campus_id: str) -> Select | None:
-    """Ids of the students who study at ``campus_id`` (beside those whose home it is)."""
+    """Ids of the students active at ``campus_id``: studying there, or at home there."""
     visits = visits_of(metadata)
     if visits is None:
         return None
     table = metadata.tables[visits.table]
-    return select(table.c[visits.student_column]).where(table.c[visits.campus_column] == campus_id)
+    studying = select(table.c[visits.student_column]).where(table.c[visits.campus_column] == campus_id)
+    if visits.home_table is None or visits.home_column is None:
+        return studying
+    home = metadata.tables[visits.home_table]
+    return studying.union(select(home.c.id).where(home.c[visits.home_column] == campus_id))
 
 
 def visiting_rows(metadata: MetaData, table: Table, campus_id: str) -> ColumnElement[bool] | None:
@@ -30,13 +34,16 @@ def visiting_rows(metadata: MetaData, table: Table, campus_id: str) -> ColumnEle
 
 
 def campuses_of_student(conn: Connection, metadata: MetaData, student_id: str) -> set[str]:
-    """Every campus where the student studies (by the visits table), home campus not included."""
+    """Every campus where the student is active: where they study (by the visits table) and home."""
     visits = visits_of(metadata)
     if visits is None:
         return set()
     table = metadata.tables[visits.table]
-    found = conn.execute(select(table.c[visits.campus_column]).distinct().where(
-        table.c[visits.student_column] == student_id)).scalars()
+    found = set(conn.execute(select(table.c[visits.campus_column]).distinct().where(
+        table.c[visits.student_column] == student_id)).scalars())
+    if visits.home_table is not None and visits.home_column is not None:
+        home = metadata.tables[visits.home_table]
+        found.add(conn.execute(select(home.c[visits.home_column]).where(home.c.id == student_id)).scalar())
     return {campus for campus in found if campus}
 
 

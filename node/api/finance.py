@@ -175,6 +175,10 @@ def register(api: Api) -> None:
             raise Problem(404, f"no such status change {move!r}")
         node = request.app.state.node
         with node.store.unit_of_work() as uow:
+            home = get_student(uow.conn, request.path_params["student_id"])["home_campus_id"]
+            if home != node.config.campus_id:
+                raise Problem(409, "this student's record belongs to their home campus; change it there",
+                              home_campus_id=home)
             student = move_status(uow, request.path_params["student_id"], move)
         return json_response(present_student(student, request.state.principal, node.config.campus_id))
 

@@ -183,7 +183,8 @@ def change_contract(uow: UnitOfWork, campus: Campus, contract_id: str, kind: str
     if kind not in CHANGE_KINDS:
         raise Invalid("kind", f"one of {', '.join(CHANGE_KINDS)}")
     now = utc_now_text()
-    event: dict[str, Any] = {"contract_id": contract_id, "campus_id": contract["campus_id"], "line_id": line_id,
+    event: dict[str, Any] = {"contract_id": contract_id, "campus_id": contract["campus_id"],
+                             "student_id": contract["student_id"], "line_id": line_id,
                              "kind": kind, "hours_x100": 0, "due_delta_fen": 0, "detail": None,
                              "reason": reason, "by_user_id": by_user_id, "at": now}
     postings: list[tuple[dict[str, Any], list[assets.Entry]]] = []

@@ -65,7 +65,14 @@ def test_offline_consumption_at_another_campus_converges_and_an_overdraft_is_rec
     assert _ok(sh.http.get(f"/api/v1/students/{student['id']}"), 200)["guardians"][0]["name"] == "王父"
     assert differences(group) == {"BJ01": [], "SH01": []}
 
-    # Both campuses offline: Shanghai teaches one lesson, Beijing two; 4.5 hours from a 3-hour line.
+    # Both campuses offline: Shanghai takes a payment on Beijing's contract, Beijing extends it;
+    # Shanghai teaches one lesson, Beijing two: 4.5 hours from a 3-hour line.
+    _ok(sh.http.post("/api/v1/payments", json={"contract_id": contract["id"], "amount_fen": 10000,
+                                               "fund_account": "cash"}))
+    _ok(bj.http.post(f"/api/v1/contracts/{contract['id']}/changes", json={"kind": "extend",
+                                                                           "expires_on": "2031-12-31"}))
+    refused = sh.http.post(f"/api/v1/students/{student['id']}/withdraw")
+    assert refused.status_code == 409  # the record is the home campus's
     _teach(sh, student["id"], line_id, ["2030-01-05"])
     _teach(bj, student["id"], line_id, ["2030-01-06", "2030-01-13"])
     assert _ok(sh.http.get(f"/api/v1/students/{student['id']}/account"), 200)["remaining"]["hours_x100"] == 150
@@ -73,6 +80,10 @@ def test_offline_consumption_at_another_campus_converges_and_an_overdraft_is_rec
 
     bj.sync(), sh.sync(), bj.sync(), sh.sync()
 
+    contracts = [_ok(c.http.get(f"/api/v1/contracts/{contract['id']}"), 200) for c in (bj, sh)]
+    for shown in contracts:
+        assert (shown["paid_fen"], shown["arrears_fen"], shown["expires_on"]) == (10000, 50000, "2031-12-31")
+        assert [e["kind"] for e in shown["events"]] == ["extend"]
     accounts = [_ok(c.http.get(f"/api/v1/students/{student['id']}/account"), 200) for c in (bj, sh)]
     assert accounts[0] == accounts[1]
     assert accounts[0]["remaining"]["hours_x100"] == -150  # nothing dropped: every deduction is there

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -71,6 +72,18 @@ def page_params(request: Request) -> tuple[int, int]:
     if errors:
         raise InvalidInput(errors)
     return values["limit"], values["offset"]
+
+
+async def uploaded_file(request: Request) -> UploadFile:
+    """The spreadsheet posted as multipart/form-data in the field ``file``, or a 4xx naming it."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Problem(415, "upload the file as multipart/form-data in the field 'file'",
+                      errors=[{"field": "file", "message": "missing"}])
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise InvalidInput([{"field": "file", "message": "attach a .csv or .xlsx file"}])
+    return upload
 
 
 def json_response(payload: Any, status: int = 200) -> JSONResponse:

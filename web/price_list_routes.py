@@ -28,10 +28,9 @@ from campus.schema.price_list import (
 )
 from campus.schema.quantities import Money
 from campus.schema.spreadsheets import read_rows
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
 from campus.web.auth import check_csrf, client_ip, guard
 from campus.web.i18n import gettext_ as _
-from campus.web.problems import InvalidInput, Problem
 from campus.web.templating import flash, make_templates, render
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
@@ -135,13 +134,7 @@ def register_price_list_api(api: Api) -> None:
                "columns 年级, 科目, 层级, 授课方式, 课时单价)", "prices.manage", tags=["prices"])
     async def import_file(request: Request) -> Response:
         _owned_here(request)
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raise Problem(415, "upload the file as multipart/form-data in the field 'file'",
-                          errors=[{"field": "file", "message": "missing"}])
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise InvalidInput([{"field": "file", "message": "attach a .xlsx or .csv file"}])
+        upload = await uploaded_file(request)
         results = await _import(request, upload)
         return json_response({"results": [vars(r) for r in results],
                               "set": sum(r.outcome == "set" for r in results),

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,7 +24,7 @@ from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
 from campus.node.teaching.alerts import teaching_reminders
 from campus.schema.accounts import record_audit
-from campus.web.api import Api, Input, json_response, page_params, parse_body
+from campus.web.api import Api, Input, json_response, page_params, parse_body, uploaded_file
 from campus.web.auth import client_ip
 from campus.web.problems import InvalidInput, Problem
 
@@ -94,13 +93,7 @@ def register(api: Api) -> None:
     @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart field 'file')",
                "leads.import", tags=["leads"])
     async def import_file(request: Request) -> Response:
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raise Problem(415, "upload the file as multipart/form-data in the field 'file'",
-                          errors=[{"field": "file", "message": "missing"}])
-        form = await request.form(max_files=1, max_fields=10)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise InvalidInput([{"field": "file", "message": "attach a .csv or .xlsx file"}])
+        upload = await uploaded_file(request)
         node = request.app.state.node
         campus = Campus(node.config.campus_id, node.config.campus_code)
         report = await run_in_threadpool(

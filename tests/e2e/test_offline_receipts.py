@@ -61,3 +61,10 @@ def test_receipts_issued_offline_at_two_campuses_stay_unique_after_sync(group: G
             held = conn.exec_driver_sql("select count(distinct receipt_number) from payments").scalar_one()
         assert held == PAYMENTS_PER_CAMPUS
     assert differences(group) == {"BJ01": [], "SH01": []}
+    report = {row["campus_code"]: row for row in group.hub_http.get("/api/v1/reports/campuses").json()["items"]}
+    students = PAYMENTS_PER_CAMPUS // 3
+    per_campus = (students * 864000, students * 120000)  # each student: list price; deposit + instalment
+    assert (report["BJ01"]["tuition_fen"], report["BJ01"]["received_fen"]) == per_campus
+    assert report["ALL"]["received_fen"] == 2 * per_campus[1]
+    console = group.hub_http.get("/").text
+    assert "签约金额" in console and "¥69120.00" in console  # the group's tuition at the hub console

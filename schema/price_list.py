@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from campus.schema.errors import Invalid, NotFound
+from campus.schema.prepaid import RULES
 from campus.schema.pricing import Delivery, Promo
 from campus.schema.quantities import Money
 from campus.schema.spreadsheets import cell_text
@@ -87,7 +88,8 @@ def find_price(conn: Connection, grade: str, subject: str, level: str, delivery:
 
 
 def set_product(uow: UnitOfWork, code: str, name: str, price_item_id: str, hours_x100: int,
-                gift_hours_x100: int = 0, validity_days: int = 365, active: bool = True) -> dict[str, Any]:
+                gift_hours_x100: int = 0, validity_days: int = 365, active: bool = True,
+                prepaid_rule: str = "off") -> dict[str, Any]:
     """A course package: so many hours (and gift hours) of one price-list item, valid so many days."""
     price_item(uow.conn, price_item_id)
     if type(hours_x100) is not int or hours_x100 <= 0:
@@ -96,8 +98,10 @@ def set_product(uow: UnitOfWork, code: str, name: str, price_item_id: str, hours
         raise Invalid("gift_hours_x100", "must be a whole number of hundredths, not negative")
     if type(validity_days) is not int or not 1 <= validity_days <= 3660:
         raise Invalid("validity_days", "must be from 1 to 3660 days")
+    if prepaid_rule not in RULES:
+        raise Invalid("prepaid_rule", f"one of {', '.join(RULES)}")
     values = {"name": name, "price_item_id": price_item_id, "hours_x100": hours_x100,
-              "gift_hours_x100": gift_hours_x100, "validity_days": validity_days, "active": active,
+              "gift_hours_x100": gift_hours_x100, "validity_days": validity_days, "prepaid_rule": prepaid_rule, "active": active,
               "deleted": False, "updated_at": utc_now_text()}
     existing = uow.conn.execute(select(products.c.id).where(products.c.code == code)).scalar()
     if existing:

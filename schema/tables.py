@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -432,6 +432,9 @@ products = Table(
     Column("hours_x100", BigInteger, nullable=False),
     Column("gift_hours_x100", BigInteger, nullable=False, default=0, server_default="0"),
     Column("validity_days", Integer, nullable=False, default=365, server_default="365"),
+    # Prepaid-fee rule for courses aimed at primary and secondary pupils (DOMAIN.md §3):
+    # off (adult and vocational lines) | warn | block.
+    Column("prepaid_rule", String(8), nullable=False, default="off", server_default="off"),
     Column("active", Boolean, nullable=False, default=True, server_default="1"),
     Column("updated_at", String(32), nullable=False),
     _tombstone(),

@@ -53,6 +53,7 @@ class ProductIn(Input):
     hours_x100: int = Field(gt=0, le=10_000_00)
     gift_hours_x100: int = Field(default=0, ge=0, le=10_000_00)
     validity_days: int = Field(default=365, ge=1, le=3660)
+    prepaid_rule: Literal["off", "warn", "block"] = "off"  # the prepaid-fee rule for K-12 lines
     active: bool = True
 
 

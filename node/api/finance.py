@@ -193,6 +193,9 @@ def register(api: Api) -> None:
                 roles=principal.roles_at(node.config.campus_id), by_user_id=principal.user_id, today=date.today(),
                 promo_code=contract_in.promo_code, manual_discount_fen=contract_in.manual_discount_fen,
                 deposit_ids=contract_in.deposit_ids, expires_on=contract_in.expires_on, crm=node.crm_settings)
+            if contract["prepaid_warnings"]:
+                _audit(request, uow, "prepaid_rule_warning", "contracts", contract["id"],
+                       {"number": contract["number"], "findings": contract["prepaid_warnings"]})
             if contract["manual_discount_fen"]:
                 _audit(request, uow, "manual_discount", "contracts", contract["id"],
                        {"number": contract["number"], "manual_discount_fen": contract["manual_discount_fen"]})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from campus.node.crm.leads import Campus
 from campus.node.crm.moves import CrmSettings, move_lead
@@ -20,9 +20,10 @@ from campus.schema import assets
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Role
+from campus.schema.prepaid import Finding, PrepaidRuleBroken, check_line
 from campus.schema.price_list import find_price, price_item, product, promo
 from campus.schema.pricing import LineRequest, list_price, quote
-from campus.schema.tables import contract_events, contract_lines, contracts, leads
+from campus.schema.tables import asset_entries, contract_events, contract_lines, contracts, leads
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
 
@@ -91,13 +92,18 @@ def sign_contract(uow: UnitOfWork, campus: Campus, student_id: str, lines: list[
     validity = max((days for *_, days in resolved if days), default=DEFAULT_VALIDITY_DAYS)
     if expires_on is not None and expires_on <= today.isoformat():
         raise Invalid("expires_on", "must be after today")
+    ends = expires_on or (today + timedelta(days=validity)).isoformat()
+    findings, blocking = _prepaid_findings(uow.conn, student_id, lines, resolved, today, date.fromisoformat(ends))
+    if blocking:
+        raise PrepaidRuleBroken("; ".join(f.detail for f in blocking),
+                                findings=[vars(f) for f in blocking])
     earlier = uow.conn.execute(select(contracts.c.id).where(contracts.c.student_id == student_id,
                                                             contracts.c.deleted.is_(False))).first()
     now = utc_now_text()
     contract_id = uow.insert("contracts", {
         "campus_id": campus.id, "number": next_number(uow.conn, campus.code, "contract"), "student_id": student_id,
         "kind": "renewal" if earlier else "new", "signed_at": now,
-        "expires_on": expires_on or (today + timedelta(days=validity)).isoformat(),
+        "expires_on": ends,
         "list_fen": priced.list_fen, "promo_code": code, "promo_discount_fen": priced.promo_discount_fen,
         "manual_discount_fen": priced.manual_discount_fen, "amount_fen": priced.amount_fen,
         "consultant_id": by_user_id, "created_by": by_user_id, "created_at": now, "deleted": False})
@@ -122,7 +128,27 @@ def sign_contract(uow: UnitOfWork, campus: Campus, student_id: str, lines: list[
         if pool and Pool(pool) in TRANSITIONS[Move.SIGN][0]:
             move_lead(uow, student["lead_id"], Move.SIGN, None, campus.id, datetime.now(UTC), crm,
                       reason=f"contract signed for student {student['number']}")
-    return contract_view(uow.conn, contract_id)
+    return {**contract_view(uow.conn, contract_id), "prepaid_warnings": [vars(f) for f in findings]}
+
+
+def _prepaid_findings(conn: Connection, student_id: str, lines: list[LineSpec],
+                      resolved: list[tuple[dict[str, Any], int, int, int | None]], today: date,
+                      ends: date) -> tuple[list[Finding], list[Finding]]:
+    """(warnings, blocking findings) of the lines whose products are covered by the prepaid rule."""
+    warnings: list[Finding] = []
+    blocking: list[Finding] = []
+    for spec, (item, hours, _gift, _days) in zip(lines, resolved, strict=True):
+        if not spec.product_id:
+            continue
+        rule = product(conn, spec.product_id)["prepaid_rule"]
+        if rule == "off":
+            continue
+        held = conn.execute(select(func.coalesce(func.sum(asset_entries.c.hours_x100), 0)).join(
+            contract_lines, contract_lines.c.id == asset_entries.c.line_id).where(
+            contract_lines.c.student_id == student_id, contract_lines.c.subject == item["subject"])).scalar_one()
+        found = check_line(item["subject"], hours, today, ends, held)
+        (blocking if rule == "block" else warnings).extend(found)
+    return warnings, blocking
 
 
 def schedulable(contract: dict[str, Any], today: date, expiry_policy: str) -> tuple[bool, str | None]:

@@ -267,3 +267,38 @@ def test_a_fresh_contract_says_it_can_be_scheduled(node_client: TestClient) -> N
         {"grade": "初二", "subject": "数学", "level": "提高", "delivery": "small_class", "hours_x100": 100}]}).json()
     shown = node_client.get(f"/api/v1/contracts/{contract['id']}").json()
     assert (shown["schedulable"], shown["not_schedulable_because"]) == (True, None)
+
+
+def test_a_product_under_the_prepaid_rule_blocks_or_warns(node_client: TestClient, node_store: NodeStore) -> None:
+    item = _price(node_client)
+    blocked = node_client.post("/api/v1/price-list/products", json={
+        "code": "K12-72", "name": "初二数学 72 课时", "price_item_id": item["id"], "hours_x100": 7200,
+        "validity_days": 90, "prepaid_rule": "block"}).json()
+    allowed = node_client.post("/api/v1/price-list/products", json={
+        "code": "K12-48", "name": "初二数学 48 课时", "price_item_id": item["id"], "hours_x100": 4800,
+        "validity_days": 90, "prepaid_rule": "block"}).json()
+    warned = node_client.post("/api/v1/price-list/products", json={
+        "code": "K12-48W", "name": "初二数学 48 课时", "price_item_id": item["id"], "hours_x100": 4800,
+        "validity_days": 365, "prepaid_rule": "warn"}).json()
+    student = _student(node_client)
+    before = _snapshot(node_store)
+
+    refused = node_client.post("/api/v1/contracts", json={"student_id": student["id"],
+                                                          "lines": [{"product_id": blocked["id"]}]})
+    assert refused.status_code == 409 and [f["rule"] for f in refused.json()["findings"]] == ["hours"]
+    assert _snapshot(node_store) == before
+
+    first = node_client.post("/api/v1/contracts", json={"student_id": student["id"],
+                                                        "lines": [{"product_id": allowed["id"]}]})
+    assert first.status_code == 201 and first.json()["prepaid_warnings"] == []
+    too_early = node_client.post("/api/v1/contracts", json={"student_id": student["id"],
+                                                            "lines": [{"product_id": allowed["id"]}]})
+    assert too_early.status_code == 409
+    assert [f["rule"] for f in too_early.json()["findings"]] == ["early_renewal"]
+
+    signed = node_client.post("/api/v1/contracts", json={"student_id": student["id"],
+                                                         "lines": [{"product_id": warned["id"]}]})
+    assert signed.status_code == 201
+    assert [w["rule"] for w in signed.json()["prepaid_warnings"]] == ["months", "early_renewal"]
+    audit = node_client.get("/api/v1/audit", params={"action": "prepaid_rule_warning"}).json()["items"]
+    assert len(audit) == 1

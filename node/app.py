@@ -167,6 +167,8 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             Route("/students/new", guard("students.write", finance_screens.student_new, screen=True),
                   methods=["GET", "POST"]),
             Route("/students/{student_id}", guard("students.read", finance_screens.student_detail, screen=True)),
+            Route("/students/{student_id}/deposits", guard("payments.take", finance_screens.student_deposit,
+                                                           screen=True), methods=["POST"]),
             Route("/students/{student_id}/contracts", guard("contracts.sign", finance_screens.contract_sign,
                                                             screen=True), methods=["POST"]),
             Route("/contracts/{contract_id}", guard("contracts.read", finance_screens.contract_detail, screen=True)),

@@ -19,7 +19,7 @@ from campus.node.finance.contracts import (
     contracts_of,
     sign_contract,
 )
-from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits, take_payment
+from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits, take_deposit, take_payment
 from campus.node.finance.students import create_student, get_student, list_students, present_student
 from campus.node.screens import TEMPLATES
 from campus.schema.errors import DomainError, Invalid
@@ -99,7 +99,26 @@ async def student_detail(request: Request) -> Response:
     return render(TEMPLATES, request, "student_detail.html", {
         "app_title": node.config.campus_name, "student": student, "account": account, "contracts": contracts,
         "deposits": deposits, "products": [p for p in listing["products"] if p["active"]],
-        "may_sign": viewer.can("contracts.sign", node.config.campus_id)})
+        "may_sign": viewer.can("contracts.sign", node.config.campus_id),
+        "may_take_deposit": viewer.can("payments.take", node.config.campus_id),
+        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS]})
+
+
+async def student_deposit(request: Request) -> Response:
+    """A deposit from a student before a contract (for a course still being chosen)."""
+    node, viewer = request.app.state.node, request.state.principal
+    student_id = request.path_params["student_id"]
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        with node.store.unit_of_work() as uow:
+            payment = take_deposit(uow, _campus(request), _fen(str(form.get("amount", "")), "amount"),
+                                   str(form.get("fund_account", "")), student_id=student_id,
+                                   by_user_id=viewer.user_id)
+        flash(request, _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}, "success")
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    return RedirectResponse(f"/students/{student_id}", status_code=303)
 
 
 async def contract_sign(request: Request) -> Response:

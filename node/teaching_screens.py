@@ -17,7 +17,7 @@ from campus.node.teaching.export import attendance_rows
 from campus.node.teaching.scheduling import lesson_row
 from campus.schema.accounts import record_audit
 from campus.schema.errors import DomainError
-from campus.schema.tables import classes, lessons, rooms, users
+from campus.schema.tables import attendance_marks, classes, kiosk_devices, lessons, rooms, students, users
 from campus.web.auth import check_csrf, client_ip
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, render
@@ -50,10 +50,21 @@ async def schedule_page(request: Request) -> Response:
                              .where(lessons.c.campus_id == node.config.campus_id, lessons.c.deleted.is_(False),
                                     lessons.c.starts_at >= bounds[0], lessons.c.starts_at < bounds[1])
                              .order_by(lessons.c.starts_at)).mappings().all()
+        # Kiosk check-ins that matched no lesson: the front desk sorts them out by hand.
+        stray = conn.execute(select(attendance_marks.c.recorded_at, attendance_marks.c.device_time,
+                                    students.c.name, students.c.number, kiosk_devices.c.name.label("device"))
+                             .join(students, students.c.id == attendance_marks.c.student_id)
+                             .outerjoin(kiosk_devices, kiosk_devices.c.id == attendance_marks.c.device_id)
+                             .where(attendance_marks.c.campus_id == node.config.campus_id,
+                                    attendance_marks.c.lesson_id.is_(None),
+                                    attendance_marks.c.recorded_at >= bounds[0],
+                                    attendance_marks.c.recorded_at < bounds[1])
+                             .order_by(attendance_marks.c.recorded_at)).mappings().all()
     shown = [{**dict(r), "from": _local(r["starts_at"], zone), "to": _local(r["ends_at"], zone)} for r in found]
     return render(TEMPLATES, request, "schedule.html", {
         "app_title": node.config.campus_name, "day": day.isoformat(), "lessons": shown,
-        "previous": (day - timedelta(days=1)).isoformat(), "next": (day + timedelta(days=1)).isoformat()})
+        "previous": (day - timedelta(days=1)).isoformat(), "next": (day + timedelta(days=1)).isoformat(),
+        "stray": [dict(r) for r in stray]})
 
 
 async def lesson_page(request: Request) -> Response:

@@ -118,3 +118,12 @@ def test_a_lead_pays_a_deposit_and_becomes_a_student_through_the_screens(node_cl
     admitted = node_client.post(f"/students/new?lead={lead['id']}", data={"csrf_token": token, "lead_id": lead["id"]})
     assert "学员 BJ01-S-000001 已建档" in admitted.text and "李娜" in admitted.text
     assert "抵扣订金 BJ01-R-000001" in admitted.text  # offered at signing
+
+
+def test_a_student_deposit_taken_on_the_student_page_is_offered_at_signing(node_client: TestClient) -> None:
+    student = node_client.post("/api/v1/students", json={"name": "赵敏"}).json()
+    token = _csrf(node_client, f"/students/{student['id']}")
+    paid = node_client.post(f"/students/{student['id']}/deposits", data={"csrf_token": token, "amount": "300",
+                                                                         "fund_account": "cash"})
+    assert "已收订金：收据 BJ01-R-000001" in paid.text
+    assert "抵扣订金 BJ01-R-000001（剩余 ¥300.00）" in paid.text

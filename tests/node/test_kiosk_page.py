@@ -42,9 +42,15 @@ def test_a_paired_tablet_checks_students_in_and_an_unpaired_one_cannot(
         done = tablet.post("/kiosk", data={"csrf_token": _csrf(paired.text),
                                            "student_number": school.students[0]["number"].lower()})
         assert "学员0 签到成功" in done.text
+        walk_in = node_client.post("/api/v1/students", json={"name": "没课的学员"}).json()
+        stray = tablet.post("/kiosk", data={"csrf_token": _csrf(paired.text), "student_number": walk_in["number"]})
+        assert "没课的学员 签到成功" in stray.text
         unknown = tablet.post("/kiosk", data={"csrf_token": _csrf(paired.text), "student_number": "NOPE-1"})
         assert "未找到该学号" in unknown.text
         assert tablet.get("/api/v1/leads").status_code == 401  # a kiosk can post marks and nothing else
 
     lesson = node_client.get("/api/v1/lessons", params={"from": start.date().isoformat()}).json()["items"][0]
     assert [a["mark"] for a in node_client.get(f"/api/v1/lessons/{lesson['id']}").json()["attendance"]] == ["present"]
+
+    schedule = node_client.get("/schedule").text  # today, in the campus's time
+    assert "未匹配课程的签到" in schedule and "没课的学员" in schedule and "前台平板" in schedule

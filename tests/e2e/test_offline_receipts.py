@@ -68,3 +68,5 @@ def test_receipts_issued_offline_at_two_campuses_stay_unique_after_sync(group: G
     assert report["ALL"]["received_fen"] == 2 * per_campus[1]
     console = group.hub_http.get("/").text
     assert "签约金额" in console and "¥69120.00" in console  # the group's tuition at the hub console
+    audit = group.hub_http.get("/api/v1/audit", params={"action": "price_changed"}).json()["items"]
+    assert len(audit) == 2 and all(a["client_ip"] == "127.0.0.1" for a in audit)  # the price and the product

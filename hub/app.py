@@ -79,6 +79,8 @@ async def home(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     return render(TEMPLATES, request, "hub_home.html",
                   {"app_title": "Campus HQ", "summary": campus_summary(hub.store), "sync": hub.sync.status(),
+                   "conflicts": [c for c in hub.sync.conflicts() if not c["resolved_at"] and not c["deleted"]][-50:],
+                   "campus_codes": {c["id"]: c["code"] for c in hub.store.list_campuses()},
                    "database": hub.store.engine.url.render_as_string(hide_password=True)})
 
 

@@ -103,3 +103,5 @@ def test_offline_consumption_at_another_campus_converges_and_an_overdraft_is_rec
             assert conn.execute(select(conflicts.c.id).where(conflicts.c.kind == "overdraft")).scalars().all() \
                 == [recorded[0]["id"]]
     assert differences(group) == {"BJ01": [], "SH01": []}
+    console = group.hub_http.get("/").text
+    assert "课时透支" in console and "BJ01" in console  # headquarters sees the overdraft on its console

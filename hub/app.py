@@ -33,7 +33,7 @@ from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price list"},
-       {"href": "/audit", "label": "Audit trail"}]
+       {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"}]
 
 
 @dataclass

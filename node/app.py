@@ -51,6 +51,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
+       {"href": "/users", "label": "Users", "action": "users.read"},
        {"href": "/audit", "label": "Audit trail", "action": "audit.read"}]
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -19,13 +21,14 @@ from campus.schema.accounts import (
     set_roles,
     users_with_roles,
 )
-from campus.schema.errors import Conflict
+from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.permissions import Role
+from campus.schema.tables import campuses
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.auth import PUBLIC, check_csrf, client_ip, csrf_token, guard, require
 from campus.web.i18n import gettext_ as _
 from campus.web.problems import InvalidInput
-from campus.web.templating import make_templates, render
+from campus.web.templating import flash, make_templates, render
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 
@@ -96,10 +99,76 @@ async def audit_page(request: Request) -> Response:
                    "chosen_action": action or "", "chosen_username": username or ""})
 
 
+ROLE_LABELS = {Role.HQ_ADMIN: "HQ admin", Role.CAMPUS_MANAGER: "Campus manager", Role.MARKETING: "Marketing",
+               Role.CONSULTANT: "Consultant", Role.ACADEMIC_ADVISOR: "Academic advisor", Role.TEACHER: "Teacher",
+               Role.FINANCE: "Finance"}
+
+
+async def users_page(request: Request) -> Response:
+    """Users and their roles; where accounts are managed here, create users and change roles."""
+    auth, principal = request.app.state.auth, request.state.principal
+    manages = request.app.state.manages_accounts and principal.can("users.manage", auth.campus_id)
+    if request.method == "POST":
+        form = await request.form()
+        check_csrf(request, form)
+        require(request, "users.manage")
+        try:
+            _manages_accounts(request)
+            _change_users(request, form, principal)
+            flash(request, _("Saved."), "success")
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            flash(request, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", "error")
+        except (DomainError, ValueError) as exc:
+            flash(request, getattr(exc, "detail", str(exc)), "error")
+        return RedirectResponse("/users", status_code=303)
+    with auth.store.read() as conn:
+        people = list(users_with_roles(conn))
+        places = {row.id: row.name for row in conn.execute(select(campuses.c.id, campuses.c.name)
+                                                            .where(campuses.c.deleted.is_(False)))}
+    return render(TEMPLATES, request, "users.html", {
+        "app_title": request.app.state.title, "people": people, "campuses": places, "manages": manages,
+        "roles": [(role.value, _(label)) for role, label in ROLE_LABELS.items()],
+        "role_names": {role.value: _(label) for role, label in ROLE_LABELS.items()}})
+
+
+def _change_users(request: Request, form: Any, principal: Any) -> None:
+    auth = request.app.state.auth
+    action = str(form.get("action", ""))
+    campus = str(form.get("campus_id", "")) or None
+    with auth.store.unit_of_work() as uow:
+        if action == "create":
+            user_in = UserIn(username=str(form.get("username", "")), display_name=str(form.get("display_name", "")),
+                             password=str(form.get("password", "")),
+                             roles=[GrantIn(role=str(form.get("role", "")), campus_id=campus)])
+            grants = [(g.role, g.campus_id) for g in user_in.roles]
+            user_id = create_user(uow, user_in.username, user_in.display_name, user_in.password, grants)
+            before: Any = []
+            after: Any = sorted([c or "*", r.value] for r, c in grants)
+        else:
+            user_id = str(form.get("user_id", ""))
+            current = next((p for p in users_with_roles(uow.conn) if p["id"] == user_id), None)
+            if current is None:
+                raise Invalid("user_id", "no such user")
+            grants = {(role, None if place == "*" else place) for place, role in current["grants"]}
+            change = (Role(str(form.get("role", ""))).value, campus)
+            if action == "grant":
+                grants.add(change)
+            elif action == "revoke":
+                grants.discard(change)
+            else:
+                raise Invalid("action", "create, grant or revoke")
+            before, after = set_roles(uow, user_id, [(Role(r), c) for r, c in sorted(grants, key=str)])
+        record_audit(uow, "permission_change", campus_id=auth.campus_id, client_ip=client_ip(request),
+                     user_id=principal.user_id, username=principal.username, target_table="users",
+                     target_id=user_id, before=before, after=after)
+
+
 def login_routes() -> list[Route]:
     return [Route("/login", guard(PUBLIC, login), methods=["GET", "POST"]),
             Route("/logout", guard(PUBLIC, logout), methods=["POST"]),
-            Route("/audit", guard("audit.read", audit_page, screen=True))]
+            Route("/audit", guard("audit.read", audit_page, screen=True)),
+            Route("/users", guard("users.read", users_page, screen=True), methods=["GET", "POST"])]
 
 
 class GrantIn(Input):

@@ -157,3 +157,50 @@ class LessonHours(_Quantity):
 
     def __str__(self) -> str:
         return self.decimal_text()
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ["", "拾", "佰", "仟"]
+_BIG_UNITS = ["", "万", "亿", "兆"]
+
+
+def _four_digits(value: int) -> str:
+    text, zero = "", False
+    for position in range(3, -1, -1):
+        digit = value // 10**position % 10
+        if digit == 0:
+            zero = bool(text)
+        else:
+            text += ("零" if zero else "") + _DIGITS[digit] + _SMALL_UNITS[position]
+            zero = False
+    return text
+
+
+def yuan_in_words(fen: int) -> str:
+    """The amount in Chinese capitals as receipts write it: 1234.50 → 人民币壹仟贰佰叁拾肆元伍角整."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError("yuan_in_words takes integer fen")
+    sign, fen = ("负", -fen) if fen < 0 else ("", fen)
+    yuan, jiao, cents = fen // 100, fen // 10 % 10, fen % 10
+    groups, words = [], ""
+    while yuan:
+        groups.append(yuan % 10000)
+        yuan //= 10000
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            continue
+        if words and group < 1000:
+            words += "零"
+        words += _four_digits(group) + _BIG_UNITS[index]
+    if words:
+        words += "元"
+    if jiao:
+        words += _DIGITS[jiao] + "角"
+    elif words and cents:
+        words += "零"
+    if cents:
+        words += _DIGITS[cents] + "分"
+    if not cents:
+        words = (words or "零元") + "整"
+    return f"人民币{sign}{words}"

@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from campus.schema.quantities import LessonHours, Money
+from campus.schema.quantities import LessonHours, Money, yuan_in_words
 from campus.web.auth import csrf_token, current_principal
 from campus.web.i18n import LOCALES, current_locale, gettext_, ngettext_
 
@@ -31,6 +31,7 @@ def make_templates(app_templates: Path) -> Jinja2Templates:
     environment.filters["yuan"] = lambda fen: str(Money(fen)) if fen is not None else "—"
     environment.filters["hours"] = lambda x100: str(LessonHours(x100)) if x100 is not None else "—"
     environment.filters["local"] = _local_time
+    environment.filters["yuan_words"] = yuan_in_words
     environment.filters["percent"] = lambda bp: f"{Decimal(bp).scaleb(-2).normalize():f}%"
     environment.globals["LOCALES"] = LOCALES
     environment.globals["current_locale"] = current_locale.get

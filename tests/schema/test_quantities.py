@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campus.schema.quantities import FloatRefused, LessonHours, Money, round_half_up
+from campus.schema.quantities import FloatRefused, LessonHours, Money, round_half_up, yuan_in_words
 
 
 @pytest.mark.parametrize("bad", [12.5, 0.0, float("inf")])
@@ -87,3 +87,13 @@ def test_an_amount_cannot_be_changed_in_place() -> None:
     amount = Money(100)
     with pytest.raises(AttributeError):
         amount.units = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("fen", "words"), [
+    (0, "人民币零元整"), (1, "人民币壹分"), (50, "人民币伍角整"), (105, "人民币壹元零伍分"),
+    (80000, "人民币捌佰元整"), (123450, "人民币壹仟贰佰叁拾肆元伍角整"), (1001001, "人民币壹万零壹拾元零壹分"),
+    (100000005, "人民币壹佰万元零伍分"), (1000010000, "人民币壹仟万零壹佰元整"), (10000000000, "人民币壹亿元整"),
+    (-30000, "人民币负叁佰元整"),
+])
+def test_amount_in_chinese_capitals_as_receipts_write_it(fen: int, words: str) -> None:
+    assert yuan_in_words(fen) == words

@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import segno
+from markupsafe import Markup
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -96,8 +98,11 @@ async def student_detail(request: Request) -> Response:
         contracts = contracts_of(conn, student_id)
         deposits = open_deposits(conn, student_id, student["lead_id"])
         listing = price_list(conn)
+    # The check-in card: a kiosk's scanner reads the student number from this code.
+    card = Markup(segno.make(student["number"], error="m").svg_inline(scale=4, title=student["number"]))
     return render(TEMPLATES, request, "student_detail.html", {
         "app_title": node.config.campus_name, "student": student, "account": account, "contracts": contracts,
+        "card": card,
         "deposits": deposits, "products": [p for p in listing["products"] if p["active"]],
         "may_sign": viewer.can("contracts.sign", node.config.campus_id),
         "may_take_deposit": viewer.can("payments.take", node.config.campus_id),

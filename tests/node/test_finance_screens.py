@@ -25,6 +25,8 @@ def test_a_student_is_admitted_signed_and_paid_through_the_screens(node_client: 
         "guardian_name": "王父", "guardian_relation": "父亲", "guardian_phone": "13700137000"})
     assert admitted.status_code == 200 and "学员 BJ01-S-000001 已建档" in admitted.text
     assert "课时账户" in admitted.text and "签约" in admitted.text
+    card = re.search(r'id="check-in-card"><svg[^>]*class="segno"><title>([^<]+)</title>', admitted.text)
+    assert card and card.group(1) == "BJ01-S-000001"  # the QR code a kiosk scanner reads
     student_path = str(admitted.url.path)
 
     product_id = re.search(r'<option value="([^"]+)">MATH8-10', admitted.text).group(1)

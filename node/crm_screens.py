@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm.lead_import import ImportFileInvalid, import_leads, read_lead_rows
 from campus.node.crm.leads import Campus, add_follow_up, get_lead, list_leads, pool_counts
-from campus.node.crm.moves import lead_history_of, move_lead
+from campus.node.crm.moves import active_consultants, lead_history_of, move_lead
 from campus.node.crm.pools import Move, Pool, allowed_moves
 from campus.node.finance.payments import FUND_ACCOUNTS, take_deposit
 from campus.node.finance_screens import FUND_LABELS
@@ -69,9 +69,11 @@ async def lead_detail(request: Request) -> Response:
     campus_id = node.config.campus_id
     with node.store.read() as conn:
         student_id = conn.execute(select(students.c.id).where(students.c.lead_id == lead_id)).scalar()
+        consultants = active_consultants(conn, campus_id) if Move.ASSIGN in allowed else []
     return render(TEMPLATES, request, "lead_detail.html", {
         "app_title": node.config.campus_name, "lead": lead, "history": history, "follow_ups": follow_ups,
         "moves": moves, "pool_label": _(POOL_LABELS[Pool(lead["pool"])]), "names": _names(request),
+        "consultants": consultants,
         "may_deposit": Move.DEPOSIT in allowed and viewer.can("payments.take", campus_id),
         "may_admit": student_id is None and viewer.can("students.write", campus_id)
         and lead["pool"] not in (Pool.INVALID, Pool.RETURNED), "student_id": student_id,
@@ -109,7 +111,8 @@ async def lead_move(request: Request) -> Response:
         move = Move(str(form.get("move", "")))
         with node.store.unit_of_work() as uow:
             move_lead(uow, lead_id, move, viewer, node.config.campus_id, datetime.now(UTC), node.crm_settings,
-                      reason=str(form.get("reason", "")).strip() or None)
+                      reason=str(form.get("reason", "")).strip() or None,
+                      consultant_id=str(form.get("consultant_id", "")) or None)  # none: round-robin
         flash(request, _("Done: %(move)s") % {"move": _(MOVE_LABELS[move])}, "success")
     except ValueError:
         flash(request, _("Unknown action"), "error")

@@ -6,24 +6,23 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from campus.node.crm.lead_import import ImportFileInvalid, import_leads, read_lead_rows
 from campus.node.crm.leads import Campus, add_follow_up, get_lead, list_leads, pool_counts
 from campus.node.crm.moves import active_consultants, lead_history_of, move_lead
 from campus.node.crm.pools import Move, Pool, allowed_moves
 from campus.node.finance.payments import FUND_ACCOUNTS, take_deposit
-from campus.node.finance_screens import FUND_LABELS
+from campus.node.finance_screens import FUND_LABELS, form_fen
 from campus.node.screens import TEMPLATES
 from campus.schema.accounts import record_audit
-from campus.schema.errors import DomainError, Invalid
-from campus.schema.quantities import Money
+from campus.schema.errors import Invalid
 from campus.schema.tables import lead_follow_ups, students, users
 from campus.web.auth import check_csrf, client_ip
 from campus.web.i18n import gettext_ as _
-from campus.web.templating import flash, render
+from campus.web.templating import form_action, render
 
 POOL_LABELS = {Pool.LEAD: "Lead pool", Pool.PRIVATE: "Private pool", Pool.INVITED: "Invited pool",
                Pool.DEPOSIT: "Deposit pool", Pool.SIGNED: "Signed pool", Pool.RETURNED: "Returned pool",
@@ -84,61 +83,51 @@ async def lead_deposit(request: Request) -> Response:
     """Take a deposit from a lead: the money is recorded with a receipt, the lead moves to the deposit pool."""
     node, viewer = request.app.state.node, request.state.principal
     lead_id = request.path_params["lead_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    try:
+
+    def take(form: FormData) -> str:
         with node.store.unit_of_work() as uow:
             get_lead(uow.conn, lead_id, viewer, node.config.campus_id)
-            try:
-                fen = Money.parse(str(form.get("amount", ""))).fen
-            except ValueError as exc:
-                raise Invalid("amount", str(exc)) from None
-            payment = take_deposit(uow, Campus(node.config.campus_id, node.config.campus_code), fen,
-                                   str(form.get("fund_account", "")), lead_id=lead_id, by_user_id=viewer.user_id,
-                                   crm=node.crm_settings)
-        flash(request, _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}, "success")
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+            payment = take_deposit(uow, Campus(node.config.campus_id, node.config.campus_code),
+                                   form_fen(str(form.get("amount", "")), "amount"), str(form.get("fund_account", "")),
+                                   lead_id=lead_id, by_user_id=viewer.user_id, crm=node.crm_settings)
+        return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
+
+    return await form_action(request, f"/leads/{lead_id}", take)
 
 
 async def lead_move(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     lead_id = request.path_params["lead_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    try:
-        move = Move(str(form.get("move", "")))
+
+    def move(form: FormData) -> str:
+        try:
+            chosen = Move(str(form.get("move", "")))
+        except ValueError:
+            raise Invalid("move", _("Unknown action")) from None
         with node.store.unit_of_work() as uow:
-            move_lead(uow, lead_id, move, viewer, node.config.campus_id, datetime.now(UTC), node.crm_settings,
+            move_lead(uow, lead_id, chosen, viewer, node.config.campus_id, datetime.now(UTC), node.crm_settings,
                       reason=str(form.get("reason", "")).strip() or None,
                       consultant_id=str(form.get("consultant_id", "")) or None)  # none: round-robin
-        flash(request, _("Done: %(move)s") % {"move": _(MOVE_LABELS[move])}, "success")
-    except ValueError:
-        flash(request, _("Unknown action"), "error")
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+        return _("Done: %(move)s") % {"move": _(MOVE_LABELS[chosen])}
+
+    return await form_action(request, f"/leads/{lead_id}", move)
 
 
 async def lead_follow_up(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     lead_id = request.path_params["lead_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    content = str(form.get("content", "")).strip()
-    next_on = str(form.get("next_follow_up_on", "")).strip() or None
-    if not content:
-        flash(request, _("Write what was said"), "error")
-        return RedirectResponse(f"/leads/{lead_id}", status_code=303)
-    try:
+
+    def record(form: FormData) -> str:
+        content = str(form.get("content", "")).strip()
+        if not content:
+            raise Invalid("content", _("Write what was said"))
         with node.store.unit_of_work() as uow:
             get_lead(uow.conn, lead_id, viewer, node.config.campus_id)
-            add_follow_up(uow, lead_id, str(form.get("channel", "call")), content, next_on)
-        flash(request, _("Follow-up saved"), "success")
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-    return RedirectResponse(f"/leads/{lead_id}", status_code=303)
+            add_follow_up(uow, lead_id, str(form.get("channel", "call")), content,
+                          str(form.get("next_follow_up_on", "")).strip() or None)
+        return _("Follow-up saved")
+
+    return await form_action(request, f"/leads/{lead_id}", record)
 
 
 async def lead_import(request: Request) -> Response:

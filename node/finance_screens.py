@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import segno
 from markupsafe import Markup
 from sqlalchemy import select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -30,7 +31,7 @@ from campus.schema.quantities import LessonHours, Money
 from campus.schema.tables import campuses, payments, students
 from campus.web.auth import check_csrf
 from campus.web.i18n import gettext_ as _
-from campus.web.templating import flash, render
+from campus.web.templating import flash, form_action, render
 
 FUND_LABELS = {"cash": "Cash", "wechat": "WeChat Pay", "alipay": "Alipay", "bank": "Bank transfer", "pos": "POS"}
 
@@ -40,14 +41,15 @@ def _campus(request: Request) -> Campus:
     return Campus(config.campus_id, config.campus_code)
 
 
-def _fen(text: str, field: str) -> int:
+def form_fen(text: str, field: str) -> int:
+    """An amount typed in yuan ("1,234.5") as fen, or Invalid naming the field."""
     try:
         return Money.parse(text or "0").fen
     except ValueError as exc:
         raise Invalid(field, f"{text!r}: {exc}") from None
 
 
-def _hours_x100(text: str, field: str) -> int:
+def form_hours_x100(text: str, field: str) -> int:
     try:
         return LessonHours.parse(text or "0").x100
     except ValueError as exc:
@@ -113,17 +115,15 @@ async def student_deposit(request: Request) -> Response:
     """A deposit from a student before a contract (for a course still being chosen)."""
     node, viewer = request.app.state.node, request.state.principal
     student_id = request.path_params["student_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    try:
+
+    def take(form: FormData) -> str:
         with node.store.unit_of_work() as uow:
-            payment = take_deposit(uow, _campus(request), _fen(str(form.get("amount", "")), "amount"),
+            payment = take_deposit(uow, _campus(request), form_fen(str(form.get("amount", "")), "amount"),
                                    str(form.get("fund_account", "")), student_id=student_id,
                                    by_user_id=viewer.user_id)
-        flash(request, _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}, "success")
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-    return RedirectResponse(f"/students/{student_id}", status_code=303)
+        return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
+
+    return await form_action(request, f"/students/{student_id}", take)
 
 
 async def contract_sign(request: Request) -> Response:
@@ -137,7 +137,7 @@ async def contract_sign(request: Request) -> Response:
                 uow, _campus(request), student_id, [LineSpec(product_id=str(form.get("product_id", "")) or None)],
                 roles=viewer.roles_at(node.config.campus_id), by_user_id=viewer.user_id, today=date.today(),
                 promo_code=str(form.get("promo_code", "")).strip() or None,
-                manual_discount_fen=_fen(str(form.get("manual_discount", "")), "manual_discount"),
+                manual_discount_fen=form_fen(str(form.get("manual_discount", "")), "manual_discount"),
                 deposit_ids=[str(d) for d in form.getlist("deposit_id")], crm=node.crm_settings)
     except DomainError as exc:
         flash(request, exc.detail, "error")
@@ -161,39 +161,32 @@ async def contract_detail(request: Request) -> Response:
 async def contract_payment(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     contract_id = request.path_params["contract_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    try:
+
+    def take(form: FormData) -> str:
         with node.store.unit_of_work() as uow:
-            payment = take_payment(uow, _campus(request), contract_id, _fen(str(form.get("amount", "")), "amount"),
+            payment = take_payment(uow, _campus(request), contract_id, form_fen(str(form.get("amount", "")), "amount"),
                                    str(form.get("fund_account", "")), by_user_id=viewer.user_id,
                                    note=str(form.get("note", "")).strip() or None)
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-        return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
-    flash(request, _("Payment received: receipt %(number)s") % {"number": payment["receipt_number"]}, "success")
-    return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
+        return _("Payment received: receipt %(number)s") % {"number": payment["receipt_number"]}
+
+    return await form_action(request, f"/contracts/{contract_id}", take)
 
 
 async def contract_change(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     contract_id = request.path_params["contract_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    kind = str(form.get("kind", ""))
-    try:
+
+    def change(form: FormData) -> str:
         with node.store.unit_of_work() as uow:
             change_contract(
-                uow, _campus(request), contract_id, kind, by_user_id=viewer.user_id, today=date.today(),
-                line_id=str(form.get("line_id", "")) or None,
-                hours_x100=_hours_x100(str(form.get("hours", "")), "hours") or None,
-                amount_fen=_fen(str(form.get("amount", "")), "amount") or None,
+                uow, _campus(request), contract_id, str(form.get("kind", "")), by_user_id=viewer.user_id,
+                today=date.today(), line_id=str(form.get("line_id", "")) or None,
+                hours_x100=form_hours_x100(str(form.get("hours", "")), "hours") or None,
+                amount_fen=form_fen(str(form.get("amount", "")), "amount") or None,
                 expires_on=str(form.get("expires_on", "")) or None, reason=str(form.get("reason", "")).strip() or None)
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-        return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
-    flash(request, _("Change recorded"), "success")
-    return RedirectResponse(f"/contracts/{contract_id}", status_code=303)
+        return _("Change recorded")
+
+    return await form_action(request, f"/contracts/{contract_id}", change)
 
 
 async def receipt(request: Request) -> Response:

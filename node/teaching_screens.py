@@ -8,19 +8,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from campus.node.screens import TEMPLATES
 from campus.node.teaching import attendance as att
 from campus.node.teaching.export import attendance_rows
 from campus.node.teaching.scheduling import lesson_row
 from campus.schema.accounts import record_audit
-from campus.schema.errors import DomainError
 from campus.schema.tables import attendance_marks, classes, kiosk_devices, lessons, rooms, students, users
-from campus.web.auth import check_csrf, client_ip
+from campus.web.auth import client_ip
 from campus.web.i18n import gettext_ as _
-from campus.web.templating import flash, render
+from campus.web.templating import form_action, render
 
 
 def _day(request: Request, name: str = "day") -> date:
@@ -85,12 +85,11 @@ async def lesson_page(request: Request) -> Response:
 
 
 async def lesson_marks(request: Request) -> Response:
-    """Mark every student of the lesson at once (the teacher's roll call)."""
+    """Mark every student of the lesson at once (the teacher's roll call), and confirm if asked."""
     node, viewer = request.app.state.node, request.state.principal
     lesson_id = request.path_params["lesson_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    try:
+
+    def roll_call(form: FormData) -> str:
         with node.store.unit_of_work() as uow:
             for seat in att.attendance_of(uow.conn, lesson_id):
                 chosen = str(form.get(f"mark-{seat['student_id']}", ""))
@@ -98,31 +97,28 @@ async def lesson_marks(request: Request) -> Response:
                     att.record_mark(uow, lesson_id, seat["student_id"], chosen, "teacher", by_user_id=viewer.user_id)
             if form.get("confirm") and viewer.can("attendance.confirm", node.config.campus_id):
                 att.confirm_lesson(uow, lesson_id, node.config.campus_id, viewer.user_id, node.teaching_settings)
-        flash(request, _("Attendance confirmed") if form.get("confirm") else _("Marks saved"), "success")
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-    return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
+        return _("Attendance confirmed") if form.get("confirm") else _("Marks saved")
+
+    return await form_action(request, f"/lessons/{lesson_id}", roll_call)
 
 
 async def lesson_reconfirm(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     lesson_id = request.path_params["lesson_id"]
-    form = await request.form()
-    check_csrf(request, form)
-    student_id, mark = str(form.get("student_id", "")), str(form.get("mark", ""))
-    try:
+
+    def correct(form: FormData) -> str:
+        student_id, mark, reason = str(form.get("student_id", "")), str(form.get("mark", "")), str(form.get("reason", ""))
         with node.store.unit_of_work() as uow:
             before = att.live_confirmations(uow.conn, lesson_id).get(student_id)
-            att.reconfirm(uow, lesson_id, student_id, mark, str(form.get("reason", "")), node.config.campus_id,
-                          viewer.user_id, node.teaching_settings)
+            att.reconfirm(uow, lesson_id, student_id, mark, reason, node.config.campus_id, viewer.user_id,
+                          node.teaching_settings)
             record_audit(uow, "attendance_changed", campus_id=node.config.campus_id, client_ip=client_ip(request),
                          user_id=viewer.user_id, username=viewer.username, target_table="lessons",
                          target_id=lesson_id, before={"mark": before["mark"] if before else None},
-                         after={"mark": mark, "reason": str(form.get("reason", "")), "student_id": student_id})
-        flash(request, _("Attendance corrected"), "success")
-    except DomainError as exc:
-        flash(request, exc.detail, "error")
-    return RedirectResponse(f"/lessons/{lesson_id}", status_code=303)
+                         after={"mark": mark, "reason": reason, "student_id": student_id})
+        return _("Attendance corrected")
+
+    return await form_action(request, f"/lessons/{lesson_id}", correct)
 
 
 async def attendance_print(request: Request) -> Response:

@@ -15,7 +15,7 @@ from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.web.serving import BackgroundServer
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.e2e.browser"]
 
 ADMIN_PASSWORD = "admin-password-1"
 

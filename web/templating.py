@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -9,14 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from campus.schema.errors import DomainError
 from campus.schema.quantities import LessonHours, Money, yuan_in_words
-from campus.web.auth import csrf_token, current_principal
+from campus.web.auth import check_csrf, csrf_token, current_principal
 from campus.web.i18n import LOCALES, current_locale, gettext_, ngettext_
 
 SHELL_TEMPLATES = Path(__file__).parent / "templates"
@@ -64,6 +67,21 @@ def static_mount() -> Mount:
 def flash(request: Request, message: str, category: str = "info") -> None:
     """Queue a message for the next page this browser renders (needs SessionMiddleware)."""
     request.session.setdefault(FLASH_KEY, []).append({"message": message, "category": category})
+
+
+async def form_action(request: Request, back: str, action: Callable[[FormData], str | None]) -> Response:
+    """A staff form's POST: check its CSRF token, run ``action``, flash what it returns (or the
+    business rule it broke), and go back to ``back``."""
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        done = action(form)
+    except DomainError as exc:
+        flash(request, exc.detail, "error")
+    else:
+        if done:
+            flash(request, done, "success")
+    return RedirectResponse(back, status_code=303)
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:

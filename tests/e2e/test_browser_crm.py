@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-import pytest
-
 from campus.web.serving import BackgroundServer
 from tests.conftest import ADMIN_PASSWORD
+from tests.e2e.browser import MARKS
 from tests.e2e.sync_helpers import signed_in_client
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"Chromium is not installed at {CHROMIUM}"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = MARKS
 
 
 def test_consultant_claims_a_lead_and_adds_a_follow_up_through_the_screens(

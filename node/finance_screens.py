@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from campus.schema.errors import DomainError, Invalid
 from campus.schema.price_list import price_list
 from campus.schema.quantities import LessonHours, Money
 from campus.schema.tables import campuses, payments, students
+from campus.schema.times import local_days_utc
 from campus.web.auth import check_csrf
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, form_action, render
@@ -217,8 +218,7 @@ async def finance_page(request: Request) -> Response:
         end = date.fromisoformat(request.query_params.get("to", "")) if request.query_params.get("to") else start
     except ValueError:
         start = end = today
-    bounds = [datetime.combine(d, datetime.min.time(), zone).astimezone(UTC).isoformat(timespec="seconds")
-              .replace("+00:00", "Z") for d in (start, end + timedelta(days=1))]
+    bounds = local_days_utc(start, end, node.config.timezone)
     with node.store.read() as conn:
         rows = [dict(r) for r in conn.execute(
             select(payments, students.c.name.label("student_name"), students.c.number.label("student_number"))

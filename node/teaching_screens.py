@@ -18,6 +18,7 @@ from campus.node.teaching.export import attendance_rows
 from campus.node.teaching.scheduling import lesson_row
 from campus.schema.accounts import record_audit
 from campus.schema.tables import attendance_marks, classes, kiosk_devices, lessons, rooms, students, users
+from campus.schema.times import local_days_utc
 from campus.web.auth import client_ip
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import form_action, render
@@ -39,8 +40,7 @@ async def schedule_page(request: Request) -> Response:
     node = request.app.state.node
     zone = ZoneInfo(node.config.timezone)
     day = _day(request)
-    first = datetime.combine(day, datetime.min.time(), zone).astimezone(ZoneInfo("UTC"))
-    bounds = [(first + timedelta(days=k)).isoformat(timespec="seconds").replace("+00:00", "Z") for k in (0, 1)]
+    bounds = local_days_utc(day, day, node.config.timezone)
     with node.store.read() as conn:
         found = conn.execute(select(lessons, classes.c.name.label("class_name"), rooms.c.name.label("room_name"),
                                     users.c.display_name.label("teacher_name"))

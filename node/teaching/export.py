@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from campus.node.teaching.attendance import attendance_of
 from campus.schema.quantities import LessonHours
 from campus.schema.tables import classes, lessons
+from campus.schema.times import local_days_utc
 
 HEADERS = ["日期", "时间", "班级", "学号", "姓名", "考勤", "确认考勤", "扣课时"]
 MARK_NAMES = {"present": "出勤", "late": "迟到", "leave": "请假", "absent": "旷课", "forfeited": "损课",
@@ -20,16 +21,11 @@ MARK_NAMES = {"present": "出勤", "late": "迟到", "leave": "请假", "absent"
 
 def attendance_rows(conn: Connection, campus_id: str, start: date, end: date, timezone: str) -> list[dict[str, Any]]:
     zone = ZoneInfo(timezone)
-    first = datetime.combine(start, datetime.min.time(), zone)
-    last = datetime.combine(end + timedelta(days=1), datetime.min.time(), zone)
-
-    def utc(moment: datetime) -> str:
-        return moment.astimezone(ZoneInfo("UTC")).isoformat(timespec="seconds").replace("+00:00", "Z")
-
+    first, last = local_days_utc(start, end, timezone)
     found = conn.execute(select(lessons.c.id, lessons.c.starts_at, lessons.c.ends_at, classes.c.name).join(
         classes, classes.c.id == lessons.c.class_id).where(
         lessons.c.campus_id == campus_id, lessons.c.deleted.is_(False), lessons.c.status == "scheduled",
-        lessons.c.starts_at >= utc(first), lessons.c.starts_at < utc(last)).order_by(lessons.c.starts_at)).all()
+        lessons.c.starts_at >= first, lessons.c.starts_at < last).order_by(lessons.c.starts_at)).all()
     rows = []
     for lesson_id, starts_at, ends_at, class_name in found:
         begins = datetime.fromisoformat(starts_at.replace("Z", "+00:00")).astimezone(zone)

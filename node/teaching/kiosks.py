@@ -27,7 +27,7 @@ from campus.schema.tables import (
     kiosk_devices,
     kiosk_requests,
 )
-from campus.schema.times import utc_now_text
+from campus.schema.times import utc_now_text, utc_text
 from campus.sync.capture import UnitOfWork
 
 WINDOW_SECONDS = 300
@@ -116,14 +116,10 @@ LESSON_AT = (
 )
 
 
-def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _lesson_for(conn: Connection, student_id: str, campus_id: str, at: datetime) -> tuple[str, str] | None:
     """(lesson id, start) of the student's lesson at this campus that the moment ``at`` belongs to."""
-    row = conn.exec_driver_sql(LESSON_AT, (student_id, campus_id, _utc_text(at + EARLY_CHECK_IN),
-                                           _utc_text(at - timedelta(hours=12)), _utc_text(at))).first()
+    row = conn.exec_driver_sql(LESSON_AT, (student_id, campus_id, utc_text(at + EARLY_CHECK_IN),
+                                           utc_text(at - timedelta(hours=12)), utc_text(at))).first()
     return (row[0], row[1]) if row else None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from campus.schema.tables import (
     rooms,
     students,
 )
-from campus.schema.times import utc_now_text
+from campus.schema.times import utc_now_text, utc_text
 from campus.sync.capture import UnitOfWork
 
 CATEGORIES = ("regular", "exam", "self_study", "online", "one_on_one")
@@ -43,10 +43,6 @@ class Clash(Conflict):
 class Slot:
     starts_at: str  # UTC ISO text
     ends_at: str
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_instant(text: str, field: str) -> datetime:
@@ -196,7 +192,7 @@ def _validate_slot(starts: datetime, ends: datetime) -> Slot:
         raise Invalid("ends_at", "a lesson ends after it starts")
     if ends - starts > timedelta(hours=12):
         raise Invalid("ends_at", "a lesson lasts at most 12 hours")
-    return Slot(iso(starts), iso(ends))
+    return Slot(utc_text(starts), utc_text(ends))
 
 
 def book_lesson(uow: UnitOfWork, campus_id: str, class_id: str, starts: datetime, ends: datetime, *,

@@ -1,17 +1,37 @@
-"""The hub's feed: every change the hub accepted or wrote, in one order, for nodes to pull."""
+"""The hub's feed: every change the hub accepted or wrote, in one order, for nodes to pull.
+
+The feed is kept in segments: the bodies of consecutive changes from one origin node for one
+scope (a campus, or every node), packed into one row of at most :data:`SEGMENT_BYTES`. A push
+of thousands of changes becomes a handful of rows, and a pull reads whole segments.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select
+import msgpack
+from sqlalchemy import Connection, insert, select
 
-from campus.schema.tables import hub_feed, metadata
+from campus.schema.tables import hub_feed, hub_feed_students, metadata
+from campus.sync import codec
 from campus.sync.bulk import insert_rows
 from campus.sync.changes import Change
 from campus.sync.policy import policy_of, scope_of
 from campus.sync.visits import campuses_of_student, student_of, visits_of
+
+SEGMENT_BYTES = 256 << 10
+
+
+class Entry(NamedTuple):
+    """One change body bound for one scope; ``student`` is the student its row is about, if any."""
+
+    origin: str
+    seq: int
+    scope: str | None
+    body: bytes
+    student: str | None = None
 
 
 def scope_campus(conn: Connection, change: Change) -> str | None:
@@ -27,32 +47,87 @@ def scope_campus(conn: Connection, change: Change) -> str | None:
     return scope_of(policy, conn.execute(select(table.c[column]).where(table.c.id == change.row_id)).scalar())
 
 
-def append(conn: Connection, entries: list[dict[str, Any]]) -> None:
-    """Entries: origin_node, origin_seq, table_name, campus_id, body; stamped with the time taken in."""
+def entries_for(conn: Connection, changes: Iterable[Change]) -> list[Entry]:
+    """Feed entries for changes the hub itself wrote."""
+    return [Entry(change.node, change.seq, scope_campus(conn, change), change.encode(),
+                  student_of(conn, metadata.tables[change.table], change.row_id, change.fields))
+            for change in changes]
+
+
+def _segments(entries: list[Entry]) -> Iterator[tuple[str, str | None, list[Entry]]]:
+    """Group entries by (origin, scope), keeping their order within each group, and cut groups
+    at :data:`SEGMENT_BYTES`."""
+    groups: dict[tuple[str, str | None], list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.origin, entry.scope), []).append(entry)
+    for (origin, scope), group in groups.items():
+        segment: list[Entry] = []
+        size = 0
+        for entry in group:
+            if segment and size + len(entry.body) > SEGMENT_BYTES:
+                yield origin, scope, segment
+                segment, size = [], 0
+            segment.append(entry)
+            size += len(entry.body)
+        if segment:
+            yield origin, scope, segment
+
+
+def publish(conn: Connection, entries: list[Entry]) -> None:
+    """Append entries to the feed, stamped with the time the hub took them in."""
     now_ms = time.time_ns() // 1_000_000
-    insert_rows(conn, hub_feed, [{**entry, "accepted_at_ms": now_ms} for entry in entries])
+    index: list[dict[str, Any]] = []
+    for origin, scope, segment in _segments(entries):
+        feed_seq = conn.execute(insert(hub_feed).values(
+            origin_node=origin, first_origin_seq=segment[0].seq, last_origin_seq=segment[-1].seq, campus_id=scope,
+            count=len(segment), bodies=msgpack.packb([e.body for e in segment], use_bin_type=True),
+            accepted_at_ms=now_ms)).inserted_primary_key[0]
+        index += [{"student_id": s, "feed_seq": feed_seq} for s in sorted({e.student for e in segment if e.student})]
+    insert_rows(conn, hub_feed_students, index)
 
 
-def entry_for(conn: Connection, change: Change, body: bytes) -> dict[str, Any]:
-    return {
-        "origin_node": change.node,
-        "origin_seq": change.seq,
-        "table_name": change.table,
-        "row_id": change.row_id,
-        "campus_id": scope_campus(conn, change),
-        "body": body,
-    }
+def unpack(bodies: bytes) -> list[bytes]:
+    return msgpack.unpackb(bodies, raw=False, use_list=True)
 
 
-def also_to(conn: Connection, change: Change, scope: str | None) -> list[str]:
-    """Campuses besides ``scope`` that get this change because its student studies there."""
-    if scope is None:
-        return []  # every node has it already
-    table = metadata.tables[change.table]
-    student = student_of(conn, table, change.row_id, change.fields)
-    if student is None:
-        return []
-    return sorted(campuses_of_student(conn, metadata, student) - {scope})
+def listing(conn: Connection) -> list[tuple[int, str | None, str, int]]:
+    """``(feed_seq, scope, origin node, origin seq)`` of every change in the feed, in feed order."""
+    return [(feed_seq, scope, origin, codec.decode(body)["seq"])
+            for feed_seq, scope, origin, packed in conn.execute(select(
+                hub_feed.c.feed_seq, hub_feed.c.campus_id, hub_feed.c.origin_node, hub_feed.c.bodies)
+                .order_by(hub_feed.c.feed_seq))
+            for body in unpack(packed)]
+
+
+class Routing:
+    """Where a batch's changes go besides their own scope: to every campus their student studies
+    at. Answers are remembered for the batch (ask after the batch is merged)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._campuses: dict[str, frozenset[str]] = {}
+        self._students: dict[tuple[str, str], str | None] = {}
+
+    def student(self, change: Change) -> str | None:
+        table = metadata.tables[change.table]
+        policy = policy_of(table)
+        if policy is None or policy.student_column is None:
+            return None
+        key = (change.table, change.row_id)
+        if key not in self._students:
+            self._students[key] = student_of(self.conn, table, change.row_id, change.fields)
+        return self._students[key]
+
+    def campuses(self, student: str) -> frozenset[str]:
+        if student not in self._campuses:
+            self._campuses[student] = frozenset(campuses_of_student(self.conn, metadata, student))
+        return self._campuses[student]
+
+    def also_to(self, student: str | None, scope: str | None) -> list[str]:
+        """Campuses besides ``scope`` that get a change about ``student``."""
+        if scope is None or student is None:
+            return []  # every node has it already, or it is nobody's student row
+        return sorted(self.campuses(student) - {scope})
 
 
 def students_touched(conn: Connection, changes: list[Change]) -> set[str]:
@@ -65,26 +140,35 @@ def students_touched(conn: Connection, changes: list[Change]) -> set[str]:
             for s in [student_of(conn, table, c.row_id, c.fields)] if s}
 
 
-def history_for(conn: Connection, student_id: str, campus_id: str) -> list[dict[str, Any]]:
-    """Copies, scoped to ``campus_id``, of every feed entry about the student's rows (in feed order),
-    for a campus where the student has just started to study."""
-    wanted: list[tuple[int, dict[str, Any]]] = []
-    seen: set[tuple[str, int]] = set()
+def _rows_of_student(conn: Connection, student_id: str) -> set[tuple[str, str]]:
+    rows: set[tuple[str, str]] = set()
     for table in metadata.sorted_tables:
         policy = policy_of(table)
         if policy is None or policy.student_column is None:
             continue
         column = table.c[policy.student_column]
-        row_ids = select(table.c.id).where(column == student_id)
-        rows = conn.execute(select(hub_feed).where(hub_feed.c.table_name == table.name,
-                                                   hub_feed.c.row_id.in_(row_ids))).mappings().all()
-        seen |= {(r["origin_node"], r["origin_seq"]) for r in rows if r["campus_id"] in (campus_id, None)}
-        for row in rows:
-            key = (row["origin_node"], row["origin_seq"])
-            if key in seen:
-                continue
-            seen.add(key)
-            wanted.append((row["feed_seq"], {"origin_node": row["origin_node"], "origin_seq": row["origin_seq"],
-                                             "table_name": row["table_name"], "row_id": row["row_id"],
-                                             "campus_id": campus_id, "body": row["body"]}))
-    return [entry for _, entry in sorted(wanted, key=lambda pair: pair[0])]
+        rows |= {(table.name, row_id) for row_id in conn.execute(select(table.c.id).where(column == student_id))
+                 .scalars()}
+    return rows
+
+
+def history_for(conn: Connection, student_id: str, campus_id: str) -> list[Entry]:
+    """Copies, scoped to ``campus_id``, of every change to the student's rows that campus has not
+    been sent (in feed order), for a campus where the student has just started to study."""
+    rows = _rows_of_student(conn, student_id)
+    segments = conn.execute(select(hub_feed.c.origin_node, hub_feed.c.campus_id, hub_feed.c.bodies).where(
+        hub_feed.c.feed_seq.in_(select(hub_feed_students.c.feed_seq).where(
+            hub_feed_students.c.student_id == student_id))).order_by(hub_feed.c.feed_seq)).all()
+    found: list[tuple[str | None, str, int, bytes]] = []
+    for origin, scope, packed in segments:
+        for body in unpack(packed):
+            wire = codec.decode(body)
+            if (wire["table"], wire["id"]) in rows:
+                found.append((scope, origin, wire["seq"], body))
+    sent = {(origin, seq) for scope, origin, seq, _ in found if scope in (campus_id, None)}
+    history: list[Entry] = []
+    for _scope, origin, seq, body in found:
+        if (origin, seq) not in sent:
+            sent.add((origin, seq))
+            history.append(Entry(origin, seq, campus_id, body, student_id))
+    return history

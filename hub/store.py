@@ -44,7 +44,7 @@ class HubStore:
     def finish(self, uow: UnitOfWork) -> None:
         """Close the unit of work and publish its changes to the feed nodes pull from."""
         uow.finish()
-        feed.append(uow.conn, [feed.entry_for(uow.conn, change, change.encode()) for change in uow.changes])
+        feed.publish(uow.conn, feed.entries_for(uow.conn, uow.changes))
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -7,8 +7,10 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 from typing import Any
 
+import msgpack
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
@@ -25,14 +27,14 @@ from campus.schema.tables import (
     hub_feed,
     hub_nodes,
     metadata,
+    node_batches,
     node_keys,
-    node_logs,
     sync_rejections,
 )
 from campus.schema.times import utc_now_text
 from campus.sync import codec, protocol
-from campus.sync.bulk import insert_rows
-from campus.sync.changes import GENESIS_HASH, Change, link_hash
+from campus.sync.bulk import gc_paused
+from campus.sync.changes import GENESIS_HASH, Change
 from campus.sync.digest import subscription_digests
 from campus.sync.merge import LostWrite, Merger, to_json
 from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
@@ -193,7 +195,8 @@ class HubSync:
 
     def push(self, node_id: str, links: list[protocol.Link], signature: bytes) -> dict[str, Any]:
         try:
-            return self._push(node_id, links, signature)
+            with gc_paused():
+                return self._push(node_id, links, signature)
         except Refused as refusal:
             if refusal.reason == protocol.FORK:
                 self._quarantine(node_id, refusal.detail)
@@ -217,8 +220,7 @@ class HubSync:
                 raise Refused(409, protocol.GAP, f"hub holds up to seq {head_seq}", resume_from=head_seq + 1)
             known = [link for link in links if link[0] <= head_seq]
             if known:
-                stored = dict(conn.execute(select(node_logs.c.seq, node_logs.c.hash).where(
-                    node_logs.c.node_id == node_id, node_logs.c.seq.between(known[0][0], known[-1][0]))).all())
+                stored = {seq: digest for seq, _body, digest in stored_links(conn, node_id, known[0][0], known[-1][0])}
                 for seq, _body, digest in known:
                     if stored.get(seq) != digest:
                         raise Refused(409, protocol.FORK, f"the node's log differs from the hub's at seq {seq}",
@@ -228,6 +230,10 @@ class HubSync:
                 return {"head_seq": head_seq, "head_hash": head_hash, "applied": 0, "rejected": 0}
             changes = self._verify_links(node_id, fresh, head_hash)
             applied, rejected = self._merge(conn, node, fresh, changes)
+            conn.execute(insert(node_batches).values(
+                node_id=node_id, first_seq=fresh[0][0], last_seq=fresh[-1][0], last_hash=fresh[-1][2],
+                signed_from=first_seq, signature=signature, links=msgpack.packb(fresh, use_bin_type=True),
+                received_at=utc_now_text()))
             new_head = fresh[-1]
             conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
                 head_seq=new_head[0], head_hash=new_head[2], head_hlc=changes[-1].hlc,
@@ -238,7 +244,7 @@ class HubSync:
     def _verify_links(self, node_id: str, links: list[protocol.Link], previous: bytes) -> list[Change]:
         changes = []
         for seq, body, digest in links:
-            if link_hash(previous, body) != digest:
+            if sha256(previous + body).digest() != digest:
                 raise Refused(400, protocol.TAMPERED, f"change {seq} does not hash to its link", seq=seq)
             try:
                 change = Change.from_wire(codec.decode(body))
@@ -259,30 +265,29 @@ class HubSync:
         touched = feed.students_touched(conn, changes)
         studied_before = {s: feed.campuses_of_student(conn, metadata, s) for s in touched}
         results = self.merger.apply_batch(conn, changes, writer_campus=node["campus_id"], enforce_owner=True)
-        log_rows, feed_rows = [], []
+        routing = feed.Routing(conn)
+        entries: list[feed.Entry] = []
         # A student who now studies at another campus: that campus first gets the history of
         # the student's rows, then (below) this batch's changes like every campus concerned.
         for student in sorted(touched):
-            for campus in sorted(feed.campuses_of_student(conn, metadata, student) - studied_before[student]):
-                feed_rows += feed.history_for(conn, student, campus)
+            for campus in sorted(routing.campuses(student) - studied_before[student]):
+                entries += feed.history_for(conn, student, campus)
         rejected = 0
-        for (seq, body, digest), change, result in zip(links, changes, results, strict=True):
+        for (seq, body, _digest), change, result in zip(links, changes, results, strict=True):
             if result.rejection:
                 rejected += 1
                 uow.insert("sync_rejections", {
                     "campus_id": node["campus_id"], "node_id": change.node, "seq": change.seq,
                     "table_name": change.table, "row_id": change.row_id, "reason": result.rejection,
                     "created_at": utc_now_text()})
-            else:
-                for scope in [result.scope, *feed.also_to(conn, change, result.scope)]:
-                    feed_rows.append({"origin_node": change.node, "origin_seq": seq, "table_name": change.table,
-                                      "row_id": change.row_id, "campus_id": scope, "body": body})
-                for lost in result.lost:
-                    self._record_conflict(uow, lost, result.scope)
-            log_rows.append({"node_id": change.node, "seq": seq, "body": body, "hash": digest,
-                             "rejection": result.rejection})
-        insert_rows(conn, node_logs, log_rows)
-        feed.append(conn, feed_rows)
+                continue
+            student = routing.student(change)
+            entries.append(feed.Entry(change.node, seq, result.scope, body, student))
+            for campus in routing.also_to(student, result.scope):
+                entries.append(feed.Entry(change.node, seq, campus, body, student))
+            for lost in result.lost:
+                self._record_conflict(uow, lost, result.scope)
+        feed.publish(conn, entries)
         self.store.clock.observe(max(c.hlc for c in changes))
         self.store.finish(uow)
         return len(changes) - rejected, rejected
@@ -310,30 +315,27 @@ class HubSync:
         more = False
         with self.store.read() as conn:
             if own_after is not None:
-                rows = conn.execute(select(node_logs.c.seq, node_logs.c.body, node_logs.c.hash).where(
-                    node_logs.c.node_id == node_id, node_logs.c.seq > int(own_after))
-                    .order_by(node_logs.c.seq).limit(PULL_ROW_LIMIT))
-                for seq, change_body, digest in rows:
-                    if own and budget - len(change_body) < 0:
+                for seq, change_body, digest in stored_links(conn, node_id, int(own_after) + 1):
+                    if len(own) == PULL_ROW_LIMIT or (own and budget - len(change_body) < 0):
                         more = True
                         break
                     own.append([seq, change_body, digest])
                     budget -= len(change_body)
-                else:
-                    more = len(own) == PULL_ROW_LIMIT
             cursor_to = cursor
             if not more:
-                rows = conn.execute(select(hub_feed.c.feed_seq, hub_feed.c.body).where(
+                segments = conn.execute(select(hub_feed.c.feed_seq, hub_feed.c.bodies).where(
                     hub_feed.c.feed_seq > cursor, hub_feed.c.origin_node != node_id,
                     or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == node["campus_id"]))
-                    .order_by(hub_feed.c.feed_seq).limit(PULL_ROW_LIMIT + 1))
-                for feed_seq, change_body in rows:
-                    if len(entries) == PULL_ROW_LIMIT or (entries and budget - len(change_body) < 0):
+                    .order_by(hub_feed.c.feed_seq))
+                for feed_seq, packed in segments:
+                    size = len(packed)
+                    if entries and (len(entries) >= PULL_ROW_LIMIT or budget - size < 0):
                         more = True
                         break
-                    entries.append([feed_seq, change_body])
+                    entries += [[feed_seq, change_body] for change_body in feed.unpack(packed)]
                     cursor_to = feed_seq
-                    budget -= len(change_body)
+                    budget -= size
+                segments.close()
                 if not more:
                     cursor_to = max(cursor_to, conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0)
             checkpoint = None
@@ -386,8 +388,9 @@ class HubSync:
                     unpulled = and_(
                         hub_feed.c.feed_seq > row["pull_cursor"], hub_feed.c.origin_node != row["node_id"],
                         or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == row["id"]))
-                    lag_changes, oldest_ms = conn.execute(select(func.count(), func.min(hub_feed.c.accepted_at_ms))
-                                                          .where(unpulled)).one()
+                    lag_changes, oldest_ms = conn.execute(select(
+                        func.coalesce(func.sum(hub_feed.c.count), 0), func.min(hub_feed.c.accepted_at_ms))
+                        .where(unpulled)).one()
                     lag_seconds = (now_ms - oldest_ms) // 1000 if oldest_ms else 0
                 last_contact = row["last_contact_at"]
                 result.append({
@@ -421,3 +424,15 @@ def _verifies(public_key: bytes, signature: bytes, statement: list[Any]) -> bool
     except BadSignature:
         return False
     return True
+
+
+def stored_links(conn: Connection, node_id: str, first: int = 1, last: int | None = None) -> list[protocol.Link]:
+    """The links the hub holds of a node's log from seq ``first`` (to ``last``), in order."""
+    query = select(node_batches.c.links).where(node_batches.c.node_id == node_id, node_batches.c.last_seq >= first)
+    if last is not None:
+        query = query.where(node_batches.c.first_seq <= last)
+    links: list[protocol.Link] = []
+    for (packed,) in conn.execute(query.order_by(node_batches.c.first_seq)):
+        links += [(seq, body, digest) for seq, body, digest in msgpack.unpackb(packed)
+                  if seq >= first and (last is None or seq <= last)]
+    return links

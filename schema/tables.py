@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -147,30 +147,47 @@ enrollment_tokens = Table(
     info={"sync": None},
 )
 
-node_logs = Table(
-    "node_logs",
+# A node's pushes, kept as they arrived (for audit, fork checks and restore): one row per push,
+# its links packed as msgpack ``[[seq, change, hash], ...]`` with the signature over the last link.
+node_batches = Table(
+    "node_batches",
     metadata,
     Column("node_id", String(ID), primary_key=True),
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("hash", LargeBinary(32), nullable=False),
-    Column("rejection", Text),  # why an authentic change was not applied, if it was not
+    Column("first_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", LargeBinary(32), nullable=False),
+    Column("signed_from", BigInteger),  # the first seq the push signed (a re-sent push may start earlier)
+    Column("signature", LargeBinary(64)),  # NULL for changes kept before batches were stored whole
+    Column("links", LargeBinary, nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Index("ix_node_batches_last", "node_id", "last_seq"),
     info={"sync": None},
 )
 
+# What nodes pull, in one order: segments of change bodies from one origin node for one scope
+# (a campus, or NULL for every node), packed as msgpack ``[change, ...]``.
 hub_feed = Table(
     "hub_feed",
     metadata,
     Column("feed_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("origin_node", String(ID), nullable=False),
-    Column("origin_seq", BigInteger, nullable=False),
-    Column("table_name", String(64), nullable=False),
-    Column("row_id", String(ID)),  # to send a row's history to a campus that starts to need it
+    Column("first_origin_seq", BigInteger, nullable=False),
+    Column("last_origin_seq", BigInteger, nullable=False),
     Column("campus_id", String(ID)),  # NULL: every node subscribes
-    Column("body", LargeBinary, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("bodies", LargeBinary, nullable=False),
     Column("accepted_at_ms", BigInteger),  # when the hub took it in: the sync monitor's lag in seconds
     Index("ix_hub_feed_campus", "campus_id", "feed_seq"),
-    Index("ix_hub_feed_row", "table_name", "row_id"),
+    info={"sync": None},
+)
+
+# Which feed segments carry rows about a student: the history a campus gets when the student
+# starts to study there.
+hub_feed_students = Table(
+    "hub_feed_students",
+    metadata,
+    Column("student_id", String(ID), primary_key=True),
+    Column("feed_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     info={"sync": None},
 )
 

@@ -9,6 +9,7 @@ from typing import Protocol
 from sqlalchemy import Connection, MetaData, insert, select, update
 
 from campus.sync import codec
+from campus.sync.bulk import gc_paused
 from campus.sync.capture import HEAD_KEY, LogTables, read_head, save_clock
 from campus.sync.changes import ChainBroken, Change, verify_chain
 from campus.sync.digest import subscription_digests
@@ -119,7 +120,7 @@ class NodeReplica:
         if newer:
             # Applying part of a newer schema's changes would lose the rest when the cursor moves on.
             raise SchemaTooNew(newer[0].schema, self.schema_version)
-        with self.store.write() as conn:
+        with gc_paused(), self.store.write() as conn:
             self.merger.apply_batch(conn, changes)
             newest = max((change.hlc for change in changes), default=0)
             if newest:

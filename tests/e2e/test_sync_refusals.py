@@ -26,7 +26,7 @@ def _hub_state(group: Group) -> tuple:
     """Everything a refused batch must not touch: merged tables, logs, feed and heads."""
     with group.hub_store.read() as conn:
         counts = tuple(conn.exec_driver_sql(f"select count(*) from {t}").scalar_one()
-                       for t in ("node_logs", "hub_feed", "leads", "students", "conflicts", "sync_rejections"))
+                       for t in ("node_batches", "hub_feed", "hub_feed_students", "leads", "students", "conflicts", "sync_rejections"))
         heads = tuple(conn.exec_driver_sql("select node_id, head_seq from hub_nodes order by node_id").all())
     digests = tuple(sorted(group.hub_digests(campus).items()) for campus in group.campuses.values())
     return counts, heads, digests

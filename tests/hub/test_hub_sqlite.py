@@ -9,11 +9,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, select
 
+from campus.hub import feed
 from campus.hub.config import HubConfig
 from campus.hub.store import HubStore
 from campus.schema.db import create_store_engine
 from campus.schema.migrate import current_revision, head_revision, upgrade
-from campus.schema.tables import campuses, hub_feed, metadata
+from campus.schema.tables import campuses, metadata
 from campus.sync.changes import link_hash, verify_chain
 from tests.hub.store_checks import (
     CAMPUS,
@@ -99,7 +100,6 @@ def test_concurrent_writers_on_the_default_hub_take_gap_free_seqs_in_one_verifie
     assert [seq for seq, _, _ in links] == list(range(1, head_seq + 81))
     assert verify_chain(links) == hub_store.head() == (head_seq + 80, links[-1][2])
     with hub_store.read() as conn:
-        new_feed_seqs = conn.execute(select(hub_feed.c.origin_seq).where(hub_feed.c.origin_seq > head_seq)
-                                     .order_by(hub_feed.c.feed_seq)).scalars().all()
+        new_feed_seqs = [seq for _, _, _, seq in feed.listing(conn) if seq > head_seq]
         assert new_feed_seqs == list(range(head_seq + 1, head_seq + 81))
         assert len(conn.execute(select(campuses.c.id)).all()) == 80

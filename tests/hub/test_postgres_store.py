@@ -10,11 +10,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, select
 
+from campus.hub import feed
 from campus.hub.bootstrap import init_hub
 from campus.hub.store import HubStore
 from campus.schema.db import create_store_engine, sqlite_url
 from campus.schema.migrate import current_revision, head_revision, upgrade
-from campus.schema.tables import campuses, hub_feed, metadata
+from campus.schema.tables import campuses, metadata
 from campus.sync import codec
 from campus.sync.changes import GENESIS_HASH, link_hash, verify_chain
 from tests.conftest import ADMIN_PASSWORD
@@ -157,6 +158,5 @@ def test_concurrent_writers_on_postgresql_take_gap_free_seqs_in_one_verified_cha
     assert [seq for seq, _, _ in links] == list(range(1, 81))
     assert verify_chain(links) == postgres_store.head() == (80, links[-1][2])
     with postgres_store.read() as conn:
-        assert conn.execute(select(hub_feed.c.origin_seq).order_by(hub_feed.c.feed_seq)).scalars().all() == list(
-            range(1, 81))
+        assert [seq for _, _, _, seq in feed.listing(conn)] == list(range(1, 81))
         assert len(conn.execute(select(campuses.c.id)).all()) == 80

@@ -22,11 +22,13 @@ from campus.hub.reports import campus_summary
 from campus.hub.store import HubStore
 from campus.hub.sync_service import HubSync, Refused
 from campus.schema.accounts import Accounts
+from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.signing import load_private_key
 from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
 from campus.web.api import Api, json_response
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
+from campus.web.jobs import Jobs
 from campus.web.price_list_routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import make_templates, render, static_mount
@@ -89,15 +91,19 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(config: HubConfig) -> Starlette:
-    store = HubStore(config.store_url, config.hub_id)
+    # Pushes never pause to checkpoint the WAL (a 4 MB push would do it every time); a job does it.
+    store = HubStore(config.store_url, config.hub_id, wal_autocheckpoint=False)
     sync = HubSync(store, load_private_key(config.key_path))
     api = build_api()
+    jobs = Jobs()
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         try:
             yield
         finally:
+            jobs.stop()
             store.close()
 
     app = Starlette(

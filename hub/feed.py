@@ -8,7 +8,7 @@ of thousands of changes becomes a handful of rows, and a pull reads whole segmen
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import msgpack
@@ -22,6 +22,9 @@ from campus.sync.policy import policy_of, scope_of
 from campus.sync.visits import campuses_of_student, student_of, visits_of
 
 SEGMENT_BYTES = 256 << 10
+# Tables whose rows are about a student, and so also go where the student studies.
+STUDENT_TABLES = frozenset(table.name for table in metadata.sorted_tables
+                           if (policy := policy_of(table)) is not None and policy.student_column is not None)
 
 
 class Entry(NamedTuple):
@@ -54,35 +57,36 @@ def entries_for(conn: Connection, changes: Iterable[Change]) -> list[Entry]:
             for change in changes]
 
 
-def _segments(entries: list[Entry]) -> Iterator[tuple[str, str | None, list[Entry]]]:
-    """Group entries by (origin, scope), keeping their order within each group, and cut groups
-    at :data:`SEGMENT_BYTES`."""
-    groups: dict[tuple[str, str | None], list[Entry]] = {}
+Groups = dict[tuple[str, str | None], list[tuple[int, bytes, str | None]]]  # (origin, scope) -> (seq, body, student)
+
+
+def group(entries: Iterable[Entry], into: Groups | None = None) -> Groups:
+    """Entries by (origin, scope), each group in the order given."""
+    groups: Groups = into if into is not None else {}
     for entry in entries:
-        groups.setdefault((entry.origin, entry.scope), []).append(entry)
-    for (origin, scope), group in groups.items():
-        segment: list[Entry] = []
-        size = 0
-        for entry in group:
-            if segment and size + len(entry.body) > SEGMENT_BYTES:
-                yield origin, scope, segment
-                segment, size = [], 0
-            segment.append(entry)
-            size += len(entry.body)
-        if segment:
-            yield origin, scope, segment
+        groups.setdefault((entry.origin, entry.scope), []).append((entry.seq, entry.body, entry.student))
+    return groups
 
 
-def publish(conn: Connection, entries: list[Entry]) -> None:
-    """Append entries to the feed, stamped with the time the hub took them in."""
+def publish(conn: Connection, groups: Groups) -> None:
+    """Append each group to the feed as segments of at most :data:`SEGMENT_BYTES`, stamped with
+    the time the hub took them in."""
     now_ms = time.time_ns() // 1_000_000
     index: list[dict[str, Any]] = []
-    for origin, scope, segment in _segments(entries):
-        feed_seq = conn.execute(insert(hub_feed).values(
-            origin_node=origin, first_origin_seq=segment[0].seq, last_origin_seq=segment[-1].seq, campus_id=scope,
-            count=len(segment), bodies=msgpack.packb([e.body for e in segment], use_bin_type=True),
-            accepted_at_ms=now_ms)).inserted_primary_key[0]
-        index += [{"student_id": s, "feed_seq": feed_seq} for s in sorted({e.student for e in segment if e.student})]
+    for (origin, scope), items in groups.items():
+        start = 0
+        while start < len(items):
+            end, size = start + 1, len(items[start][1])
+            while end < len(items) and size + len(items[end][1]) <= SEGMENT_BYTES:
+                size += len(items[end][1])
+                end += 1
+            segment = items[start:end]
+            feed_seq = conn.execute(insert(hub_feed).values(
+                origin_node=origin, first_origin_seq=segment[0][0], last_origin_seq=segment[-1][0], campus_id=scope,
+                count=len(segment), bodies=msgpack.packb([body for _, body, _ in segment], use_bin_type=True),
+                accepted_at_ms=now_ms)).inserted_primary_key[0]
+            index += [{"student_id": s, "feed_seq": feed_seq} for s in sorted({s for _, _, s in segment if s})]
+            start = end
     insert_rows(conn, hub_feed_students, index)
 
 
@@ -109,13 +113,11 @@ class Routing:
         self._students: dict[tuple[str, str], str | None] = {}
 
     def student(self, change: Change) -> str | None:
-        table = metadata.tables[change.table]
-        policy = policy_of(table)
-        if policy is None or policy.student_column is None:
+        if change.table not in STUDENT_TABLES:
             return None
         key = (change.table, change.row_id)
         if key not in self._students:
-            self._students[key] = student_of(self.conn, table, change.row_id, change.fields)
+            self._students[key] = student_of(self.conn, metadata.tables[change.table], change.row_id, change.fields)
         return self._students[key]
 
     def campuses(self, student: str) -> frozenset[str]:

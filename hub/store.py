@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from campus.hub import feed
-from campus.schema.db import create_store_engine, read_transaction, write_transaction
+from campus.schema.db import checkpoint, create_store_engine, read_transaction, write_transaction
 from campus.schema.ids import new_id
 from campus.schema.migrate import upgrade
 from campus.schema.tables import SCHEMA_VERSION, campuses, change_log, field_versions, local_state, metadata
@@ -20,9 +20,9 @@ LOG_TABLES = LogTables(log=change_log, state=local_state, versions=field_version
 
 
 class HubStore:
-    def __init__(self, url: str, hub_id: str) -> None:
+    def __init__(self, url: str, hub_id: str, wal_autocheckpoint: bool = True) -> None:
         self.hub_id = hub_id
-        self.engine = create_store_engine(url)
+        self.engine = create_store_engine(url, wal_autocheckpoint)
         upgrade(self.engine)
         with write_transaction(self.engine) as conn:
             ensure_log_state(conn, LOG_TABLES)
@@ -44,7 +44,7 @@ class HubStore:
     def finish(self, uow: UnitOfWork) -> None:
         """Close the unit of work and publish its changes to the feed nodes pull from."""
         uow.finish()
-        feed.publish(uow.conn, feed.entries_for(uow.conn, uow.changes))
+        feed.publish(uow.conn, feed.group(feed.entries_for(uow.conn, uow.changes)))
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -65,6 +65,12 @@ class HubStore:
         with self.read() as conn:
             rows = conn.execute(select(campuses).where(campuses.c.deleted.is_(False)).order_by(campuses.c.code))
             return [dict(r) for r in rows.mappings()]
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy the WAL into the database (SQLite); PostgreSQL needs nothing of the kind."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        return checkpoint(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

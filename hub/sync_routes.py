@@ -37,13 +37,16 @@ async def _read(request: Request, *fields: str) -> dict[str, Any]:
 
 
 def _links(raw: Any) -> list[protocol.Link]:
-    if not isinstance(raw, list) or not all(
-        isinstance(link, list) and len(link) == 3 and isinstance(link[0], int)
-        and isinstance(link[1], bytes) and isinstance(link[2], bytes) for link in raw
-    ):
+    try:
+        links = [(seq, body, digest) for seq, body, digest in raw]
+        well_typed = all(type(seq) is int and type(body) is bytes and type(digest) is bytes
+                         for seq, body, digest in links)
+    except (TypeError, ValueError):
+        well_typed = False
+    if not isinstance(raw, list) or not well_typed:
         raise Problem(400, "changes must be [seq, body, hash] triples", reason=protocol.MALFORMED,
                       errors=[{"field": "changes", "message": "expected [int, bytes, bytes] items"}])
-    return [(link[0], link[1], link[2]) for link in raw]
+    return links
 
 
 def _sync(request: Request) -> HubSync:

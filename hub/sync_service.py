@@ -32,9 +32,9 @@ from campus.schema.tables import (
     sync_rejections,
 )
 from campus.schema.times import utc_now_text
-from campus.sync import codec, protocol
+from campus.sync import protocol
 from campus.sync.bulk import gc_paused
-from campus.sync.changes import GENESIS_HASH, Change
+from campus.sync.changes import GENESIS_HASH, Change, decode_change
 from campus.sync.digest import subscription_digests
 from campus.sync.merge import LostWrite, Merger, to_json
 from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
@@ -247,8 +247,8 @@ class HubSync:
             if sha256(previous + body).digest() != digest:
                 raise Refused(400, protocol.TAMPERED, f"change {seq} does not hash to its link", seq=seq)
             try:
-                change = Change.from_wire(codec.decode(body))
-            except (ValueError, KeyError, TypeError) as exc:
+                change = decode_change(body)
+            except ValueError as exc:
                 raise Refused(400, protocol.MALFORMED, f"change {seq} cannot be read: {exc}", seq=seq) from None
             if change.seq != seq or change.node != node_id:
                 raise Refused(400, protocol.TAMPERED, f"change {seq} names another seq or node", seq=seq)
@@ -266,13 +266,15 @@ class HubSync:
         studied_before = {s: feed.campuses_of_student(conn, metadata, s) for s in touched}
         results = self.merger.apply_batch(conn, changes, writer_campus=node["campus_id"], enforce_owner=True)
         routing = feed.Routing(conn)
-        entries: list[feed.Entry] = []
+        groups: feed.Groups = {}
         # A student who now studies at another campus: that campus first gets the history of
         # the student's rows, then (below) this batch's changes like every campus concerned.
         for student in sorted(touched):
             for campus in sorted(routing.campuses(student) - studied_before[student]):
-                entries += feed.history_for(conn, student, campus)
+                feed.group(feed.history_for(conn, student, campus), into=groups)
         rejected = 0
+        origin = node["node_id"]
+        student_tables = feed.STUDENT_TABLES
         for (seq, body, _digest), change, result in zip(links, changes, results, strict=True):
             if result.rejection:
                 rejected += 1
@@ -281,13 +283,17 @@ class HubSync:
                     "table_name": change.table, "row_id": change.row_id, "reason": result.rejection,
                     "created_at": utc_now_text()})
                 continue
-            student = routing.student(change)
-            entries.append(feed.Entry(change.node, seq, result.scope, body, student))
-            for campus in routing.also_to(student, result.scope):
-                entries.append(feed.Entry(change.node, seq, campus, body, student))
-            for lost in result.lost:
-                self._record_conflict(uow, lost, result.scope)
-        feed.publish(conn, entries)
+            scope = result.scope
+            if change.table in student_tables:
+                student = routing.student(change)
+                for campus in [scope, *routing.also_to(student, scope)]:
+                    groups.setdefault((origin, campus), []).append((seq, body, student))
+            else:
+                groups.setdefault((origin, scope), []).append((seq, body, None))
+            if result.lost:
+                for lost in result.lost:
+                    self._record_conflict(uow, lost, scope)
+        feed.publish(conn, groups)
         self.store.clock.observe(max(c.hlc for c in changes))
         self.store.finish(uow)
         return len(changes) - rejected, rejected

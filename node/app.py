@@ -24,25 +24,25 @@ from campus.node.api import status as status_api
 from campus.node.api import teaching as teaching_api
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings, auto_return
-from campus.node.jobs import Jobs
 from campus.node.kiosk_routes import kiosk_routes
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
 from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
+from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.client import SyncLoop
 from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
 from campus.web.api import Api
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
+from campus.web.jobs import Jobs
 from campus.web.price_list_routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import render, static_mount
 
 TEMPLATES = screens.TEMPLATES
 AUTO_RETURN_INTERVAL_SECONDS = 3600
-CHECKPOINT_INTERVAL_SECONDS = 2
 NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "action": "leads.read"},
        {"href": "/leads/new", "label": "New lead", "action": "leads.write"},
        {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},

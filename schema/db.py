@@ -63,6 +63,9 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+CHECKPOINT_INTERVAL_SECONDS = 2  # how often a serving store copies its WAL into the database
+
+
 def checkpoint(engine: Engine) -> tuple[int, int, int]:
     """Copy what the WAL holds into the database without blocking writers (SQLite's PASSIVE mode);
     returns (busy, WAL pages, pages copied)."""

@@ -5,13 +5,13 @@ writes every change's rows this way. Other engines take SQLAlchemy's ``insertman
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Dialect, Table, bindparam, insert, select, update
 
 
 @cache
@@ -41,14 +41,60 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def insert_tuples(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` given as value tuples in the order of ``columns``."""
+def insert_tuples(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]],
+                  conflict_keys: tuple[str, ...] | None = None) -> None:
+    """Insert ``rows`` given as value tuples in the order of ``columns``; with ``conflict_keys``,
+    update rows that exist."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        _insert_dicts(conn, table, [dict(zip(columns, row, strict=True)) for row in rows], conflict_keys)
         return
-    conn.exec_driver_sql(_insert_sql(table, columns, None), rows)
+    conn.exec_driver_sql(_insert_sql(table, columns, conflict_keys), rows)
+
+
+@cache
+def _update_sql(table: Table, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f'"{c}" = ?' for c in columns)
+    return f'UPDATE "{table.name}" SET {sets} WHERE id = ?'
+
+
+def update_tuples(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Update rows by id; each row is ``(*values of columns, id)``."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        statement = (update(table).where(table.c.id == bindparam("_id"))
+                     .values({c: bindparam(f"_{c}") for c in columns}))
+        conn.execute(statement, [{"_id": row[-1], **{f"_{c}": v for c, v in zip(columns, row, strict=False)}}
+                                 for row in rows])
+        return
+    conn.exec_driver_sql(_update_sql(table, columns), rows)
+
+
+@cache
+def _processors(table: Table, dialect: Dialect) -> tuple[tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
+    names = tuple(column.name for column in table.c)
+    return names, tuple(column.type._cached_result_processor(dialect, None) for column in table.c)
+
+
+def select_rows(conn: Connection, table: Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored rows among ``ids``, each as ``{column: value}`` without its id."""
+    if conn.dialect.name != "sqlite":
+        return {row["id"]: {str(k): v for k, v in row.items() if k != "id"}
+                for row in conn.execute(select(table).where(table.c.id.in_(ids))).mappings()}
+    names, processors = _processors(table, conn.dialect)
+    columns = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join("?" * len(ids))
+    found = {}
+    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    for raw in conn.exec_driver_sql(f'SELECT {columns} FROM "{table.name}" WHERE id IN ({marks})', tuple(ids)):
+        row = list(raw)
+        for i, process in converting:
+            row[i] = process(row[i])
+        values = dict(zip(names, row, strict=True))
+        found[values.pop("id")] = values
+    return found
 
 
 def existing_ids(conn: Connection, table: Table, ids: set[str]) -> set[str]:
@@ -66,21 +112,25 @@ def existing_ids(conn: Connection, table: Table, ids: set[str]) -> set[str]:
     return found
 
 
+def _insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                  conflict_keys: tuple[str, ...] | None) -> None:
+    statement = insert(table)
+    if conflict_keys:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        upsert = pg_insert(table)
+        statement = upsert.on_conflict_do_update(
+            index_elements=list(conflict_keys), set_={c: upsert.excluded[c] for c in rows[0] if c not in conflict_keys})
+    conn.execute(statement, list(rows))
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
                 conflict_keys: tuple[str, ...] | None = None) -> None:
     """Insert ``rows`` (all with the same keys); with ``conflict_keys``, update rows that exist."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        statement = insert(table)
-        if conflict_keys:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            upsert = pg_insert(table)
-            statement = upsert.on_conflict_do_update(
-                index_elements=list(conflict_keys),
-                set_={c: upsert.excluded[c] for c in rows[0] if c not in conflict_keys})
-        conn.execute(statement, list(rows))
+        _insert_dicts(conn, table, rows, conflict_keys)
         return
     columns = tuple(rows[0])
     pick = itemgetter(*columns)

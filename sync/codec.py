@@ -18,29 +18,57 @@ INT_MAX = (1 << 64) - 1
 class NotCanonical(TypeError):
     """A value that has no canonical encoding (a float, a set, a non-string map key...)."""
 
+    def __init__(self, problem: str, path: str = "") -> None:
+        super().__init__(f"${path}: {problem}")
+        self.problem = problem
+        self.path = path
 
-def _normalise(value: Any, path: str) -> Any:
+    def within(self, step: str) -> NotCanonical:
+        """The same problem, one step further from the top."""
+        return NotCanonical(self.problem, step + self.path)
+
+
+_PLAIN = frozenset({str, bytes, bool, type(None)})
+
+
+def _normalise(value: Any) -> Any:
+    """``value`` with maps sorted and subclasses made plain; raises :class:`NotCanonical` with the
+    path to the bad part (built only when something is wrong, so the common case stays fast)."""
     kind = type(value)
-    if value is None or kind is bool or kind is str or kind is bytes:
+    if kind in _PLAIN:
         return value
     if kind is int:
         if not INT_MIN <= value <= INT_MAX:
-            raise NotCanonical(f"{path}: integer {value} does not fit in 64 bits")
+            raise NotCanonical(f"integer {value} does not fit in 64 bits")
         return value
     if kind is dict:
         out = {}
-        for key in sorted(value):
-            if type(key) is not str:
-                raise NotCanonical(f"{path}: map keys must be strings, got {type(key).__name__}")
-            out[key] = _normalise(value[key], f"{path}.{key}")
+        for key in sorted(value) if all(type(key) is str for key in value) else _bad_keys(value):
+            try:
+                out[key] = _normalise(value[key])
+            except NotCanonical as exc:
+                raise exc.within(f".{key}") from None
         return out
     if kind is list or kind is tuple:
-        return [_normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        if all(type(item) in _PLAIN for item in value):
+            return value  # a list of plain values (a sync link, say) is canonical as it is
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(_normalise(item))
+            except NotCanonical as exc:
+                raise exc.within(f"[{index}]") from None
+        return items
     if kind is float:
-        raise NotCanonical(f"{path}: floats are not accepted; use integer fen or hundredths")
+        raise NotCanonical("floats are not accepted; use integer fen or hundredths")
     if isinstance(value, int | str | bytes):  # subclasses such as IntEnum / StrEnum
-        return _normalise(_base(value), path)
-    raise NotCanonical(f"{path}: {kind.__name__} has no canonical encoding")
+        return _normalise(_base(value))
+    raise NotCanonical(f"{kind.__name__} has no canonical encoding")
+
+
+def _bad_keys(value: dict[Any, Any]) -> list[str]:
+    key = next(key for key in value if type(key) is not str)
+    raise NotCanonical(f"map keys must be strings, got {type(key).__name__}")
 
 
 def _base(value: Any) -> Any:
@@ -52,7 +80,10 @@ def _base(value: Any) -> Any:
 
 def encode(value: Any) -> bytes:
     """Canonical bytes of ``value``."""
-    return msgpack.packb(_normalise(value, "$"), use_bin_type=True)
+    try:
+        return msgpack.packb(_normalise(value), use_bin_type=True)
+    except NotCanonical as exc:
+        raise NotCanonical(exc.problem, exc.path) from None
 
 
 def decode(encoded: bytes) -> Any:

@@ -21,19 +21,28 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table, bindparam, select, update
+from sqlalchemy import Connection, MetaData, Table
 
 from campus.sync import codec
-from campus.sync.bulk import existing_ids, insert_rows, insert_tuples
+from campus.sync.bulk import existing_ids, insert_tuples, select_rows, update_tuples
 from campus.sync.changes import INSERT, Change
 from campus.sync.policy import Merge, Owner, SyncPolicy, policy_of, scope_of
-from campus.sync.versions import ROW_VERSION, StoredVersion, Version, effective, upsert_versions
+from campus.sync.versions import (
+    ROW_VERSION,
+    StoredVersion,
+    Version,
+    effective,
+    select_versions,
+    upsert_version_tuples,
+)
 
 READ_CHUNK = 500
 # Enum members as plain names: reading ``Owner.HUB`` costs a descriptor call per change on Python 3.11.
 APPEND_ONLY_MERGE = Merge.APPEND_ONLY
 HUB_OWNER = Owner.HUB
 CAMPUS_OWNER = Owner.CAMPUS
+ANY_OWNER = Owner.ANY
+LWW_MERGE = Merge.LAST_WRITER_WINS
 
 
 class Rejected(Exception):
@@ -60,12 +69,19 @@ class LostWrite:
     detail: str
 
 
-@dataclass
 class MergeResult:
-    applied_fields: dict[str, Any] = field(default_factory=dict)
-    lost: list[LostWrite] = field(default_factory=list)
-    rejection: str | None = None
-    scope: str | None = None  # the row's campus after the merge, if its table has a campus column
+    """What became of one change: the fields it set, the writes that lost, why it was refused
+    (``rejection``), and the row's campus after the merge (``scope``) if its table has one.
+    A plain slotted class: one is made per change, and a dataclass's default factories cost."""
+
+    __slots__ = ("applied_fields", "lost", "rejection", "scope")
+
+    def __init__(self, applied_fields: dict[str, Any] | None = None, lost: list[LostWrite] | None = None,
+                 rejection: str | None = None, scope: str | None = None) -> None:
+        self.applied_fields = applied_fields if applied_fields is not None else {}
+        self.lost = lost if lost is not None else []
+        self.rejection = rejection
+        self.scope = scope
 
 
 @dataclass
@@ -236,6 +252,8 @@ class Merger:
         """Insert the first change of each append-only row not yet stored; returns the indices left."""
         existing = existing_ids(conn, table, {changes[index].row_id for index in indices})
         column = policy.campus_column
+        # A new row belongs to the campus its own fields name (see _owner_refusal).
+        check_owner = enforce_owner and policy.owner is not ANY_OWNER
         inserted: set[str] = set()
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         rest = []
@@ -246,68 +264,58 @@ class Merger:
                 rest.append(index)
                 continue
             fields = change.fields
-            if enforce_owner:
-                reason = _owner_refusal(change, policy, _ABSENT, writer_campus)
-                if reason:
-                    results[index] = MergeResult(rejection=reason)
-                    continue
+            if check_owner and (policy.owner is HUB_OWNER or fields.get(column) != writer_campus):
+                results[index] = MergeResult(rejection=_owner_refusal(change, policy, _ABSENT, writer_campus))
+                continue
             inserted.add(row_id)
             groups[tuple(fields)].append((row_id, *fields.values()))
-            results[index] = MergeResult(applied_fields=fields,
-                                         scope=scope_of(policy, fields.get(column)) if column else None)
+            results[index] = MergeResult(fields, None, None, scope_of(policy, fields.get(column)) if column else None)
         for names, rows in groups.items():
             insert_tuples(conn, table, ("id", *names), rows)
         return rest
 
     def _load(self, conn: Connection, targets: dict[str, set[str]]) -> dict[tuple[str, str], RowState]:
         states: dict[tuple[str, str], RowState] = {}
-        versions = self._versions
         for table_name, row_ids in targets.items():
             table = self._metadata.tables[table_name]
             ids = sorted(row_ids)
             found: dict[str, dict[str, Any]] = {}
             stored: dict[str, dict[str, StoredVersion]] = defaultdict(dict)
-            lww = policy_of(table).merge is Merge.LAST_WRITER_WINS  # type: ignore[union-attr]
+            lww = policy_of(table).merge is LWW_MERGE  # type: ignore[union-attr]
             for start in range(0, len(ids), READ_CHUNK):
                 chunk = ids[start:start + READ_CHUNK]
-                for row in conn.execute(select(table).where(table.c.id.in_(chunk))).mappings():
-                    found[row["id"]] = {str(k): v for k, v in row.items() if k != "id"}
+                found.update(select_rows(conn, table, chunk))
                 if lww:
-                    for entry in conn.execute(select(versions).where(
-                            versions.c.table_name == table_name, versions.c.row_id.in_(chunk))):
-                        stored[entry.row_id][entry.field] = StoredVersion(
-                            Version(entry.hlc, entry.node_id), entry.pending_value)
+                    for row_id, name, hlc, node_id, pending in select_versions(conn, self._versions, table_name,
+                                                                                chunk):
+                        stored[row_id][name] = StoredVersion(Version(hlc, node_id), pending)
             for row_id in ids:
                 values = found.get(row_id)
                 states[(table_name, row_id)] = RowState(values, stored.get(row_id, {}), values is not None)
         return states
 
     def _store(self, conn: Connection, states: dict[tuple[str, str], RowState]) -> None:
-        inserts: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
-        updates: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
-        version_rows: list[dict[str, Any]] = []
+        inserts: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = defaultdict(list)
+        updates: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = defaultdict(list)
+        version_rows: list[tuple[Any, ...]] = []
         for (table_name, row_id), state in states.items():
-            if state.values is not None and state.dirty_fields:
+            values = state.values
+            if values is not None and state.dirty_fields:
                 if state.in_store:
                     columns = tuple(sorted(state.dirty_fields))
-                    updates[(table_name, columns)].append(
-                        {"_row_id": row_id, **{f"_{c}": state.values[c] for c in columns}})
+                    updates[(table_name, columns)].append((*[values[c] for c in columns], row_id))
                 else:
-                    columns = tuple(sorted(state.values))
-                    inserts[(table_name, columns)].append({"id": row_id, **state.values})
+                    columns = tuple(sorted(values))
+                    inserts[(table_name, columns)].append((row_id, *[values[c] for c in columns]))
             for name in state.dirty_versions:
-                entry = state.versions[name]
-                version_rows.append({"table_name": table_name, "row_id": row_id, "field": name,
-                                     "hlc": entry.version.hlc, "node_id": entry.version.node_id,
-                                     "pending_value": entry.pending_value})
-        for (table_name, _columns), rows in inserts.items():
-            insert_rows(conn, self._metadata.tables[table_name], rows)
+                version, pending = state.versions[name]
+                version_rows.append((table_name, row_id, name, version.hlc, version.node_id, pending))
+        tables = self._metadata.tables
+        for (table_name, columns), rows in inserts.items():
+            insert_tuples(conn, tables[table_name], ("id", *columns), rows)
         for (table_name, columns), rows in updates.items():
-            table = self._metadata.tables[table_name]
-            statement = (update(table).where(table.c.id == bindparam("_row_id"))
-                         .values({c: bindparam(f"_{c}") for c in columns}))
-            conn.execute(statement, rows)
-        upsert_versions(conn, self._versions, version_rows)
+            update_tuples(conn, tables[table_name], columns, rows)
+        upsert_version_tuples(conn, self._versions, version_rows)
 
 
 _ABSENT = RowState(None, {}, False)  # what the owner check sees of a row not yet stored

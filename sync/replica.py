@@ -8,10 +8,9 @@ from typing import Protocol
 
 from sqlalchemy import Connection, MetaData, insert, select, update
 
-from campus.sync import codec
 from campus.sync.bulk import gc_paused
 from campus.sync.capture import HEAD_KEY, LogTables, read_head, save_clock
-from campus.sync.changes import ChainBroken, Change, verify_chain
+from campus.sync.changes import ChainBroken, Change, decode_change, verify_chain
 from campus.sync.digest import subscription_digests
 from campus.sync.hlc import HybridLogicalClock
 from campus.sync.merge import Merger
@@ -115,7 +114,7 @@ class NodeReplica:
 
     def apply_pulled(self, bodies: list[bytes], cursor: int) -> int:
         """Apply changes the hub sent (already signature-checked) and move the cursor, atomically."""
-        changes = [Change.from_wire(codec.decode(body)) for body in bodies]
+        changes = [decode_change(body) for body in bodies]
         newer = [change for change in changes if change.schema > self.schema_version]
         if newer:
             # Applying part of a newer schema's changes would lose the rest when the cursor moves on.
@@ -139,7 +138,7 @@ class NodeReplica:
             if not fresh:
                 return 0
             new_head = verify_chain(fresh, head_seq, head_hash)
-            changes = [Change.from_wire(codec.decode(body)) for _seq, body, _digest in fresh]
+            changes = [decode_change(body) for _seq, body, _digest in fresh]
             for (seq, _body, _digest), change in zip(fresh, changes, strict=True):
                 if change.node != self.store.node_id:
                     raise ChainBroken(seq, "the hub sent another node's change as this node's own")

@@ -1,6 +1,9 @@
 """Sync throughput: N changes made at a node, pushed over real HTTP, verified and merged at the
 hub, then pulled and applied by a fresh node; compared with SQLite's raw executemany rate.
 
+The hub runs as its own process (``campus hub serve``), as it does in production: on one
+machine the node and the hub then each have a core, as they would have a machine.
+
     .venv/bin/python scripts/bench/sync_bench.py [--changes 200000]
 
 Prints a table and ``ratio push+merge/raw-insert: X.XX``; writes JSON to bench-results/.
@@ -12,21 +15,27 @@ import argparse
 import json
 import random
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
-from campus.hub.app import create_app as create_hub_app
 from campus.hub.bootstrap import init_hub
+from campus.hub.config import HubConfig
+from campus.hub.store import HubStore
+from campus.hub.sync_service import HubSync
 from campus.node.bootstrap import init_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
 from campus.schema.ids import new_id
 from campus.schema.numbers import next_number
-from campus.web.serving import BackgroundServer
+from campus.sync.signing import load_private_key
+from campus.web.serving import free_port
 
 APPEND_SHARE = 0.7
 TRANSACTION_SIZE = 1000
@@ -54,6 +63,44 @@ def make_changes(store: NodeStore, campus_id: str, campus_code: str, total: int,
                     uow.update("leads", rng.choice(lead_ids), {
                         rng.choice(["notes", "channel", "name"]): f"edit {made} {rng.random():.6f}"})
                 made += 1
+
+
+def add_campuses(config: HubConfig, campuses: list[tuple[str, str]]) -> dict[str, str]:
+    """Create the campuses before the hub serves; returns each one's enrollment token."""
+    store = HubStore(config.store_url, config.hub_id)
+    try:
+        sync = HubSync(store, load_private_key(config.key_path))
+        return {code: sync.add_campus(code, name)[1] for code, name in campuses}
+    finally:
+        store.close()
+
+
+class HubProcess:
+    """``campus hub serve`` in a child process on a free loopback port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> str:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "campus.cli", "hub", "serve", "--dir", str(self.directory),
+             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self.url
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the hub did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def raw_insert_rate(directory: Path, rows: int) -> float:
@@ -84,12 +131,10 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="campus-sync-bench-"))
 
     hub_config = init_hub(base / "hub")
-    with BackgroundServer(create_hub_app(hub_config)) as hub_server:
-        hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
-        _, token_a = hub.sync.add_campus("BJ01", "北京")
-        _, token_b = hub.sync.add_campus("SH01", "上海")
-        source = init_node(base / "bj01", "BJ01", "北京", hub_url=hub_server.url, token=token_a)
-        fresh = init_node(base / "sh01", "SH01", "上海", hub_url=hub_server.url, token=token_b)
+    tokens = add_campuses(hub_config, [("BJ01", "北京"), ("SH01", "上海")])
+    with HubProcess(hub_config.directory) as hub_url:
+        source = init_node(base / "bj01", "BJ01", "北京", hub_url=hub_url, token=tokens["BJ01"])
+        fresh = init_node(base / "sh01", "SH01", "上海", hub_url=hub_url, token=tokens["SH01"])
 
         store = NodeStore(source.database_path, source.node_id)
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Scheduled jobs of a node: each runs once at start, then every interval, on its own thread."""
+"""Scheduled jobs of a node or the hub: each runs once at start, then every interval, on its own thread."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-log = logging.getLogger("campus.node.jobs")
+log = logging.getLogger("campus.jobs")
 
 
 class Jobs:

@@ -16,13 +16,14 @@ from campus.schema.tables import SCHEMA_VERSION, campuses, change_log, field_ver
 from campus.sync.capture import LogTables, UnitOfWork, ensure_log_state, read_clock, read_head
 from campus.sync.hlc import HybridLogicalClock
 
+HUB_CACHE_MIB = 64  # the hub's store holds every campus; its page cache is sized for that
 LOG_TABLES = LogTables(log=change_log, state=local_state, versions=field_versions)
 
 
 class HubStore:
     def __init__(self, url: str, hub_id: str, wal_autocheckpoint: bool = True) -> None:
         self.hub_id = hub_id
-        self.engine = create_store_engine(url, wal_autocheckpoint)
+        self.engine = create_store_engine(url, wal_autocheckpoint, cache_mib=HUB_CACHE_MIB)
         upgrade(self.engine)
         with write_transaction(self.engine) as conn:
             ensure_log_state(conn, LOG_TABLES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
@@ -80,6 +81,9 @@ class HubSync:
         self.public_key = public_key_bytes(private_key)
         self.merger = Merger(metadata, field_versions)
         self.counters = SyncCounters()
+        # Pushes run on worker threads; one at a time keeps each node's chain checks and merges in
+        # order within this process (the hub_nodes row is also locked, for PostgreSQL).
+        self._push_lock = threading.Lock()
 
     # --- campuses, tokens, keys ---------------------------------------------------------------
 
@@ -172,8 +176,10 @@ class HubSync:
         return list(conn.execute(select(node_keys.c.public_key).where(
             node_keys.c.node_id == node_id, node_keys.c.status == status)).scalars())
 
-    def _authenticate(self, conn: Connection, node_id: str, signature: bytes, statement: list[Any]) -> dict[str, Any]:
-        node = conn.execute(select(hub_nodes).where(hub_nodes.c.node_id == node_id)).mappings().first()
+    def _authenticate(self, conn: Connection, node_id: str, signature: bytes, statement: list[Any],
+                      lock: bool = False) -> dict[str, Any]:
+        query = select(hub_nodes).where(hub_nodes.c.node_id == node_id)
+        node = conn.execute(query.with_for_update() if lock else query).mappings().first()
         if node is None:
             raise Refused(403, protocol.UNKNOWN_KEY, f"node {node_id} is not enrolled")
         if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "active")):
@@ -195,7 +201,7 @@ class HubSync:
 
     def push(self, node_id: str, links: list[protocol.Link], signature: bytes) -> dict[str, Any]:
         try:
-            with gc_paused():
+            with self._push_lock, gc_paused():
                 return self._push(node_id, links, signature)
         except Refused as refusal:
             if refusal.reason == protocol.FORK:
@@ -212,7 +218,7 @@ class HubSync:
             raise Refused(400, protocol.MALFORMED, "a push carries a contiguous seq range")
         with self.store.write() as conn:
             node = self._authenticate(conn, node_id, signature,
-                                      protocol.push_statement(node_id, first_seq, last_seq, last_hash))
+                                      protocol.push_statement(node_id, first_seq, last_seq, last_hash), lock=True)
             if node["quarantined"]:
                 raise Refused(423, protocol.QUARANTINED, f"node is quarantined: {node['quarantine_reason']}")
             head_seq, head_hash = node["head_seq"], node["head_hash"]

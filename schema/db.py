@@ -16,12 +16,13 @@ def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def create_store_engine(url: str, wal_autocheckpoint: bool = True) -> Engine:
+def create_store_engine(url: str, wal_autocheckpoint: bool = True, cache_mib: int = 16) -> Engine:
     """An engine with the pragmas Campus relies on; SQLite write transactions take the lock up front.
 
     Without ``wal_autocheckpoint`` no commit ever stops to copy the WAL into the database (a
     pause of tens of milliseconds on a slow disk); the owner must then call :func:`checkpoint`
-    regularly, as a serving node does from a background job."""
+    regularly, as a serving node does from a background job. ``cache_mib`` is SQLite's page cache
+    per connection (its default, 2 MiB, makes every merge into a large store wait on reads)."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
@@ -36,6 +37,7 @@ def create_store_engine(url: str, wal_autocheckpoint: bool = True) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not wal_autocheckpoint:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -73,27 +73,30 @@ def update_tuples(conn: Connection, table: Table, columns: tuple[str, ...], rows
 
 
 @cache
-def _processors(table: Table, dialect: Dialect) -> tuple[tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
-    names = tuple(column.name for column in table.c)
-    return names, tuple(column.type._cached_result_processor(dialect, None) for column in table.c)
+def _processors(table: Table, dialect: Dialect, columns: tuple[str, ...] | None
+                ) -> tuple[tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+    chosen = [table.c.id, *(table.c[name] for name in columns)] if columns is not None else list(table.c)
+    processors = ((i, column.type._cached_result_processor(dialect, None)) for i, column in enumerate(chosen))
+    return tuple(column.name for column in chosen), tuple((i, p) for i, p in processors if p is not None)
 
 
-def select_rows(conn: Connection, table: Table, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The stored rows among ``ids``, each as ``{column: value}`` without its id."""
+def select_rows(conn: Connection, table: Table, ids: Sequence[str],
+                columns: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
+    """The stored rows among ``ids``, each as ``{column: value}`` without its id; all columns, or
+    those named."""
+    names, converting = _processors(table, conn.dialect, columns)
     if conn.dialect.name != "sqlite":
+        query = select(*(table.c[name] for name in names)).where(table.c.id.in_(ids))
         return {row["id"]: {str(k): v for k, v in row.items() if k != "id"}
-                for row in conn.execute(select(table).where(table.c.id.in_(ids))).mappings()}
-    names, processors = _processors(table, conn.dialect)
-    columns = ", ".join(f'"{name}"' for name in names)
+                for row in conn.execute(query).mappings()}
+    listed = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" * len(ids))
     found = {}
-    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
-    for raw in conn.exec_driver_sql(f'SELECT {columns} FROM "{table.name}" WHERE id IN ({marks})', tuple(ids)):
+    for raw in conn.exec_driver_sql(f'SELECT {listed} FROM "{table.name}" WHERE id IN ({marks})', tuple(ids)):
         row = list(raw)
         for i, process in converting:
             row[i] = process(row[i])
-        values = dict(zip(names, row, strict=True))
-        found[values.pop("id")] = values
+        found[row[0]] = dict(zip(names[1:], row[1:], strict=True))
     return found
 
 

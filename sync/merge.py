@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -84,15 +84,29 @@ class MergeResult:
         self.scope = scope
 
 
-@dataclass
 class RowState:
-    """One row as the merge sees it: its values (None while absent) and its field versions."""
+    """One row as the merge sees it: its values (None while absent) and its field versions.
 
-    values: dict[str, Any] | None
-    versions: dict[str, StoredVersion]
-    in_store: bool
-    dirty_fields: set[str] = field(default_factory=set)
-    dirty_versions: set[str] = field(default_factory=set)
+    A stored last-writer-wins row is loaded with only the columns the merge always needs (its
+    campus); ``stored`` reads any other column, for the rare write that loses and must be kept."""
+
+    __slots__ = ("values", "versions", "in_store", "dirty_fields", "dirty_versions", "stored")
+
+    def __init__(self, values: dict[str, Any] | None, versions: dict[str, StoredVersion], in_store: bool,
+                 stored: Callable[[str], Any] | None = None) -> None:
+        self.values = values
+        self.versions = versions
+        self.in_store = in_store
+        self.dirty_fields: set[str] = set()
+        self.dirty_versions: set[str] = set()
+        self.stored = stored
+
+    def value(self, name: str) -> Any:
+        """The row's current value of ``name`` (the row must exist)."""
+        assert self.values is not None
+        if name not in self.values and self.stored is not None:
+            self.values[name] = self.stored(name)
+        return self.values.get(name)
 
 
 def to_json(value: Any) -> str:
@@ -123,7 +137,7 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy) -> MergeRe
         if version is None or incoming > version:
             winners[name] = value
         elif incoming < version:
-            kept = state.values.get(name) if state.values is not None else _pending(state.versions, name)
+            kept = state.value(name) if state.values is not None else _pending(state.versions, name)
             if kept != value and version.node_id != change.node and name not in policy.quiet_fields:
                 result.lost.append(LostWrite(
                     table=change.table, row_id=change.row_id, field=name, kept_value=kept,
@@ -278,20 +292,25 @@ class Merger:
         states: dict[tuple[str, str], RowState] = {}
         for table_name, row_ids in targets.items():
             table = self._metadata.tables[table_name]
+            policy = policy_of(table)
+            assert policy is not None
             ids = sorted(row_ids)
             found: dict[str, dict[str, Any]] = {}
             stored: dict[str, dict[str, StoredVersion]] = defaultdict(dict)
-            lww = policy_of(table).merge is LWW_MERGE  # type: ignore[union-attr]
+            lww = policy.merge is LWW_MERGE
+            # Append-only rows are compared whole; LWW rows need only their campus up front.
+            columns = ((policy.campus_column,) if policy.campus_column else ()) if lww else None
             for start in range(0, len(ids), READ_CHUNK):
                 chunk = ids[start:start + READ_CHUNK]
-                found.update(select_rows(conn, table, chunk))
+                found.update(select_rows(conn, table, chunk, columns))
                 if lww:
                     for row_id, name, hlc, node_id, pending in select_versions(conn, self._versions, table_name,
                                                                                 chunk):
                         stored[row_id][name] = StoredVersion(Version(hlc, node_id), pending)
             for row_id in ids:
                 values = found.get(row_id)
-                states[(table_name, row_id)] = RowState(values, stored.get(row_id, {}), values is not None)
+                reader = _column_reader(conn, table, row_id) if lww and values is not None else None
+                states[(table_name, row_id)] = RowState(values, stored.get(row_id, {}), values is not None, reader)
         return states
 
     def _store(self, conn: Connection, states: dict[tuple[str, str], RowState]) -> None:
@@ -316,6 +335,13 @@ class Merger:
         for (table_name, columns), rows in updates.items():
             update_tuples(conn, tables[table_name], columns, rows)
         upsert_version_tuples(conn, self._versions, version_rows)
+
+
+def _column_reader(conn: Connection, table: Table, row_id: str) -> Callable[[str], Any]:
+    def read(name: str) -> Any:
+        rows = select_rows(conn, table, [row_id], (name,))
+        return rows[row_id].get(name) if row_id in rows else None
+    return read
 
 
 _ABSENT = RowState(None, {}, False)  # what the owner check sees of a row not yet stored

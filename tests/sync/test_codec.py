@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from campus.sync.changes import Change, decode_change
 from campus.sync.codec import NotCanonical, decode, encode
 
 scalars = st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.text() | st.binary()
@@ -63,3 +64,20 @@ class Pool(StrEnum):
 
 def test_enum_values_encode_like_their_plain_values() -> None:
     assert encode({"level": Level.ONE, "pool": Pool.LEAD}) == encode({"level": 1, "pool": "lead"})
+
+
+def test_a_change_reads_back_from_its_canonical_bytes() -> None:
+    change = Change(node="n", seq=3, hlc=1 << 40, table="leads", row_id="r1", op="update",
+                    fields={"name": "张伟", "deleted": False}, schema=13)
+
+    assert decode_change(change.encode()) == change
+
+
+@pytest.mark.parametrize(("wire", "named"), [
+    ({"seq": "3"}, "seq"), ({"fields": ["name"]}, "fields"), ({"id": None}, "id")])
+def test_a_change_with_a_field_of_the_wrong_type_is_refused_naming_it(wire: dict, named: str) -> None:
+    good = {"node": "n", "seq": 3, "hlc": 1, "table": "leads", "id": "r1", "op": "update", "fields": {},
+            "schema": 13}
+
+    with pytest.raises(ValueError, match=named):
+        decode_change(encode({**good, **wire}))

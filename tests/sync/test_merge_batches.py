@@ -1,0 +1,80 @@
+"""The batch merger: its fast paths give what applying the changes one by one would give."""
+
+from __future__ import annotations
+
+from campus.node.store import LOG_TABLES, NodeStore
+from campus.schema.tables import metadata
+from campus.sync.changes import Change
+from campus.sync.merge import Merger
+
+LEAD = "0190aa00-0000-7000-8000-000000000001"
+FOLLOW_UP = "0190aa00-0000-7000-8000-0000000000f1"
+HLC = 1 << 40
+
+
+def _lead(node: str, hlc: int, op: str, **fields: object) -> Change:
+    return Change(node=node, seq=hlc, hlc=hlc, table="leads", row_id=LEAD, op=op, fields=dict(fields), schema=1)
+
+
+def _insert_lead() -> Change:
+    return _lead("node-a", HLC, "insert", campus_id="c1", number="BJ01-L-1", name="张伟", phone="13800000001",
+                 pool="lead", created_at="2026-11-24T08:00:00Z", deleted=False)
+
+
+def _follow_up(content: str, hlc: int = HLC) -> Change:
+    return Change(node="node-a", seq=hlc, hlc=hlc, table="lead_follow_ups", row_id=FOLLOW_UP, op="insert",
+                  fields={"lead_id": LEAD, "at": "2026-11-24T09:00:00Z", "channel": "call", "content": content,
+                          "created_at": "2026-11-24T09:00:00Z"}, schema=1)
+
+
+def test_an_older_edit_arriving_later_loses_and_keeps_the_stored_value_it_lost_to(node_store: NodeStore) -> None:
+    merger = Merger(metadata, LOG_TABLES.versions)
+    with node_store.write() as conn:
+        merger.apply_batch(conn, [_insert_lead(), _lead("node-b", HLC + 20, "update", name="张伟伟")])
+
+    with node_store.write() as conn:  # a new batch: the row is read back from the store
+        [result] = merger.apply_batch(conn, [_lead("node-c", HLC + 10, "update", name="张大伟")])
+
+    [lost] = result.lost
+    assert (lost.field, lost.kept_value, lost.lost_value) == ("name", "张伟伟", "张大伟")
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select name from leads").scalar_one() == "张伟伟"
+
+
+def test_a_fact_sent_twice_in_one_batch_is_stored_once_and_a_different_one_is_a_conflict(
+        node_store: NodeStore) -> None:
+    merger = Merger(metadata, LOG_TABLES.versions)
+    with node_store.write() as conn:
+        merger.apply_batch(conn, [_insert_lead()])
+        first, again, other = merger.apply_batch(conn, [_follow_up("试听"), _follow_up("试听"),
+                                                        _follow_up("退费", HLC + 5)])
+
+    assert first.applied_fields["content"] == "试听" and not first.lost
+    assert not again.applied_fields and not again.lost
+    [lost] = other.lost
+    assert (lost.kind, lost.kept_value, lost.lost_value) == ("append_only_mismatch", {"content": "试听"},
+                                                              {"content": "退费"})
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select content from lead_follow_ups").scalars().all() == ["试听"]
+
+
+def _mark(row_id: str, campus_id: str) -> Change:
+    return Change(node="node-a", seq=1, hlc=HLC, table="attendance_marks", row_id=row_id, op="insert",
+                  fields={"campus_id": campus_id, "student_id": "s1", "mark": "present", "source": "kiosk",
+                          "recorded_at": "2026-11-24T09:00:00Z", "hlc": HLC}, schema=1)
+
+
+def test_a_campus_writes_its_own_facts_and_neither_another_campus_nor_headquarters(node_store: NodeStore) -> None:
+    merger = Merger(metadata, LOG_TABLES.versions)
+    campus = Change(node="node-a", seq=3, hlc=HLC, table="campuses", row_id="c9", op="insert",
+                    fields={"code": "XX01", "name": "假校区", "created_at": "2026-11-24", "deleted": False}, schema=1)
+    with node_store.write() as conn:
+        own, foreign, hub_owned = merger.apply_batch(
+            conn, [_mark("m1", "c1"), _mark("m2", "c2"), campus], writer_campus="c1", enforce_owner=True)
+
+    assert (own.rejection, own.scope) == (None, "c1")
+    assert foreign.rejection == "attendance_marks/m2 is owned by campus c2"
+    assert hub_owned.rejection == "campuses is owned by headquarters"
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select id from attendance_marks").scalars().all() == ["m1"]
+        assert conn.exec_driver_sql("select count(*) from campuses where id = 'c9'").scalar_one() == 0

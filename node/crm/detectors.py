@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
 from campus.node.crm.pools import Move, Pool
 from campus.schema.tables import conflicts, lead_history, leads
@@ -20,6 +20,7 @@ from campus.sync.capture import UnitOfWork
 
 CONFLICT_NAMESPACE = uuid.UUID("0b9c6f1e-6a59-4d2c-9a63-8f1b2d7c4e10")
 DOUBLE_CLAIM = "double_claim"
+CHUNK = 500
 
 
 def competing_claims(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,10 +35,23 @@ def competing_claims(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return latest[-1] if latest else []
 
 
+def _claimed_twice(conn: Connection, lead_ids: set[str]) -> set[str]:
+    """The leads among ``lead_ids`` with two claims or more: only those can have competing claims
+    (a merge of thousands of leads then looks closer at a few, not at every one)."""
+    ids = sorted(lead_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(conn.execute(
+            select(lead_history.c.lead_id).where(lead_history.c.lead_id.in_(ids[start:start + CHUNK]),
+                                                 lead_history.c.kind == Move.CLAIM.value)
+            .group_by(lead_history.c.lead_id).having(func.count() >= 2)).scalars())
+    return found
+
+
 def settle_double_claims(uow: UnitOfWork, lead_ids: set[str]) -> int:
     """Give each lead back to its earliest claimant and record the losers; returns conflicts recorded."""
     recorded = 0
-    for lead_id in sorted(lead_ids):
+    for lead_id in sorted(_claimed_twice(uow.conn, lead_ids)):
         lead = uow.conn.execute(select(leads).where(leads.c.id == lead_id)).mappings().first()
         if lead is None:
             continue

@@ -8,21 +8,34 @@ from __future__ import annotations
 import json
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
 from campus.node.finance.ledger import entries_of, line_row
 from campus.schema.assets import Balance, entry_from_row
 from campus.schema.quantities import LessonHours
-from campus.schema.tables import conflicts
+from campus.schema.tables import asset_entries, conflicts
 from campus.sync.capture import UnitOfWork
 
 CONFLICT_NAMESPACE = uuid.UUID("5d0f3c2a-8e4b-4f6e-9a1c-2b7d9e0f4a31")
 OVERDRAFT = "overdraft"
+CHUNK = 500
+
+
+def _below_zero(conn: Connection, line_ids: set[str]) -> set[str]:
+    """The lines among ``line_ids`` whose hours now sum below zero: only those are looked at entry
+    by entry."""
+    ids = sorted(line_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(conn.execute(
+            select(asset_entries.c.line_id).where(asset_entries.c.line_id.in_(ids[start:start + CHUNK]))
+            .group_by(asset_entries.c.line_id).having(func.sum(asset_entries.c.hours_x100) < 0)).scalars())
+    return found
 
 
 def record_overdrafts(uow: UnitOfWork, line_ids: set[str]) -> int:
     recorded = 0
-    for line_id in sorted(line_ids):
+    for line_id in sorted(_below_zero(uow.conn, line_ids)):
         entries = entries_of(uow.conn, line_id)  # in (at, id) order: the same on every store
         if not entries:
             continue

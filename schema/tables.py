@@ -54,6 +54,11 @@ def _id() -> Column:
     return Column("id", String(ID), primary_key=True)
 
 
+def _counter() -> BigInteger:
+    """A 64-bit sequence number; INTEGER on SQLite, so that a primary key is the rowid."""
+    return BigInteger().with_variant(Integer, "sqlite")  # type: ignore[return-value]
+
+
 def _tombstone() -> Column:
     return Column("deleted", Boolean, nullable=False, default=False, server_default="0")
 
@@ -63,7 +68,7 @@ def _tombstone() -> Column:
 change_log = Table(
     "change_log",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("seq", _counter(), primary_key=True, autoincrement=False),
     Column("hlc", BigInteger, nullable=False),
     Column("table_name", String(64), nullable=False),
     Column("row_id", String(ID), nullable=False),
@@ -153,7 +158,7 @@ node_batches = Table(
     "node_batches",
     metadata,
     Column("node_id", String(ID), primary_key=True),
-    Column("first_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("first_seq", _counter(), primary_key=True, autoincrement=False),
     Column("last_seq", BigInteger, nullable=False),
     Column("last_hash", LargeBinary(32), nullable=False),
     Column("signed_from", BigInteger),  # the first seq the push signed (a re-sent push may start earlier)
@@ -169,7 +174,7 @@ node_batches = Table(
 hub_feed = Table(
     "hub_feed",
     metadata,
-    Column("feed_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("feed_seq", _counter(), primary_key=True, autoincrement=True),
     Column("origin_node", String(ID), nullable=False),
     Column("first_origin_seq", BigInteger, nullable=False),
     Column("last_origin_seq", BigInteger, nullable=False),
@@ -187,7 +192,7 @@ hub_feed_students = Table(
     "hub_feed_students",
     metadata,
     Column("student_id", String(ID), primary_key=True),
-    Column("feed_seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("feed_seq", _counter(), primary_key=True, autoincrement=False),
     info={"sync": None},
 )
 

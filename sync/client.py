@@ -7,6 +7,7 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,33 +146,41 @@ class SyncClient:
         With ``checkpoint``, the last batch carries the hub's digests of everything this node
         subscribes to; tables whose local digest differs are kept in ``self.divergent_tables``."""
         pulled = restored = 0
-        while True:
-            cursor = self.replica.pull_cursor()
-            request: dict[str, Any] = {"cursor": cursor, "max_bytes": self.max_batch_bytes, "checkpoint": checkpoint}
-            if own_after is not None:
-                request["own_after"] = own_after
-            answer = post(self.http, f"{self.base}/pull", self._signed_request("pull", request))
-            own = [(int(s), b, h) for s, b, h in answer["own"]]
-            bodies = [body for _feed_seq, body in answer["entries"]]
-            statement = protocol.batch_statement(self.node_id, cursor, answer["cursor"],
-                                                 protocol.entries_digest([b for _, b, _ in own] + bodies),
-                                                 answer.get("checkpoint"))
-            try:
-                verify(self.hub_public_key, answer["signature"], statement)
-            except BadSignature:
-                raise SyncRefused(0, protocol.BAD_SIGNATURE, "pulled batch not signed by the pinned hub key", {}) \
-                    from None
-            if own:
-                restored += self.replica.restore_own(own)
-            own_after = own[-1][0] if own else None
-            self.replica.apply_pulled(bodies, answer["cursor"])
-            pulled += len(bodies)
-            if progress and (bodies or own):
-                progress("pull", len(bodies) + len(own))
-            if not answer["more"]:
-                if answer.get("checkpoint") is not None:
-                    self.divergent_tables = self.replica.compare_checkpoint(answer["checkpoint"])
-                return pulled, restored
+        cursor = self.replica.pull_cursor()
+        with ThreadPoolExecutor(1, "campus-pull") as pool:
+            pending = pool.submit(self._pull_page, cursor, own_after, checkpoint)
+            while True:
+                answer = pending.result()
+                own = [(int(s), b, h) for s, b, h in answer["own"]]
+                bodies = [body for _feed_seq, body in answer["entries"]]
+                statement = protocol.batch_statement(self.node_id, cursor, answer["cursor"],
+                                                     protocol.entries_digest([b for _, b, _ in own] + bodies),
+                                                     answer.get("checkpoint"))
+                try:
+                    verify(self.hub_public_key, answer["signature"], statement)
+                except BadSignature:
+                    raise SyncRefused(0, protocol.BAD_SIGNATURE, "pulled batch not signed by the pinned hub key",
+                                      {}) from None
+                if answer["more"]:  # the hub reads the next page while this one is applied
+                    pending = pool.submit(self._pull_page, answer["cursor"], own[-1][0] if own else None,
+                                          checkpoint)
+                if own:
+                    restored += self.replica.restore_own(own)
+                self.replica.apply_pulled(bodies, answer["cursor"])
+                cursor = answer["cursor"]
+                pulled += len(bodies)
+                if progress and (bodies or own):
+                    progress("pull", len(bodies) + len(own))
+                if not answer["more"]:
+                    if answer.get("checkpoint") is not None:
+                        self.divergent_tables = self.replica.compare_checkpoint(answer["checkpoint"])
+                    return pulled, restored
+
+    def _pull_page(self, cursor: int, own_after: int | None, checkpoint: bool) -> dict[str, Any]:
+        request: dict[str, Any] = {"cursor": cursor, "max_bytes": self.max_batch_bytes, "checkpoint": checkpoint}
+        if own_after is not None:
+            request["own_after"] = own_after
+        return post(self.http, f"{self.base}/pull", self._signed_request("pull", request))
 
     def sync_once(self, progress: Progress | None = None, checkpoint: bool = False) -> SyncReport:
         hub = self.hello()

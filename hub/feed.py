@@ -8,11 +8,11 @@ of thousands of changes becomes a handful of rows, and a pull reads whole segmen
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import msgpack
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, or_, select
 
 from campus.schema.tables import hub_feed, hub_feed_students, metadata
 from campus.sync import codec
@@ -71,6 +71,13 @@ def group(entries: Iterable[Entry], into: Groups | None = None) -> Groups:
 def publish(conn: Connection, groups: Groups) -> None:
     """Append each group to the feed as segments of at most :data:`SEGMENT_BYTES`, stamped with
     the time the hub took them in."""
+    if not groups:
+        return
+    if conn.dialect.name == "postgresql":
+        # feed_seq comes from a sequence: without this, a later number could commit before an
+        # earlier one, and a pull that saw the later one would move a node's cursor past the
+        # earlier. Held to commit; readers are not blocked. (SQLite writers queue anyway.)
+        conn.exec_driver_sql("LOCK TABLE hub_feed IN EXCLUSIVE MODE")
     now_ms = time.time_ns() // 1_000_000
     index: list[dict[str, Any]] = []
     for (origin, scope), items in groups.items():
@@ -92,6 +99,25 @@ def publish(conn: Connection, groups: Groups) -> None:
 
 def unpack(bodies: bytes) -> list[bytes]:
     return msgpack.unpackb(bodies, raw=False, use_list=True)
+
+
+def segments_for(conn: Connection, node_id: str, campus_id: str, after: int, upto: int,
+                 page: int = 16) -> Iterator[tuple[int, bytes]]:
+    """``(feed_seq, packed bodies)`` of the segments a node subscribes to in ``(after, upto]``,
+    read a few at a time so that a reader stopping early never fetches the rest."""
+    while True:
+        rows = conn.execute(select(hub_feed.c.feed_seq, hub_feed.c.bodies).where(
+            hub_feed.c.feed_seq > after, hub_feed.c.feed_seq <= upto, hub_feed.c.origin_node != node_id,
+            or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == campus_id))
+            .order_by(hub_feed.c.feed_seq).limit(page)).all()
+        yield from ((feed_seq, packed) for feed_seq, packed in rows)
+        if len(rows) < page:
+            return
+        after = rows[-1][0]
+
+
+def head(conn: Connection) -> int:
+    return conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0
 
 
 def listing(conn: Connection) -> list[tuple[int, str | None, str, int]]:

@@ -53,8 +53,8 @@ def campus_summary(store: HubStore) -> list[dict[str, Any]]:
                                  .group_by(conflicts.c.campus_id))
         rows = conn.execute(select(campuses.c.id, campuses.c.code, campuses.c.name)
                             .where(campuses.c.deleted.is_(False)).order_by(campuses.c.code)).all()
-        received = conn.execute(select(func.coalesce(func.sum(
-            node_batches.c.last_seq - node_batches.c.first_seq + 1), 0))).scalar_one()
+        received = int(conn.execute(select(func.coalesce(func.sum(  # numeric on PostgreSQL
+            node_batches.c.last_seq - node_batches.c.first_seq + 1), 0))).scalar_one())
     summary = [{"campus_code": code, "campus_name": name, "leads": lead_counts.get(campus_id, 0),
                 "follow_ups": follow_up_counts.get(campus_id, 0), "students": student_counts.get(campus_id, 0),
                 "contracts": contract_counts.get(campus_id, 0),

@@ -54,8 +54,8 @@ class HubStore:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with read_transaction(self.engine) as conn:
+    def read(self, snapshot: bool = False) -> Iterator[Connection]:
+        with read_transaction(self.engine, snapshot) as conn:
             yield conn
 
     def head(self) -> tuple[int, bytes]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -61,20 +64,30 @@ async def enroll(request: Request) -> Response:
                                                   body["signature"]))
 
 
-# The work runs on the thread pool: a 4 MB push merges for a good fraction of a second, and the
-# event loop must keep serving the console and other campuses meanwhile.
+# The work runs on worker threads: a 4 MB push merges for a good fraction of a second, and the
+# event loop must keep serving the console and other campuses meanwhile. At most SYNC_WORKERS
+# run at once, well within the store's connection pool; the others wait their turn.
+SYNC_WORKERS = 8
+
+
+def _in_worker(request: Request, work: Callable[..., dict[str, Any]], *args: Any) -> Awaitable[dict[str, Any]]:
+    limiter = getattr(request.app.state, "sync_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.sync_limiter = anyio.CapacityLimiter(SYNC_WORKERS)
+    return anyio.to_thread.run_sync(partial(work, *args), limiter=limiter)
+
 
 async def hello(request: Request) -> Response:
     body = await _read(request, "node_id", "request", "signature")
-    return msgpack_response(await run_in_threadpool(_sync(request).hello, body["node_id"], body["request"],
-                                                    body["signature"]))
+    return msgpack_response(await _in_worker(request, _sync(request).hello, body["node_id"], body["request"],
+                                             body["signature"]))
 
 
 async def push(request: Request) -> Response:
     body = await _read(request, "node_id", "changes", "signature")
     links = _links(body["changes"])
     began = time.perf_counter()
-    answer = await run_in_threadpool(_sync(request).push, body["node_id"], links, body["signature"])
+    answer = await _in_worker(request, _sync(request).push, body["node_id"], links, body["signature"])
     response = msgpack_response(answer)
     response.headers["server-timing"] = f"merge;dur={(time.perf_counter() - began) * 1000:.1f}"
     return response
@@ -82,8 +95,8 @@ async def push(request: Request) -> Response:
 
 async def pull(request: Request) -> Response:
     body = await _read(request, "node_id", "request", "signature")
-    return msgpack_response(await run_in_threadpool(_sync(request).pull, body["node_id"], body["request"],
-                                                    body["signature"]))
+    return msgpack_response(await _in_worker(request, _sync(request).pull, body["node_id"], body["request"],
+                                             body["signature"]))
 
 
 async def rotate_key(request: Request) -> Response:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
@@ -325,9 +326,12 @@ class HubSync:
         own: list[list[Any]] = []
         entries: list[list[Any]] = []
         more = False
-        with self.store.read() as conn:
+        with self.store.read(snapshot=True) as conn:
+            # The feed's head first: every segment up to it has committed (see feed.publish), so
+            # the cursor never moves past a segment this pull did not see.
+            feed_head = feed.head(conn)
             if own_after is not None:
-                for seq, change_body, digest in stored_links(conn, node_id, int(own_after) + 1):
+                for seq, change_body, digest in iter_stored_links(conn, node_id, int(own_after) + 1):
                     if len(own) == PULL_ROW_LIMIT or (own and budget - len(change_body) < 0):
                         more = True
                         break
@@ -335,11 +339,7 @@ class HubSync:
                     budget -= len(change_body)
             cursor_to = cursor
             if not more:
-                segments = conn.execute(select(hub_feed.c.feed_seq, hub_feed.c.bodies).where(
-                    hub_feed.c.feed_seq > cursor, hub_feed.c.origin_node != node_id,
-                    or_(hub_feed.c.campus_id.is_(None), hub_feed.c.campus_id == node["campus_id"]))
-                    .order_by(hub_feed.c.feed_seq))
-                for feed_seq, packed in segments:
+                for feed_seq, packed in feed.segments_for(conn, node_id, node["campus_id"], cursor, feed_head):
                     size = len(packed)
                     if entries and (len(entries) >= PULL_ROW_LIMIT or budget - size < 0):
                         more = True
@@ -347,9 +347,8 @@ class HubSync:
                     entries += [[feed_seq, change_body] for change_body in feed.unpack(packed)]
                     cursor_to = feed_seq
                     budget -= size
-                segments.close()
                 if not more:
-                    cursor_to = max(cursor_to, conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0)
+                    cursor_to = max(cursor_to, feed_head)
             checkpoint = None
             if body.get("checkpoint") and not more:
                 checkpoint = subscription_digests(conn, metadata, node["campus_id"])
@@ -389,7 +388,7 @@ class HubSync:
                 select(campuses.c.code, campuses.c.name, campuses.c.id, hub_nodes)
                 .select_from(campuses.outerjoin(hub_nodes, hub_nodes.c.campus_id == campuses.c.id))
                 .where(campuses.c.deleted.is_(False)).order_by(campuses.c.code)).mappings().all()
-            feed_head = conn.execute(select(func.max(hub_feed.c.feed_seq))).scalar() or 0
+            feed_head = feed.head(conn)
             key_states = dict(conn.execute(select(node_keys.c.node_id, node_keys.c.status).where(
                 node_keys.c.status.in_(["active", "revoked"]))).all())
             result = []
@@ -438,13 +437,25 @@ def _verifies(public_key: bytes, signature: bytes, statement: list[Any]) -> bool
     return True
 
 
+def iter_stored_links(conn: Connection, node_id: str, first: int = 1, last: int | None = None,
+                      page: int = 4) -> Iterator[protocol.Link]:
+    """The links the hub holds of a node's log from seq ``first`` (to ``last``), in order; the
+    batches are read a few at a time, so a reader that stops early never fetches the rest."""
+    after = first - 1
+    while True:
+        query = select(node_batches.c.last_seq, node_batches.c.links).where(
+            node_batches.c.node_id == node_id, node_batches.c.last_seq > after)
+        if last is not None:
+            query = query.where(node_batches.c.first_seq <= last)
+        rows = conn.execute(query.order_by(node_batches.c.first_seq).limit(page)).all()
+        for _last_seq, packed in rows:
+            yield from ((seq, body, digest) for seq, body, digest in msgpack.unpackb(packed)
+                        if seq > after and (last is None or seq <= last))
+        if len(rows) < page:
+            return
+        after = rows[-1][0]
+
+
 def stored_links(conn: Connection, node_id: str, first: int = 1, last: int | None = None) -> list[protocol.Link]:
     """The links the hub holds of a node's log from seq ``first`` (to ``last``), in order."""
-    query = select(node_batches.c.links).where(node_batches.c.node_id == node_id, node_batches.c.last_seq >= first)
-    if last is not None:
-        query = query.where(node_batches.c.first_seq <= last)
-    links: list[protocol.Link] = []
-    for (packed,) in conn.execute(query.order_by(node_batches.c.first_seq)):
-        links += [(seq, body, digest) for seq, body, digest in msgpack.unpackb(packed)
-                  if seq >= first and (last is None or seq <= last)]
-    return links
+    return list(iter_stored_links(conn, node_id, first, last))

@@ -59,8 +59,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def read_transaction(engine: Engine) -> Iterator[Connection]:
+def read_transaction(engine: Engine, snapshot: bool = False) -> Iterator[Connection]:
+    """A read transaction. With ``snapshot``, every statement in it sees the same committed state
+    (SQLite's read transactions always do; PostgreSQL needs REPEATABLE READ for it)."""
     with engine.connect() as connection:
+        if snapshot and engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             yield connection
 

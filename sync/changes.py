@@ -27,7 +27,10 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     table: str
     row_id: str = msgspec.field(name="id")
     op: str
-    fields: dict[str, Any]
+    # Column values: text, integers (money in fen, hours in hundredths), booleans, NULL. A float or
+    # a nested value is refused as the change is read. (No replicated table has a binary column;
+    # msgspec cannot put bytes beside str in one union, so adding one means a wire type for it.)
+    fields: dict[str, str | int | bool | None]
     schema: int
 
     def to_wire(self) -> dict[str, Any]:
@@ -59,7 +62,21 @@ def decode_change(body: bytes) -> Change:
     try:
         return _DECODER.decode(body)
     except msgspec.DecodeError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(_explain(body, exc)) from None
+
+
+def _explain(body: bytes, error: msgspec.DecodeError) -> str:
+    """msgspec says ``$.fields[...]`` for a bad column value; name the column instead."""
+    try:
+        fields = codec.decode(body).get("fields")
+    except Exception:  # the body is not msgpack at all: msgspec's own words say so
+        return str(error)
+    if isinstance(fields, dict):
+        for name, value in fields.items():
+            if not (value is None or type(value) in (str, int, bool)):
+                return (f"fields.{name}: a {type(value).__name__} is not a column value "
+                        "(text, an integer, a boolean or null)")
+    return str(error)
 
 
 def link_hash(previous_hash: bytes, encoded_change: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from enum import IntEnum, StrEnum
 
+import msgpack
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -81,3 +82,12 @@ def test_a_change_with_a_field_of_the_wrong_type_is_refused_naming_it(wire: dict
 
     with pytest.raises(ValueError, match=named):
         decode_change(encode({**good, **wire}))
+
+
+@pytest.mark.parametrize("value", [12.5, [1, 2], {"yuan": 1}])
+def test_a_change_carrying_a_float_or_a_nested_value_is_refused_as_it_is_read(value: object) -> None:
+    body = msgpack.packb({"node": "n", "seq": 3, "hlc": 1, "table": "payments", "id": "r1", "op": "insert",
+                          "fields": {"amount_fen": value}, "schema": 13}, use_bin_type=True)
+
+    with pytest.raises(ValueError, match="amount_fen"):
+        decode_change(body)

@@ -137,5 +137,5 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
         return
     columns = tuple(rows[0])
     pick = itemgetter(*columns)
-    values = [pick(row) for row in rows] if len(columns) > 1 else [(pick(row),) for row in rows]
-    conn.exec_driver_sql(_insert_sql(table, columns, conflict_keys), values)
+    insert_tuples(conn, table, columns, [pick(row) for row in rows] if len(columns) > 1 else
+                  [(pick(row),) for row in rows], conflict_keys)

@@ -45,15 +45,6 @@ ANY_OWNER = Owner.ANY
 LWW_MERGE = Merge.LAST_WRITER_WINS
 
 
-class Rejected(Exception):
-    """An authentic change that this store must not apply (unknown table, not the owner...)."""
-
-    def __init__(self, change: Change, reason: str) -> None:
-        super().__init__(f"{change.table}/{change.row_id} from {change.node} seq {change.seq}: {reason}")
-        self.change = change
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class LostWrite:
     """A value that lost to another write: kept so a person can restore it."""
@@ -181,27 +172,10 @@ class Merger:
         self._metadata = metadata
         self._versions = versions
 
-    def table_for(self, change: Change) -> tuple[Table, SyncPolicy]:
-        table = self._metadata.tables.get(change.table)
-        policy = policy_of(table) if table is not None else None
-        if table is None or policy is None:
-            raise Rejected(change, f"{change.table} is not a replicated table")
-        unknown = change.fields.keys() - self._columns(table)
-        if unknown:
-            raise Rejected(change, f"{change.table} has no field(s) {', '.join(sorted(unknown))}")
-        return table, policy
-
     @staticmethod
     @cache
     def _columns(table: Table) -> frozenset[str]:
         return frozenset(column.name for column in table.c if column.name != "id")
-
-    def apply(self, conn: Connection, change: Change) -> MergeResult:
-        """Merge one change; raises :class:`Rejected` if the store cannot take it."""
-        result = self.apply_batch(conn, [change])[0]
-        if result.rejection:
-            raise Rejected(change, result.rejection)
-        return result
 
     def apply_batch(self, conn: Connection, changes: Sequence[Change], writer_campus: str | None = None,
                     enforce_owner: bool = False) -> list[MergeResult]:

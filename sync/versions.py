@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, select
 
-from campus.sync.bulk import insert_rows, insert_tuples
+from campus.sync.bulk import insert_tuples
 
 ROW_VERSION = "*"
 
@@ -25,15 +25,6 @@ class Version(NamedTuple):
 class StoredVersion(NamedTuple):
     version: Version
     pending_value: bytes | None
-
-
-def read_versions(conn: Connection, versions: Table, table_name: str, row_id: str) -> dict[str, StoredVersion]:
-    rows = conn.execute(
-        select(versions.c.field, versions.c.hlc, versions.c.node_id, versions.c.pending_value).where(
-            versions.c.table_name == table_name, versions.c.row_id == row_id
-        )
-    )
-    return {r.field: StoredVersion(Version(r.hlc, r.node_id), r.pending_value) for r in rows}
 
 
 def effective(stored: dict[str, StoredVersion], field: str) -> Version | None:
@@ -49,12 +40,8 @@ def write_versions(
     entries: Iterable[tuple[str, Version, bytes | None]],
 ) -> None:
     """Upsert ``(field, version, pending value)`` entries for one row."""
-    rows = [
-        {"table_name": table_name, "row_id": row_id, "field": field, "hlc": version.hlc,
-         "node_id": version.node_id, "pending_value": pending}
-        for field, version, pending in entries
-    ]
-    upsert_versions(conn, versions, rows)
+    upsert_version_tuples(conn, versions, [(table_name, row_id, field, version.hlc, version.node_id, pending)
+                                           for field, version, pending in entries])
 
 
 def select_versions(conn: Connection, versions: Table, table_name: str,
@@ -76,8 +63,3 @@ VERSION_COLUMNS = ("table_name", "row_id", "field", "hlc", "node_id", "pending_v
 def upsert_version_tuples(conn: Connection, versions: Table, rows: list[tuple[Any, ...]]) -> None:
     """Write version rows given as tuples in the order of :data:`VERSION_COLUMNS`."""
     insert_tuples(conn, versions, VERSION_COLUMNS, rows, conflict_keys=("table_name", "row_id", "field"))
-
-
-def upsert_versions(conn: Connection, versions: Table, rows: list[dict[str, Any]]) -> None:
-    """Write version rows (table_name, row_id, field, hlc, node_id, pending_value) in one executemany."""
-    insert_rows(conn, versions, rows, conflict_keys=("table_name", "row_id", "field"))

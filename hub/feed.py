@@ -170,13 +170,10 @@ def students_touched(conn: Connection, changes: list[Change]) -> set[str]:
 
 def _rows_of_student(conn: Connection, student_id: str) -> set[tuple[str, str]]:
     rows: set[tuple[str, str]] = set()
-    for table in metadata.sorted_tables:
-        policy = policy_of(table)
-        if policy is None or policy.student_column is None:
-            continue
-        column = table.c[policy.student_column]
-        rows |= {(table.name, row_id) for row_id in conn.execute(select(table.c.id).where(column == student_id))
-                 .scalars()}
+    for name in STUDENT_TABLES:
+        table = metadata.tables[name]
+        column = table.c[policy_of(table).student_column]  # type: ignore[union-attr,index]
+        rows |= {(name, row_id) for row_id in conn.execute(select(table.c.id).where(column == student_id)).scalars()}
     return rows
 
 

@@ -281,7 +281,6 @@ class HubSync:
                 feed.group(feed.history_for(conn, student, campus), into=groups)
         rejected = 0
         origin = node["node_id"]
-        student_tables = feed.STUDENT_TABLES
         for (seq, body, _digest), change, result in zip(links, changes, results, strict=True):
             if result.rejection:
                 rejected += 1
@@ -290,16 +289,11 @@ class HubSync:
                     "table_name": change.table, "row_id": change.row_id, "reason": result.rejection,
                     "created_at": utc_now_text()})
                 continue
-            scope = result.scope
-            if change.table in student_tables:
-                student = routing.student(change)
-                for campus in [scope, *routing.also_to(student, scope)]:
-                    groups.setdefault((origin, campus), []).append((seq, body, student))
-            else:
-                groups.setdefault((origin, scope), []).append((seq, body, None))
-            if result.lost:
-                for lost in result.lost:
-                    self._record_conflict(uow, lost, scope)
+            scope, student = result.scope, routing.student(change)
+            for campus in [scope, *routing.also_to(student, scope)]:
+                groups.setdefault((origin, campus), []).append((seq, body, student))
+            for lost in result.lost:
+                self._record_conflict(uow, lost, scope)
         feed.publish(conn, groups)
         self.store.clock.observe(max(c.hlc for c in changes))
         self.store.finish(uow)

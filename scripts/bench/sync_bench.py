@@ -4,6 +4,12 @@ hub, then pulled and applied by a fresh node; compared with SQLite's raw execute
 The hub runs as its own process (``campus hub serve``), as it does in production: on one
 machine the node and the hub then each have a core, as they would have a machine.
 
+Then the same push is merged again in this process, from a copy of the hub's store as it was
+before the push, with every SQL statement the hub runs recorded; the recorded statements alone
+are replayed through ``sqlite3`` on another copy. That splits the hub's time per change into
+SQLite's share and the rest (Python: hash chain, decode, merge, routing), which says where any
+further speed has to come from.
+
     .venv/bin/python scripts/bench/sync_bench.py [--changes 200000]
 
 Prints a table and ``ratio push+merge/raw-insert: X.XX``; writes JSON to bench-results/.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +31,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import event
 
 from campus.hub.bootstrap import init_hub
 from campus.hub.config import HubConfig
@@ -32,9 +40,12 @@ from campus.hub.sync_service import HubSync
 from campus.node.bootstrap import init_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
+from campus.schema.db import sqlite_url
 from campus.schema.ids import new_id
 from campus.schema.numbers import next_number
-from campus.sync.signing import load_private_key
+from campus.sync import protocol
+from campus.sync.client import SyncClient
+from campus.sync.signing import load_private_key, sign
 from campus.web.serving import free_port
 
 APPEND_SHARE = 0.7
@@ -103,6 +114,72 @@ class HubProcess:
         self.process.wait(timeout=30)
 
 
+def snapshot(database: Path, into: Path) -> None:
+    """A consistent copy of a SQLite store that another process has open (the backup API)."""
+    source, target = sqlite3.connect(database), sqlite3.connect(into)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+
+
+def signed_batches(client: SyncClient) -> list[tuple[list[tuple[int, bytes, bytes]], bytes]]:
+    """The node's whole log as the push batches its client sends, each with its signature."""
+    batches, after = [], 0
+    while batch := client.replica.outgoing(after, client.max_batch_bytes):
+        first, last = batch[0], batch[-1]
+        batches.append((list(batch), sign(client.private_key, protocol.push_statement(
+            client.node_id, first[0], last[0], last[2]))))
+        after = last[0]
+    return batches
+
+
+Statement = tuple[str, object, bool]  # SQL, parameters, executemany
+
+
+def merge_in_process(config: HubConfig, start: Path, directory: Path, client: SyncClient
+                     ) -> tuple[float, int, list[Statement | None]]:
+    """Push the node's log into a copy of the hub's starting store, in this process and without
+    HTTP; returns the seconds taken, the changes merged, and the statements run (None: a commit)."""
+    shutil.copy(start, directory / "merge.sqlite")
+    store = HubStore(sqlite_url(directory / "merge.sqlite"), config.hub_id, wal_autocheckpoint=False)
+    sync = HubSync(store, load_private_key(config.key_path))
+    batches = signed_batches(client)
+    recorded: list[Statement | None] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda _conn, _cursor, sql, parameters, _context, many: recorded.append((sql, parameters, many)))
+    event.listen(store.engine, "commit", lambda _conn: recorded.append(None))
+    started = time.perf_counter()
+    for links, signature in batches:
+        sync.push(client.node_id, links, signature)
+    seconds = time.perf_counter() - started
+    store.close()
+    return seconds, sum(len(links) for links, _ in batches), recorded
+
+
+def replay(start: Path, directory: Path, statements: list[Statement | None]) -> float:
+    """Seconds sqlite3 takes to run the recorded statements alone, with the hub's pragmas."""
+    shutil.copy(start, directory / "replay.sqlite")
+    db = sqlite3.connect(directory / "replay.sqlite", isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "wal_autocheckpoint=0", "cache_size=-65536"):
+        db.execute(f"PRAGMA {pragma}")
+    started = time.perf_counter()
+    for statement in statements:
+        if statement is None:
+            db.execute("COMMIT")
+            continue
+        sql, parameters, many = statement
+        if sql.startswith("BEGIN"):
+            db.execute("BEGIN IMMEDIATE")
+        elif many:
+            db.executemany(sql, parameters)  # type: ignore[arg-type]
+        else:
+            db.execute(sql, parameters).fetchall()  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    db.close()
+    return seconds
+
+
 def raw_insert_rate(directory: Path, rows: int) -> float:
     """SQLite executemany of follow-up-like rows, WAL and synchronous=NORMAL like the stores."""
     db = sqlite3.connect(directory / "raw.sqlite")
@@ -141,6 +218,7 @@ def main() -> None:
         make_changes(store, source.campus_id, source.campus_code, args.changes, rng)
         generate_seconds = time.perf_counter() - started
         total_changes = store.head()[0]
+        snapshot(hub_config.directory / "hub.sqlite", base / "hub-start.sqlite")
 
         client = client_for(source, store, max_batch_bytes=args.batch_bytes)
         wire = {"bytes": 0}
@@ -158,6 +236,10 @@ def main() -> None:
         pull_seconds = time.perf_counter() - started
         fresh_client.close()
 
+    client = client_for(source, store, max_batch_bytes=args.batch_bytes)
+    merge_seconds, merged, statements = merge_in_process(hub_config, base / "hub-start.sqlite", base, client)
+    client.close()
+    sql_seconds = replay(base / "hub-start.sqlite", base, statements)
     raw_rate = raw_insert_rate(base, min(args.changes, 200_000))
     push_rate = pushed / push_seconds
     result = {
@@ -165,6 +247,11 @@ def main() -> None:
         "push_merge_per_s": round(push_rate), "pull_apply_per_s": round(pulled / pull_seconds),
         "pulled": pulled, "wire_bytes_per_change": round(wire["bytes"] / pushed, 1),
         "raw_insert_per_s": round(raw_rate), "ratio_push_merge_raw_insert": round(push_rate / raw_rate, 3),
+        "hub_merge_in_process_per_s": round(merged / merge_seconds),
+        "hub_us_per_change": round(merge_seconds / merged * 1e6, 2),
+        "of_which_sqlite_us": round(sql_seconds / merged * 1e6, 2),
+        "of_which_python_us": round((merge_seconds - sql_seconds) / merged * 1e6, 2),
+        "us_per_change_at_ratio_0_30": round(1e6 / (0.30 * raw_rate), 2),
     }
     table = Table(title=f"sync bench: {total_changes} changes, batches ≤ {args.batch_bytes} bytes")
     table.add_column("measure")

@@ -1,0 +1,27 @@
+"""The benchmarks still run: a small sync bench end to end, so a refactor cannot quietly break
+the script whose figures the notes quote. (It proves the bench works, not how fast it is.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_sync_bench_pushes_pulls_and_splits_the_hub_time(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "scripts/bench/sync_bench.py"), "--changes", "3000"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "ratio push+merge/raw-insert:" in run.stdout
+    result = json.loads((tmp_path / "bench-results/sync_bench.json").read_text())
+    assert result["changes"] == result["pulled"] == 3000
+    assert result["push_merge_per_s"] > 0 and result["raw_insert_per_s"] > 0
+    # The in-process merge and the replay of its SQL account for the same changes.
+    assert 0 < result["of_which_sqlite_us"] < result["hub_us_per_change"]
+    assert result["of_which_python_us"] > 0

@@ -194,7 +194,7 @@ class HubSync:
     def hello(self, node_id: str, body: dict[str, Any], signature: bytes) -> dict[str, Any]:
         with self.store.read() as conn:
             node = self._authenticate(conn, node_id, signature, protocol.request_statement("hello", node_id, body))
-        if not protocol.check_fresh(body.get("sent_at_ms", 0)):
+        if not protocol.check_fresh(_count(body, "sent_at_ms", 0)):
             raise Refused(400, protocol.STALE_REQUEST, "hello timestamp too far from the hub's clock")
         self._touch(node_id, error=None, pull_cursor=body.get("pull_cursor"))
         return {"head_seq": node["head_seq"], "head_hash": node["head_hash"], "quarantined": node["quarantined"],
@@ -311,11 +311,16 @@ class HubSync:
     def pull(self, node_id: str, body: dict[str, Any], signature: bytes) -> dict[str, Any]:
         with self.store.read() as conn:
             node = self._authenticate(conn, node_id, signature, protocol.request_statement("pull", node_id, body))
-        if not protocol.check_fresh(body.get("sent_at_ms", 0)):
+        if not protocol.check_fresh(_count(body, "sent_at_ms", 0)):
             raise Refused(400, protocol.STALE_REQUEST, "pull timestamp too far from the hub's clock")
-        cursor = int(body.get("cursor", 0))
-        max_bytes = max(1024, min(int(body.get("max_bytes", 1 << 20)), 16 << 20))
+        cursor = _count(body, "cursor", 0)
+        max_bytes = max(1024, min(_count(body, "max_bytes", 1 << 20), 16 << 20))
+        # What the node has applied, for the monitor: a node asks for its next page before it has
+        # applied the current one, so the cursor it asks from can be ahead of what it holds.
+        applied = min(_count(body, "applied", cursor), cursor)
         own_after = body.get("own_after")
+        if own_after is not None:
+            own_after = _count(body, "own_after", 0)
         budget = max_bytes
         own: list[list[Any]] = []
         entries: list[list[Any]] = []
@@ -325,7 +330,7 @@ class HubSync:
             # the cursor never moves past a segment this pull did not see.
             feed_head = feed.head(conn)
             if own_after is not None:
-                for seq, change_body, digest in iter_stored_links(conn, node_id, int(own_after) + 1):
+                for seq, change_body, digest in iter_stored_links(conn, node_id, own_after + 1):
                     if len(own) == PULL_ROW_LIMIT or (own and budget - len(change_body) < 0):
                         more = True
                         break
@@ -351,7 +356,7 @@ class HubSync:
             node_id, cursor, cursor_to, protocol.entries_digest(bodies), checkpoint))
         with self.store.write() as conn:
             conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
-                pull_cursor=cursor, last_contact_at=utc_now_text()))
+                pull_cursor=applied, last_contact_at=utc_now_text()))
         return {"own": own, "entries": entries, "cursor_from": cursor, "cursor": cursor_to, "more": more,
                 "checkpoint": checkpoint, "signature": signature_out}
 
@@ -421,6 +426,14 @@ class HubSync:
     def conflicts(self) -> list[dict[str, Any]]:
         with self.store.read() as conn:
             return [dict(r) for r in conn.execute(select(conflicts).order_by(conflicts.c.id)).mappings()]
+
+
+def _count(body: dict[str, Any], name: str, default: int) -> int:
+    """A non-negative integer field of a sync request, or a refusal naming it."""
+    value = body.get(name, default)
+    if type(value) is not int or value < 0:
+        raise Refused(400, protocol.MALFORMED, f"request.{name} must be a non-negative integer", field=name)
+    return value
 
 
 def _verifies(public_key: bytes, signature: bytes, statement: list[Any]) -> bool:

@@ -148,7 +148,7 @@ class SyncClient:
         pulled = restored = 0
         cursor = self.replica.pull_cursor()
         with ThreadPoolExecutor(1, "campus-pull") as pool:
-            pending = pool.submit(self._pull_page, cursor, own_after, checkpoint)
+            pending = pool.submit(self._pull_page, cursor, cursor, own_after, checkpoint)
             while True:
                 answer = pending.result()
                 own = [(int(s), b, h) for s, b, h in answer["own"]]
@@ -162,8 +162,8 @@ class SyncClient:
                     raise SyncRefused(0, protocol.BAD_SIGNATURE, "pulled batch not signed by the pinned hub key",
                                       {}) from None
                 if answer["more"]:  # the hub reads the next page while this one is applied
-                    pending = pool.submit(self._pull_page, answer["cursor"], own[-1][0] if own else None,
-                                          checkpoint)
+                    pending = pool.submit(self._pull_page, answer["cursor"], cursor,
+                                          own[-1][0] if own else None, checkpoint)
                 if own:
                     restored += self.replica.restore_own(own)
                 self.replica.apply_pulled(bodies, answer["cursor"])
@@ -176,8 +176,11 @@ class SyncClient:
                         self.divergent_tables = self.replica.compare_checkpoint(answer["checkpoint"])
                     return pulled, restored
 
-    def _pull_page(self, cursor: int, own_after: int | None, checkpoint: bool) -> dict[str, Any]:
-        request: dict[str, Any] = {"cursor": cursor, "max_bytes": self.max_batch_bytes, "checkpoint": checkpoint}
+    def _pull_page(self, cursor: int, applied: int, own_after: int | None, checkpoint: bool) -> dict[str, Any]:
+        """The page after ``cursor``; ``applied`` is how far this node has applied the feed (the
+        page before may still be on its way in), which the hub's monitor shows."""
+        request: dict[str, Any] = {"cursor": cursor, "applied": applied, "max_bytes": self.max_batch_bytes,
+                                   "checkpoint": checkpoint}
         if own_after is not None:
             request["own_after"] = own_after
         return post(self.http, f"{self.base}/pull", self._signed_request("pull", request))

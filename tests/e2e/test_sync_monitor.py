@@ -14,7 +14,10 @@ from campus.hub.app import create_app as create_hub_app
 from campus.hub.config import HubConfig
 from campus.node.app import create_app as create_node_app
 from campus.node.config import NodeConfig
+from campus.node.sync import client_for
+from campus.sync import protocol
 from campus.sync.client import SyncRefused
+from campus.sync.signing import load_private_key, sign
 from campus.web.serving import BackgroundServer
 from tests.e2e.sync_helpers import Campus, Group, running_group, signed_in_client
 
@@ -48,6 +51,43 @@ def test_hub_status_shows_heads_lag_and_errors_per_campus(group: Group) -> None:
     assert (after["SH01"]["lag_changes"], after["SH01"]["lag_seconds"]) == (0, 0)
     assert campuses["SH01"]["lag_seconds"] < 60  # the oldest change it had not pulled was just made
     assert after["SH01"]["seconds_since_contact"] < 60
+
+
+def test_the_monitor_shows_how_far_a_campus_has_applied_not_how_far_it_has_asked(group: Group) -> None:
+    bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
+    for i in range(6):  # a push each: the feed holds a segment per push, and a page is whole segments
+        _lead(bj, f"学员{i}", f"1380013{i:04d}")
+        bj.sync()
+    requests: list[tuple[int, int, int]] = []  # (cursor asked from, applied claimed, applied in fact)
+    client = client_for(sh.config, sh.store(), max_batch_bytes=1024)  # a page per few leads
+    client.http.event_hooks["request"] = [lambda request: requests.append((
+        (body := protocol.decode_body(request.content)["request"])["cursor"], body["applied"],
+        client.replica.pull_cursor())) if request.url.path.endswith("/pull") else None]
+    try:
+        client.pull()
+    finally:
+        client.close()
+
+    assert len(requests) >= 2
+    assert all(claimed <= in_fact for _, claimed, in_fact in requests)
+    assert any(asked > claimed for asked, claimed, _ in requests)  # pages were asked for ahead of applying
+
+
+def test_the_hub_records_the_applied_cursor_a_pull_names(group: Group) -> None:
+    bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
+    for i in range(3):
+        _lead(bj, f"学员{i}", f"1380013{i:04d}")
+    bj.sync()
+    head = group.hub.sync.status()[0]["feed_head"]
+    key = load_private_key(sh.config.key_path)
+    request = {"cursor": head, "applied": 1, "max_bytes": 1 << 20, "sent_at_ms": protocol.now_ms()}
+
+    group.hub.sync.pull(sh.config.node_id, request,
+                        sign(key, protocol.request_statement("pull", sh.config.node_id, request)))
+
+    campuses = {c["campus_code"]: c for c in group.hub.sync.status()}
+    assert campuses["SH01"]["pull_cursor"] == 1
+    assert campuses["SH01"]["lag_changes"] >= 3  # BJ01's three leads, at least, count as not yet applied
 
 
 def test_node_status_shows_outbox_and_last_successful_sync(group: Group) -> None:

@@ -169,3 +169,20 @@ def test_a_malformed_body_is_refused_with_problem_json(group: Group) -> None:
 def _student_id(campus: Campus) -> str:
     with campus.store().read() as conn:
         return conn.exec_driver_sql("select id from students").scalar_one()
+
+
+@pytest.mark.parametrize(("name", "value"), [("cursor", "abc"), ("max_bytes", -1), ("applied", True),
+                                             ("own_after", [1]), ("sent_at_ms", "now")])
+def test_a_pull_with_a_field_of_the_wrong_type_is_refused_naming_it(group: Group, name: str, value: object) -> None:
+    bj = group.campuses["BJ01"]
+    key = load_private_key(bj.config.key_path)
+    request = {"cursor": 0, "max_bytes": 1 << 20, "sent_at_ms": protocol.now_ms(), name: value}
+    body = {"node_id": bj.config.node_id, "request": request,
+            "signature": sign(key, protocol.request_statement("pull", bj.config.node_id, request))}
+
+    answer = httpx.post(f"{group.hub_server.url}/sync/v1/pull", content=protocol.encode_body(body),
+                        headers={"content-type": protocol.MEDIA_TYPE})
+
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["reason"] == protocol.MALFORMED and answer.json()["field"] == name

@@ -55,6 +55,9 @@ class Refused(Exception):
         self.reason = reason
         self.detail = detail
         self.facts = facts
+        # Whether the refused request carried the node's own signature: only then may it change
+        # what the monitor shows of the node (last error, quarantine).
+        self.authentic = False
 
 
 class TokenInvalid(Conflict):
@@ -186,7 +189,9 @@ class HubSync:
         if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "active")):
             return dict(node)
         if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "revoked")):
-            raise Refused(403, protocol.REVOKED_KEY, f"node {node_id} signed with a revoked key")
+            refusal = Refused(403, protocol.REVOKED_KEY, f"node {node_id} signed with a revoked key")
+            refusal.authentic = True  # the node's own key, once: the monitor shows the campus tried
+            raise refusal
         raise Refused(403, protocol.BAD_SIGNATURE, "signature does not verify with the node's key")
 
     # --- hello, push, pull -------------------------------------------------------------------
@@ -205,9 +210,9 @@ class HubSync:
             with self._push_lock, gc_paused():
                 return self._push(node_id, links, signature)
         except Refused as refusal:
-            if refusal.reason == protocol.FORK:
+            if refusal.authentic and refusal.reason == protocol.FORK:
                 self._quarantine(node_id, refusal.detail)
-            elif refusal.reason != protocol.UNKNOWN_KEY:
+            elif refusal.authentic:
                 self._touch(node_id, error=f"{refusal.reason}: {refusal.detail}")
             raise
 
@@ -220,31 +225,48 @@ class HubSync:
         with self.store.write() as conn:
             node = self._authenticate(conn, node_id, signature,
                                       protocol.push_statement(node_id, first_seq, last_seq, last_hash), lock=True)
-            if node["quarantined"]:
-                raise Refused(423, protocol.QUARANTINED, f"node is quarantined: {node['quarantine_reason']}")
-            head_seq, head_hash = node["head_seq"], node["head_hash"]
-            if first_seq > head_seq + 1:
-                raise Refused(409, protocol.GAP, f"hub holds up to seq {head_seq}", resume_from=head_seq + 1)
-            known = [link for link in links if link[0] <= head_seq]
-            if known:
-                stored = {seq: digest for seq, _body, digest in stored_links(conn, node_id, known[0][0], known[-1][0])}
-                for seq, _body, digest in known:
-                    if stored.get(seq) != digest:
-                        raise Refused(409, protocol.FORK, f"the node's log differs from the hub's at seq {seq}",
-                                      seq=seq)
-            fresh = [link for link in links if link[0] > head_seq]
-            if not fresh:
-                return {"head_seq": head_seq, "head_hash": head_hash, "applied": 0, "rejected": 0}
-            changes = self._verify_links(node_id, fresh, head_hash)
-            applied, rejected = self._merge(conn, node, fresh, changes)
-            conn.execute(insert(node_batches).values(
-                node_id=node_id, first_seq=fresh[0][0], last_seq=fresh[-1][0], last_hash=fresh[-1][2],
-                signed_from=first_seq, signature=signature, links=msgpack.packb(fresh, use_bin_type=True),
-                received_at=utc_now_text()))
-            new_head = fresh[-1]
-            conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
-                head_seq=new_head[0], head_hash=new_head[2], head_hlc=changes[-1].hlc,
-                last_push_at=utc_now_text(), last_contact_at=utc_now_text(), last_error=None))
+            try:
+                return self._ingest(conn, node, links, first_seq, signature)
+            except Refused as refusal:
+                refusal.authentic = True
+                raise
+
+    def _ingest(self, conn: Connection, node: dict[str, Any], links: list[protocol.Link], first_seq: int,
+                signature: bytes) -> dict[str, Any]:
+        """Check a push whose signature verified against the node's head and log, then merge it."""
+        node_id = node["node_id"]
+        if node["quarantined"]:
+            raise Refused(423, protocol.QUARANTINED, f"node is quarantined: {node['quarantine_reason']}")
+        head_seq, head_hash = node["head_seq"], node["head_hash"]
+        if first_seq > head_seq + 1:
+            raise Refused(409, protocol.GAP, f"hub holds up to seq {head_seq}", resume_from=head_seq + 1)
+        known = [link for link in links if link[0] <= head_seq]
+        if known:
+            # The signature covers only the last hash; each link's hash covers the one before,
+            # so the links are the node's own only if they chain. Checked before comparing
+            # with the hub's copy, or an altered replay would pass for a fork.
+            for before, link in zip(links, links[1:len(known) + 1], strict=False):
+                if sha256(before[2] + link[1]).digest() != link[2]:
+                    raise Refused(400, protocol.TAMPERED, f"change {link[0]} does not hash to its link",
+                                  seq=link[0])
+            stored = {seq: digest for seq, _body, digest in stored_links(conn, node_id, known[0][0], known[-1][0])}
+            for seq, _body, digest in known:
+                if stored.get(seq) != digest:
+                    raise Refused(409, protocol.FORK, f"the node's log differs from the hub's at seq {seq}",
+                                  seq=seq)
+        fresh = [link for link in links if link[0] > head_seq]
+        if not fresh:
+            return {"head_seq": head_seq, "head_hash": head_hash, "applied": 0, "rejected": 0}
+        changes = self._verify_links(node_id, fresh, head_hash)
+        applied, rejected = self._merge(conn, node, fresh, changes)
+        conn.execute(insert(node_batches).values(
+            node_id=node_id, first_seq=fresh[0][0], last_seq=fresh[-1][0], last_hash=fresh[-1][2],
+            signed_from=first_seq, signature=signature, links=msgpack.packb(fresh, use_bin_type=True),
+            received_at=utc_now_text()))
+        new_head = fresh[-1]
+        conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
+            head_seq=new_head[0], head_hash=new_head[2], head_hlc=changes[-1].hlc,
+            last_push_at=utc_now_text(), last_contact_at=utc_now_text(), last_error=None))
         self.counters.changes_ingested += len(fresh)
         return {"head_seq": new_head[0], "head_hash": new_head[2], "applied": applied, "rejected": rejected}
 

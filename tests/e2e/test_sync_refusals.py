@@ -132,6 +132,44 @@ def test_a_forked_log_quarantines_the_node_and_merges_nothing(group: Group) -> N
     assert _hub_state(group)[0] == before[0] and _hub_state(group)[2] == before[2]
 
 
+def test_a_replay_with_an_altered_hash_is_tampering_not_a_fork(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 2)
+    links = _links(bj)
+    signature = sign(_key(bj), protocol.push_statement(bj.config.node_id, links[0][0], links[-1][0], links[-1][2]))
+    bj.sync()
+    before = _hub_state(group)
+    altered = [*links[:1], [links[1][0], links[1][1], bytes(32)], *links[2:]]  # the signed last hash kept
+
+    answer = httpx.post(f"{group.hub_server.url}/sync/v1/push", content=protocol.encode_body(
+        {"node_id": bj.config.node_id, "changes": altered, "signature": signature}),
+        headers={"content-type": protocol.MEDIA_TYPE})
+    status = next(c for c in group.hub.sync.status() if c["campus_code"] == "BJ01")
+
+    assert (answer.status_code, answer.json()["reason"]) == (400, "tampered")
+    assert status["quarantined"] is False
+    assert _hub_state(group) == before
+    _with_leads(bj, 1, start=10)
+    assert bj.sync().pushed == 1  # the new lead: the campus syncs on, not quarantined
+
+
+def test_a_request_without_the_node_signature_does_not_touch_its_monitor_row(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 1)
+    bj.sync()
+    before = next(c for c in group.hub.sync.status() if c["campus_code"] == "BJ01")
+    links = _links(bj)
+
+    forged = _push(group, bj.config.node_id, links, generate_private_key())
+    empty = httpx.post(f"{group.hub_server.url}/sync/v1/push", content=protocol.encode_body(
+        {"node_id": bj.config.node_id, "changes": [], "signature": b"x" * 64}),
+        headers={"content-type": protocol.MEDIA_TYPE})
+    after = next(c for c in group.hub.sync.status() if c["campus_code"] == "BJ01")
+
+    assert (forged.status_code, empty.status_code) == (403, 400)
+    assert (after["last_error"], after["last_contact_at"]) == (before["last_error"], before["last_contact_at"])
+
+
 def test_a_change_to_another_campus_owned_row_is_kept_in_the_log_but_not_applied(group: Group) -> None:
     bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
     with sh.store().unit_of_work() as uow:  # SH01 writes a student of BJ01's, and a hub-owned campus row

@@ -25,6 +25,11 @@ def msgpack_response(body: dict[str, Any]) -> Response:
     return Response(protocol.encode_body(body), media_type=protocol.MEDIA_TYPE)
 
 
+# What each field of a sync body must be; anything else is refused, naming the field.
+FIELD_TYPES: dict[str, type] = {"token": str, "node_id": str, "public_key": bytes, "signature": bytes,
+                                "request": dict, "changes": list}
+
+
 async def _read(request: Request, *fields: str) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_SYNC_BODY:
@@ -34,10 +39,17 @@ async def _read(request: Request, *fields: str) -> dict[str, Any]:
     except Exception as exc:  # msgpack raises several unrelated types for bad input
         raise Problem(400, f"body is not canonical msgpack: {exc}", reason=protocol.MALFORMED,
                       errors=[{"field": "body", "message": str(exc)}]) from None
+    if not isinstance(body, dict):
+        raise Problem(400, "a sync body is a map", reason=protocol.MALFORMED,
+                      errors=[{"field": "body", "message": "expected a map"}])
     missing = [name for name in fields if name not in body]
     if missing:
         raise Problem(400, f"missing field(s): {', '.join(missing)}", reason=protocol.MALFORMED,
                       errors=[{"field": name, "message": "required"} for name in missing])
+    wrong = [name for name in fields if not isinstance(body[name], FIELD_TYPES[name])]
+    if wrong:
+        raise Problem(400, f"wrong type of field(s): {', '.join(wrong)}", reason=protocol.MALFORMED,
+                      errors=[{"field": name, "message": f"expected {FIELD_TYPES[name].__name__}"} for name in wrong])
     return body
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -26,7 +26,7 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     hlc: int
     table: str
     row_id: str = msgspec.field(name="id")
-    op: str
+    op: Literal["insert", "update"]
     # Column values: text, integers (money in fen, hours in hundredths), booleans, NULL. A float or
     # a nested value is refused as the change is read. (No replicated table has a binary column;
     # msgspec cannot put bytes beside str in one union, so adding one means a wire type for it.)

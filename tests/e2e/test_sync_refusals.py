@@ -224,3 +224,39 @@ def test_a_pull_with_a_field_of_the_wrong_type_is_refused_naming_it(group: Group
     assert answer.status_code == 400, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["reason"] == protocol.MALFORMED and answer.json()["field"] == name
+
+
+@pytest.mark.parametrize(("endpoint", "body", "field"), [
+    ("push", {"node_id": ["x"], "changes": [], "signature": b"s"}, "node_id"),
+    ("push", {"node_id": "x", "changes": [], "signature": "not bytes"}, "signature"),
+    ("hello", {"node_id": "x", "request": {}, "signature": "not bytes"}, "signature"),
+    ("pull", {"node_id": "x", "request": [1], "signature": b"s"}, "request"),
+    ("enroll", {"token": 7, "node_id": "x", "public_key": b"k", "signature": b"s"}, "token"),
+])
+def test_a_sync_body_field_of_the_wrong_type_is_refused_naming_it(group: Group, endpoint: str, body: dict,
+                                                                 field: str) -> None:
+    before = _hub_state(group)
+
+    answer = httpx.post(f"{group.hub_server.url}/sync/v1/{endpoint}", content=protocol.encode_body(body),
+                        headers={"content-type": protocol.MEDIA_TYPE})
+
+    assert answer.status_code == 400 and answer.json()["reason"] == protocol.MALFORMED
+    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    assert _hub_state(group) == before
+
+
+def test_a_change_with_an_unknown_operation_is_refused_as_malformed(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 1)
+    links = _links(bj)
+    wire = codec.decode(links[-1][1])
+    wire["op"] = "delete"
+    body = codec.encode(wire)
+    links[-1] = [links[-1][0], body, link_hash(links[-2][2] if len(links) > 1 else bytes(32), body)]
+    before = _hub_state(group)
+
+    answer = _push(group, bj.config.node_id, links, _key(bj))
+
+    assert (answer.status_code, answer.json()["reason"]) == (400, "malformed")
+    assert "op" in answer.json()["detail"]
+    assert _hub_state(group) == before

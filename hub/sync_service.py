@@ -6,6 +6,7 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import msgpack
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from campus.hub import feed
 from campus.hub.store import HubStore
@@ -38,7 +40,8 @@ from campus.sync import protocol
 from campus.sync.bulk import gc_paused
 from campus.sync.changes import GENESIS_HASH, Change, decode_change
 from campus.sync.digest import subscription_digests
-from campus.sync.merge import LostWrite, Merger, to_json
+from campus.sync.hlc import MAX_FORWARD_DRIFT_MS, physical_ms
+from campus.sync.merge import LostWrite, Merger, MergeResult, to_json
 from campus.sync.signing import BadSignature, public_key_bytes, sign, verify
 
 log = logging.getLogger("campus.hub.sync")
@@ -286,6 +289,15 @@ class HubSync:
                               f"change {seq} was written under schema {change.schema}; upgrade the hub", seq=seq)
             changes.append(change)
             previous = digest
+        # A campus computer whose clock runs far ahead would win every later edit made elsewhere,
+        # and the hub's own clock cannot follow it: refuse until the clock is put right (the
+        # changes stay in the node's log and go through once they are no longer in the future).
+        latest = max(changes, key=lambda c: c.hlc)
+        ahead_ms = physical_ms(latest.hlc) - time.time_ns() // 1_000_000
+        if ahead_ms > MAX_FORWARD_DRIFT_MS:
+            raise Refused(409, protocol.CLOCK_AHEAD,
+                          f"change {latest.seq} was written {ahead_ms // 3_600_000} h ahead of the hub's clock; "
+                          "set the campus computer's clock right", seq=latest.seq)
         return changes
 
     def _merge(self, conn: Connection, node: dict[str, Any], links: list[protocol.Link],
@@ -293,7 +305,7 @@ class HubSync:
         uow = self.store.unit_of_work_on(conn)
         touched = feed.students_touched(conn, changes)
         studied_before = {s: feed.campuses_of_student(conn, metadata, s) for s in touched}
-        results = self.merger.apply_batch(conn, changes, writer_campus=node["campus_id"], enforce_owner=True)
+        results = self._apply(conn, changes, node["campus_id"])
         routing = feed.Routing(conn)
         groups: feed.Groups = {}
         # A student who now studies at another campus: that campus first gets the history of
@@ -320,6 +332,26 @@ class HubSync:
         self.store.clock.observe(max(c.hlc for c in changes))
         self.store.finish(uow)
         return len(changes) - rejected, rejected
+
+    def _apply(self, conn: Connection, changes: list[Change], campus_id: str) -> list[MergeResult]:
+        """Merge a batch; if the store refuses it (a constraint such as NOT NULL or UNIQUE), merge
+        change by change and turn the ones it refuses into rejections, so that an authentic but
+        impossible change does not stall the ones behind it."""
+        try:
+            with conn.begin_nested():
+                return self.merger.apply_batch(conn, changes, writer_campus=campus_id, enforce_owner=True)
+        except IntegrityError:
+            pass
+        results = []
+        for change in changes:
+            try:
+                with conn.begin_nested():
+                    results += self.merger.apply_batch(conn, [change], writer_campus=campus_id, enforce_owner=True)
+            except IntegrityError as exc:
+                log.warning("change %s/%s refused by the store: %s", change.node, change.seq, exc.orig)
+                results.append(MergeResult(rejection=f"the store refused {change.table}/{change.row_id}: "
+                                                     f"{str(exc.orig).splitlines()[0]}"))
+        return results
 
     def _record_conflict(self, uow: Any, lost: LostWrite, scope: str | None) -> None:
         uow.insert("conflicts", {

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from campus.sync import codec
 
 GENESIS_HASH = bytes(32)
+# A column's integer is a 64-bit one (SQLite's and PostgreSQL's BIGINT); anything wider is refused as read.
+Int64 = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
 INSERT = "insert"
 UPDATE = "update"
 OPS = (INSERT, UPDATE)
@@ -30,7 +32,7 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     # Column values: text, integers (money in fen, hours in hundredths), booleans, NULL. A float or
     # a nested value is refused as the change is read. (No replicated table has a binary column;
     # msgspec cannot put bytes beside str in one union, so adding one means a wire type for it.)
-    fields: dict[str, str | int | bool | None]
+    fields: dict[str, str | Int64 | bool | None]
     schema: int
 
     def to_wire(self) -> dict[str, Any]:
@@ -76,6 +78,8 @@ def _explain(body: bytes, error: msgspec.DecodeError) -> str:
             if not (value is None or type(value) in (str, int, bool)):
                 return (f"fields.{name}: a {type(value).__name__} is not a column value "
                         "(text, an integer, a boolean or null)")
+            if type(value) is int and not -(1 << 63) <= value < (1 << 63):
+                return f"fields.{name}: {value} is wider than a 64-bit integer"
     return str(error)
 
 

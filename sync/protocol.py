@@ -28,6 +28,7 @@ QUARANTINED = "quarantined"
 MALFORMED = "malformed"
 STALE_REQUEST = "stale_request"
 SCHEMA_TOO_NEW = "schema_too_new"
+CLOCK_AHEAD = "clock_ahead"
 
 Link = tuple[int, bytes, bytes]  # seq, canonical change, hash
 

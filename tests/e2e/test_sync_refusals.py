@@ -260,3 +260,59 @@ def test_a_change_with_an_unknown_operation_is_refused_as_malformed(group: Group
     assert (answer.status_code, answer.json()["reason"]) == (400, "malformed")
     assert "op" in answer.json()["detail"]
     assert _hub_state(group) == before
+
+
+def _rechain(links: list[list], start: int) -> list[list]:
+    """The links with every hash from ``start`` on made again, as a node would have written them."""
+    previous = links[start - 1][2] if start else bytes(32)
+    for link in links[start:]:
+        link[2] = link_hash(previous, link[1])
+        previous = link[2]
+    return links
+
+
+def _lead_insert_index(links: list[list]) -> int:
+    return next(i for i, link in enumerate(links)
+                if codec.decode(link[1])["table"] == "leads" and codec.decode(link[1])["op"] == "insert")
+
+
+def test_a_change_the_store_cannot_hold_is_rejected_and_the_ones_behind_it_go_through(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 3)
+    links = _links(bj)
+    first = _lead_insert_index(links)
+    wire = codec.decode(links[first][1])
+    del wire["fields"]["name"]  # NOT NULL
+    links[first][1] = codec.encode(wire)
+    second = first + 1 + _lead_insert_index(links[first + 1:])
+    wire = codec.decode(links[second][1])
+    wire["fields"]["number"] = codec.decode(links[-1][1])["fields"]["number"]  # UNIQUE: the third lead's
+    links[second][1] = codec.encode(wire)
+
+    answer = _push(group, bj.config.node_id, _rechain(links, first), _key(bj))
+
+    assert answer.status_code == 200, answer.text
+    assert protocol.decode_body(answer.content)["rejected"] == 2
+    with group.hub_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 1  # the third lead
+        reasons = [r for (r,) in conn.exec_driver_sql("select reason from sync_rejections order by seq")]
+    assert "NOT NULL" in reasons[0] and "leads.name" in reasons[0]
+    assert "UNIQUE" in reasons[1] and "leads.number" in reasons[1]
+
+
+def test_changes_written_with_a_clock_a_day_ahead_are_refused_naming_the_clock(group: Group) -> None:
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 1)
+    links = _links(bj)
+    wire = codec.decode(links[-1][1])
+    wire["hlc"] = wire["hlc"] + (25 * 3600 * 1000 << 16)  # 25 hours later in the HLC's millisecond part
+    links[-1][1] = codec.encode(wire)
+    before = _hub_state(group)
+
+    answer = _push(group, bj.config.node_id, _rechain(links, len(links) - 1), _key(bj))
+    status = next(c for c in group.hub.sync.status() if c["campus_code"] == "BJ01")
+
+    assert (answer.status_code, answer.json()["reason"]) == (409, "clock_ahead")
+    assert "h ahead of the hub's clock" in answer.json()["detail"]
+    assert _hub_state(group) == before
+    assert status["last_error"].startswith("clock_ahead")

@@ -104,8 +104,14 @@ def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def merge_change(state: RowState, change: Change, policy: SyncPolicy) -> MergeResult:
-    """Fold one change into one row's state; pure apart from mutating ``state``."""
+def merge_change(state: RowState, change: Change, policy: SyncPolicy,
+                 defaults: dict[str, Any] | None = None) -> MergeResult:
+    """Fold one change into one row's state; pure apart from mutating ``state``.
+
+    An insert writes the whole row: the columns it does not name take their ``defaults``. That
+    matters when two places insert one id (the conflict detectors do): the insert that arrives
+    second then competes on every column, as the first one did, and the order they arrive in
+    does not change the outcome."""
     if policy.merge is APPEND_ONLY_MERGE:
         if state.values is None:
             state.values = dict(change.fields)
@@ -123,7 +129,10 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy) -> MergeRe
     incoming = Version(change.hlc, change.node)
     result = MergeResult()
     winners: dict[str, Any] = {}
-    for name, value in change.fields.items():
+    fields = change.fields
+    if change.op == INSERT and state.values is not None and defaults:
+        fields = {**defaults, **fields}
+    for name, value in fields.items():
         version = effective(state.versions, name)
         if version is None or incoming > version:
             winners[name] = value
@@ -177,6 +186,13 @@ class Merger:
     def _columns(table: Table) -> frozenset[str]:
         return frozenset(column.name for column in table.c if column.name != "id")
 
+    @staticmethod
+    @cache
+    def _defaults(table: Table) -> dict[str, Any]:
+        """Every column but the id with the value a row gets when an insert leaves it out."""
+        return {column.name: column.default.arg if column.default is not None and column.default.is_scalar else None
+                for column in table.c if column.name != "id"}
+
     def apply_batch(self, conn: Connection, changes: Sequence[Change], writer_campus: str | None = None,
                     enforce_owner: bool = False) -> list[MergeResult]:
         """Merge changes in order. With ``enforce_owner``, changes the writer may not make are
@@ -227,7 +243,7 @@ class Merger:
                 if reason:
                     results[index] = MergeResult(rejection=reason)
                     continue
-            result = merge_change(state, change, policy)
+            result = merge_change(state, change, policy, self._defaults(table))
             if policy.campus_column and state.values is not None:
                 result.scope = scope_of(policy, state.values.get(policy.campus_column))
             results[index] = result

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import permutations
+from pathlib import Path
+
 from campus.node.store import LOG_TABLES, NodeStore
 from campus.schema.tables import metadata
 from campus.sync.changes import Change
@@ -78,3 +81,25 @@ def test_a_campus_writes_its_own_facts_and_neither_another_campus_nor_headquarte
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select id from attendance_marks").scalars().all() == ["m1"]
         assert conn.exec_driver_sql("select count(*) from campuses where id = 'c9'").scalar_one() == 0
+
+
+def test_two_inserts_of_one_id_and_an_edit_give_the_same_row_in_any_order(tmp_path: Path) -> None:
+    # The conflict detectors insert one id at every node that notices; neither insert names
+    # `channel`, which a third place edits in between.
+    base = {"campus_id": "c1", "number": "BJ01-L-1", "phone": "13800000001", "pool": "lead",
+            "created_at": "2026-11-24T08:00:00Z", "deleted": False}
+    changes = [_lead("node-a", HLC + 14, "insert", name="A", **base), _lead("node-b", HLC + 28, "insert", name="B",
+                                                                             **base),
+               _lead("node-c", HLC + 20, "update", channel="douyin")]
+    merger = Merger(metadata, LOG_TABLES.versions)
+    rows = set()
+    for number, order in enumerate(permutations(changes)):
+        store = NodeStore(tmp_path / f"{number}.sqlite", "reader")
+        for change in order:  # one batch each: every change after the first meets a stored row
+            with store.write() as conn:
+                merger.apply_batch(conn, [change])
+        with store.read() as conn:
+            rows.add(tuple(conn.exec_driver_sql("select name, channel, number from leads").one()))
+        store.close()
+
+    assert rows == {("B", None, "BJ01-L-1")}  # the later insert wrote the whole row, channel included

@@ -202,11 +202,31 @@ class HubSync:
     def hello(self, node_id: str, body: dict[str, Any], signature: bytes) -> dict[str, Any]:
         with self.store.read() as conn:
             node = self._authenticate(conn, node_id, signature, protocol.request_statement("hello", node_id, body))
-        if not protocol.check_fresh(_count(body, "sent_at_ms", 0)):
-            raise Refused(400, protocol.STALE_REQUEST, "hello timestamp too far from the hub's clock")
+            if not protocol.check_fresh(_count(body, "sent_at_ms", 0)):
+                raise Refused(400, protocol.STALE_REQUEST, "hello timestamp too far from the hub's clock")
+            fork = self._fork_at(conn, node, _count(body, "head_seq", 0), body.get("head_hash"))
+        if fork is not None:
+            # Restored from an old backup and written to before it synced: the node now holds other
+            # changes under seqs the hub already has. Nothing of it may be merged; an admin decides.
+            detail = f"the node's log differs from the hub's at seq {fork}"
+            self._quarantine(node_id, detail)
+            refusal = Refused(409, protocol.FORK, detail, seq=fork)
+            refusal.authentic = True
+            raise refusal
         self._touch(node_id, error=None, pull_cursor=body.get("pull_cursor"))
         return {"head_seq": node["head_seq"], "head_hash": node["head_hash"], "quarantined": node["quarantined"],
                 "schema": SCHEMA_VERSION}
+
+    def _fork_at(self, conn: Connection, node: dict[str, Any], seq: int, digest: Any) -> int | None:
+        """The seq at which a node's head, as its hello states it, differs from the hub's copy of
+        its log; None if it does not, or if the hub does not hold that seq yet."""
+        if seq == 0 or seq > node["head_seq"]:
+            return None
+        if type(digest) is not bytes:
+            raise Refused(400, protocol.MALFORMED, "request.head_hash must be bytes", field="head_hash")
+        held = node["head_hash"] if seq == node["head_seq"] else next(
+            (d for s, _b, d in iter_stored_links(conn, node["node_id"], seq, seq)), None)
+        return seq if held is not None and held != digest else None
 
     def push(self, node_id: str, links: list[protocol.Link], signature: bytes) -> dict[str, Any]:
         try:

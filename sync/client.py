@@ -189,6 +189,11 @@ class SyncClient:
         hub = self.hello()
         local_seq, _ = self.replica.head()
         report = SyncReport()
+        if 0 < hub["head_seq"] < local_seq and self.replica.digest_at(hub["head_seq"]) != hub["head_hash"]:
+            # This node holds other changes under seqs the hub already has (restored from an old
+            # backup and written to before it synced). Sending from the last seq the hub holds lets
+            # the hub see the fork, quarantine the node and alert an admin; it refuses the push.
+            self.push(hub["head_seq"] - 1, progress)
         if hub["head_seq"] > local_seq:
             # Restored from an old backup: take our own newer changes back before writing more.
             _, report.restored = self.pull(own_after=local_seq, progress=progress)

@@ -62,6 +62,12 @@ class NodeReplica:
         with self.store.read() as conn:
             return read_head(conn, self.tables)
 
+    def digest_at(self, seq: int) -> bytes | None:
+        """The hash of this node's change ``seq``, if its log holds it."""
+        log = self.tables.log
+        with self.store.read() as conn:
+            return conn.execute(select(log.c.hash).where(log.c.seq == seq)).scalar()
+
     def pushed_seq(self) -> int:
         with self.store.read() as conn:
             return self._get(conn, PUSHED_KEY)

@@ -13,6 +13,7 @@ from campus.hub.config import HubConfig
 from campus.node.bootstrap import restore_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
+from campus.sync.client import SyncRefused
 from tests.e2e.sync_helpers import Campus, Group, running_group
 
 
@@ -61,6 +62,44 @@ def test_node_restored_from_an_old_backup_takes_its_log_back_and_continues_witho
     assert (status["quarantined"], status["hub_known_head"]) == (False, hub_head + 1)
     assert len(_lead_ids(store)) == 7
     store.close()
+
+
+@pytest.mark.parametrize("written", [2, 4, 6], ids=["fewer", "as_many", "more"])
+def test_node_written_to_after_an_old_backup_before_it_synced_is_a_fork_and_quarantined(
+    group: Group, tmp_path: Path, written: int
+) -> None:
+    bj = group.campuses["BJ01"]
+    _leads(bj, 3, 0)
+    bj.sync()
+    backup = tmp_path / "backup.sqlite"
+    live, copy = sqlite3.connect(bj.config.database_path), sqlite3.connect(backup)
+    live.backup(copy)
+    live.close(), copy.close()
+    _leads(bj, 4, 3)  # four more changes reach the hub
+    bj.sync()
+    with group.hub_store.read() as conn:
+        hub_leads = conn.exec_driver_sql("select count(*) from leads").scalar_one()
+    bj.server.stop()
+    shutil.copy(backup, bj.config.database_path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{bj.config.database_path}{suffix}").unlink(missing_ok=True)
+    store = NodeStore(bj.config.database_path, bj.config.node_id)
+    with store.unit_of_work() as uow:  # the campus works on the old copy before it syncs
+        for k in range(written):
+            uow.update("leads", _lead_ids(store)[0], {"notes": f"恢复后的跟进 {k}"})
+
+    client = client_for(bj.config, store)
+    with pytest.raises(SyncRefused) as refused:
+        client.sync_once()
+    client.close()
+    store.close()
+
+    assert refused.value.reason == "fork"
+    status = group.hub.sync.status()[0]
+    assert status["quarantined"] is True and "fork" in status["last_error"]
+    with group.hub_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == hub_leads
+        assert conn.exec_driver_sql("select count(*) from leads where notes is not null").scalar_one() == 0
 
 
 def test_campus_whose_disk_died_is_rebuilt_with_a_new_key_and_keeps_writing(group: Group, tmp_path: Path) -> None:

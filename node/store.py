@@ -32,10 +32,15 @@ class NodeStore:
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """Rows and change-log entries written here commit together, or not at all."""
-        with write_transaction(self.engine) as conn:
-            uow = UnitOfWork(conn, metadata, LOG_TABLES, self.node_id, self.clock, SCHEMA_VERSION, new_id)
+        with write_transaction(self.engine) as conn, self.capture(conn) as uow:
             yield uow
-            uow.finish()
+
+    @contextmanager
+    def capture(self, conn: Connection) -> Iterator[UnitOfWork]:
+        """A unit of work inside a write transaction the caller already holds."""
+        uow = UnitOfWork(conn, metadata, LOG_TABLES, self.node_id, self.clock, SCHEMA_VERSION, new_id)
+        yield uow
+        uow.finish()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
 from campus.node.config import NodeConfig
 from campus.node.crm.detectors import settle_double_claims
 from campus.node.finance.detectors import record_overdrafts
@@ -16,17 +18,18 @@ from campus.sync.signing import load_private_key
 
 def replica_for(store: NodeStore, campus_id: str | None = None) -> NodeReplica:
     return NodeReplica(store, metadata, LOG_TABLES, campus_id, SCHEMA_VERSION,
-                       after_apply=lambda changes: check_after_merge(store, changes))
+                       after_apply=lambda conn, changes: check_after_merge(store, conn, changes))
 
 
-def check_after_merge(store: NodeStore, changes: list[Change]) -> int:
-    """Run the business rules a merge can break on what just arrived; returns conflicts recorded."""
+def check_after_merge(store: NodeStore, conn: Connection, changes: list[Change]) -> int:
+    """Run the business rules a merge can break on what just arrived, in the transaction that
+    merged it; returns conflicts recorded."""
     lead_ids = {c.row_id for c in changes if c.table == "leads"}
     lead_ids |= {c.fields["lead_id"] for c in changes if c.table == "lead_history" and "lead_id" in c.fields}
     line_ids = {c.fields["line_id"] for c in changes if c.table == "asset_entries" and "line_id" in c.fields}
     if not lead_ids and not line_ids:
         return 0
-    with store.unit_of_work() as uow:
+    with store.capture(conn) as uow:
         return settle_double_claims(uow, lead_ids) + record_overdrafts(uow, line_ids)
 
 

@@ -40,9 +40,11 @@ class Store(Protocol):
 class NodeReplica:
     def __init__(self, store: Store, metadata: MetaData, tables: LogTables, campus_id: str | None = None,
                  schema_version: int = 1 << 30,
-                 after_apply: Callable[[list[Change]], object] | None = None) -> None:
+                 after_apply: Callable[[Connection, list[Change]], object] | None = None) -> None:
         self.store = store
-        self.after_apply = after_apply  # domain rules checked once pulled changes are in
+        # Domain rules checked once pulled changes are in, in the same transaction: a crash cannot
+        # move the cursor past changes no rule has looked at.
+        self.after_apply = after_apply
         self.schema_version = schema_version
         self.metadata = metadata
         self.campus_id = campus_id
@@ -131,9 +133,9 @@ class NodeReplica:
             if newest:
                 self.store.clock.observe(newest)
                 save_clock(conn, self.tables, self.store.clock.last)
+            if changes and self.after_apply is not None:
+                self.after_apply(conn, changes)
             self._put(conn, CURSOR_KEY, cursor)
-        if changes and self.after_apply is not None:
-            self.after_apply(changes)
         return len(bodies)
 
     def restore_own(self, links: list[tuple[int, bytes, bytes]]) -> int:

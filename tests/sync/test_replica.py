@@ -46,3 +46,23 @@ def test_pulled_changes_and_cursor_are_applied_together(node_config: NodeConfig,
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select name from leads order by number").scalars().all() == ["张伟", "李娜"]
     assert node_store.clock.last > NOW_HLC + 2  # the clock moved past what it saw
+
+
+def test_the_domain_checks_run_in_the_transaction_that_moves_the_cursor(
+    node_config: NodeConfig, node_store: NodeStore
+) -> None:
+    replica = replica_for(node_store, node_config.campus_id)
+    seen: list[int] = []
+
+    def crash(conn, changes):  # type: ignore[no-untyped-def]
+        seen.append(conn.exec_driver_sql("select count(*) from leads").scalar_one())
+        raise RuntimeError("the power went out while the checks ran")
+
+    replica.after_apply = crash
+    with pytest.raises(RuntimeError):
+        replica.apply_pulled([_change(1, SCHEMA_VERSION, "张伟")], cursor=3)
+
+    assert seen == [1]  # the checks saw the merged row
+    assert replica.pull_cursor() == 0  # and nothing moved on without them: the page comes again
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 0

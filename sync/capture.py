@@ -18,7 +18,14 @@ from campus.sync.bulk import insert_rows
 from campus.sync.changes import GENESIS_HASH, INSERT, UPDATE, Change, link_hash
 from campus.sync.hlc import HybridLogicalClock
 from campus.sync.policy import Merge, policy_of
-from campus.sync.versions import ROW_VERSION, Version, write_versions
+from campus.sync.versions import (
+    ROW_VERSION,
+    StoredVersion,
+    Version,
+    effective,
+    select_versions,
+    write_versions,
+)
 
 HEAD_KEY = "log_head"
 CLOCK_KEY = "hlc"
@@ -122,7 +129,8 @@ class UnitOfWork:
         self._start()
         return self._clock.now()
 
-    def _append(self, table: str, row_id: str, op: str, fields: dict[str, Any]) -> Change:
+    def _append(self, table: str, row_id: str, op: str, fields: dict[str, Any],
+                base: dict[str, tuple[int, str]] | None = None) -> Change:
         self._start()
         seq, previous_hash = self._head
         change = Change(
@@ -134,6 +142,7 @@ class UnitOfWork:
             op=op,
             fields=fields,
             schema=self._schema_version,
+            base=base,
         )
         encoded = change.encode()
         digest = link_hash(previous_hash, encoded)
@@ -172,7 +181,10 @@ class UnitOfWork:
         if not changed:
             return None
         self.conn.execute(update(table).where(table.c.id == row_id).values(changed))
-        change = self._append(table_name, row_id, UPDATE, changed)
+        stored = {name: StoredVersion(Version(hlc, node_id), pending) for _row, name, hlc, node_id, pending
+                  in select_versions(self.conn, self._tables.versions, table_name, [row_id])}
+        base = {name: tuple(version) for name in changed if (version := effective(stored, name)) is not None}
+        change = self._append(table_name, row_id, UPDATE, changed, base or None)
         version = Version(change.hlc, self._node_id)
         write_versions(self.conn, self._tables.versions, table_name, row_id, [(f, version, None) for f in changed])
         return change

@@ -34,9 +34,13 @@ class Change(msgspec.Struct, frozen=True, gc=False):
     # msgspec cannot put bytes beside str in one union, so adding one means a wire type for it.)
     fields: dict[str, str | Int64 | bool | None]
     schema: int
+    # For an update: the version ``[hlc, node]`` each field had where it was written, i.e. the
+    # value its writer saw. A newer write that arrives second overwrote something its writer
+    # never saw when the stored version is newer than this: a concurrent edit, kept as a conflict.
+    base: dict[str, tuple[Int64, str]] | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "fields": self.fields,
             "hlc": self.hlc,
             "id": self.row_id,
@@ -46,11 +50,16 @@ class Change(msgspec.Struct, frozen=True, gc=False):
             "seq": self.seq,
             "table": self.table,
         }
+        if self.base is not None:  # absent, not null, where there is none: older changes hash as they did
+            wire["base"] = {name: list(version) for name, version in self.base.items()}
+        return wire
 
     @classmethod
     def from_wire(cls, wire: dict[str, Any]) -> Change:
+        base = wire.get("base")
         return cls(node=wire["node"], seq=wire["seq"], hlc=wire["hlc"], table=wire["table"], row_id=wire["id"],
-                   op=wire["op"], fields=wire["fields"], schema=wire["schema"])
+                   op=wire["op"], fields=wire["fields"], schema=wire["schema"],
+                   base={name: (hlc, node) for name, (hlc, node) in base.items()} if base is not None else None)
 
     def encode(self) -> bytes:
         return codec.encode(self.to_wire())

@@ -132,10 +132,20 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy,
     fields = change.fields
     if change.op == INSERT and state.values is not None and defaults:
         fields = {**defaults, **fields}
+    base = change.base
     for name, value in fields.items():
         version = effective(state.versions, name)
         if version is None or incoming > version:
             winners[name] = value
+            seen = base.get(name) if base is not None and state.values is not None and version is not None else None
+            if seen is not None and Version(*seen) < version and version.node_id != change.node \
+                    and name not in policy.quiet_fields and state.value(name) != value:
+                # Its writer never saw the value it replaces: that value was written at the same
+                # time somewhere else, and is kept for a person to restore.
+                result.lost.append(LostWrite(
+                    table=change.table, row_id=change.row_id, field=name, kept_value=value, kept_version=incoming,
+                    lost_value=state.value(name), lost_version=version, kind="concurrent_edit",
+                    detail=f"{change.table}.{name} was edited at two places; the later edit is kept"))
         elif incoming < version:
             kept = state.value(name) if state.values is not None else _pending(state.versions, name)
             if kept != value and version.node_id != change.node and name not in policy.quiet_fields:

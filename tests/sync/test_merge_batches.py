@@ -103,3 +103,26 @@ def test_two_inserts_of_one_id_and_an_edit_give_the_same_row_in_any_order(tmp_pa
         store.close()
 
     assert rows == {("B", None, "BJ01-L-1")}  # the later insert wrote the whole row, channel included
+
+
+def test_a_newer_edit_arriving_second_is_a_conflict_only_if_its_writer_never_saw_what_it_replaces(
+        node_store: NodeStore) -> None:
+    merger = Merger(metadata, LOG_TABLES.versions)
+    insert = _insert_lead()
+    older = _lead("node-b", HLC + 10, "update", name="张大伟")
+    with node_store.write() as conn:
+        merger.apply_batch(conn, [insert, older])
+
+    blind = Change(node="node-c", seq=1, hlc=HLC + 20, table="leads", row_id=LEAD, op="update",
+                   fields={"name": "张伟伟"}, schema=1, base={"name": (HLC, "node-a")})  # saw only the insert
+    informed = Change(node="node-d", seq=1, hlc=HLC + 30, table="leads", row_id=LEAD, op="update",
+                      fields={"name": "张小伟"}, schema=1, base={"name": (HLC + 20, "node-c")})
+    with node_store.write() as conn:
+        first, second = merger.apply_batch(conn, [blind, informed])
+
+    [lost] = first.lost
+    assert (lost.kind, lost.lost_value, lost.kept_value, lost.lost_version.node_id) == (
+        "concurrent_edit", "张大伟", "张伟伟", "node-b")
+    assert second.lost == []
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select name from leads").scalar_one() == "张小伟"

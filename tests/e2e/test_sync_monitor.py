@@ -139,7 +139,7 @@ def test_background_loop_keeps_trying_while_the_hub_is_down_and_syncs_when_it_re
         offline = http.get("/api/v1/sync/status").json()
         hub_server = BackgroundServer(create_hub_app(hub_config), port=hub_server.port).start()
         try:
-            _wait(lambda: http.get("/api/v1/sync/status").json()["outbox_size"] == 0, timeout=30)
+            _wait(lambda: http.get("/api/v1/sync/status").json()["outbox_size"] == 0, timeout=90)  # backoff: up to 2^failures s
         finally:
             hub_server.stop()
 

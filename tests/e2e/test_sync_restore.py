@@ -29,23 +29,29 @@ def _leads(campus: Campus, count: int, start: int) -> None:
         assert response.status_code == 201, response.text
 
 
+def _back_to_an_old_backup(campus: Campus, tmp_path: Path) -> None:
+    """Three leads synced and backed up, four more synced after the backup (four changes the
+    hub holds beyond it); then the campus's server stops and its store goes back to the backup."""
+    _leads(campus, 3, 0)
+    campus.sync()
+    backup = tmp_path / "backup.sqlite"
+    live, copy = sqlite3.connect(campus.config.database_path), sqlite3.connect(backup)
+    live.backup(copy)  # an online backup, as an admin would take it
+    live.close(), copy.close()
+    _leads(campus, 4, 3)
+    campus.sync()
+    campus.server.stop()
+    shutil.copy(backup, campus.config.database_path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{campus.config.database_path}{suffix}").unlink(missing_ok=True)
+
+
 def test_node_restored_from_an_old_backup_takes_its_log_back_and_continues_without_forking(
     group: Group, tmp_path: Path
 ) -> None:
     bj = group.campuses["BJ01"]
-    _leads(bj, 3, 0)
-    bj.sync()
-    backup = tmp_path / "backup.sqlite"
-    live, copy = sqlite3.connect(bj.config.database_path), sqlite3.connect(backup)
-    live.backup(copy)  # an online backup, as an admin would take it
-    live.close(), copy.close()
-    _leads(bj, 4, 3)
-    bj.sync()
+    _back_to_an_old_backup(bj, tmp_path)
     hub_head = group.hub.sync.status()[0]["hub_known_head"]
-    bj.server.stop()
-    shutil.copy(backup, bj.config.database_path)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{bj.config.database_path}{suffix}").unlink(missing_ok=True)
 
     store = NodeStore(bj.config.database_path, bj.config.node_id)
     client = client_for(bj.config, store)
@@ -69,20 +75,9 @@ def test_node_written_to_after_an_old_backup_before_it_synced_is_a_fork_and_quar
     group: Group, tmp_path: Path, written: int
 ) -> None:
     bj = group.campuses["BJ01"]
-    _leads(bj, 3, 0)
-    bj.sync()
-    backup = tmp_path / "backup.sqlite"
-    live, copy = sqlite3.connect(bj.config.database_path), sqlite3.connect(backup)
-    live.backup(copy)
-    live.close(), copy.close()
-    _leads(bj, 4, 3)  # four more changes reach the hub
-    bj.sync()
+    _back_to_an_old_backup(bj, tmp_path)
     with group.hub_store.read() as conn:
         hub_leads = conn.exec_driver_sql("select count(*) from leads").scalar_one()
-    bj.server.stop()
-    shutil.copy(backup, bj.config.database_path)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{bj.config.database_path}{suffix}").unlink(missing_ok=True)
     store = NodeStore(bj.config.database_path, bj.config.node_id)
     with store.unit_of_work() as uow:  # the campus works on the old copy before it syncs
         for k in range(written):

@@ -22,6 +22,13 @@ def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
         yield running
 
 
+@pytest.fixture
+def any_group(tmp_path: Path, any_hub_config: HubConfig) -> Iterator[Group]:
+    """The group with its hub on each engine the hub supports."""
+    with running_group(tmp_path, any_hub_config, "BJ01", "SH01") as running:
+        yield running
+
+
 def _hub_state(group: Group) -> tuple:
     """Everything a refused batch must not touch: merged tables, logs, feed and heads."""
     with group.hub_store.read() as conn:
@@ -276,7 +283,8 @@ def _lead_insert_index(links: list[list]) -> int:
                 if codec.decode(link[1])["table"] == "leads" and codec.decode(link[1])["op"] == "insert")
 
 
-def test_a_change_the_store_cannot_hold_is_rejected_and_the_ones_behind_it_go_through(group: Group) -> None:
+def test_a_change_the_store_cannot_hold_is_rejected_and_the_ones_behind_it_go_through(any_group: Group) -> None:
+    group = any_group
     bj = group.campuses["BJ01"]
     _with_leads(bj, 3)
     links = _links(bj)
@@ -296,8 +304,9 @@ def test_a_change_the_store_cannot_hold_is_rejected_and_the_ones_behind_it_go_th
     with group.hub_store.read() as conn:
         assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 1  # the third lead
         reasons = [r for (r,) in conn.exec_driver_sql("select reason from sync_rejections order by seq")]
-    assert "NOT NULL" in reasons[0] and "leads.name" in reasons[0]
-    assert "UNIQUE" in reasons[1] and "leads.number" in reasons[1]
+    # Each engine words it its own way; both name what was refused.
+    assert "null" in reasons[0].lower() and "name" in reasons[0]
+    assert ("unique" in reasons[1].lower() or "duplicate" in reasons[1].lower()) and "number" in reasons[1]
 
 
 def test_changes_written_with_a_clock_a_day_ahead_are_refused_naming_the_clock(group: Group) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import msgpack
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from campus.hub import feed
 from campus.hub.store import HubStore
@@ -213,7 +213,8 @@ class HubSync:
             refusal = Refused(409, protocol.FORK, detail, seq=fork)
             refusal.authentic = True
             raise refusal
-        self._touch(node_id, error=None, pull_cursor=body.get("pull_cursor"))
+        self._touch(node_id, error=None,
+                    pull_cursor=_count(body, "pull_cursor", 0) if "pull_cursor" in body else None)
         return {"head_seq": node["head_seq"], "head_hash": node["head_hash"], "quarantined": node["quarantined"],
                 "schema": SCHEMA_VERSION}
 
@@ -354,20 +355,21 @@ class HubSync:
         return len(changes) - rejected, rejected
 
     def _apply(self, conn: Connection, changes: list[Change], campus_id: str) -> list[MergeResult]:
-        """Merge a batch; if the store refuses it (a constraint such as NOT NULL or UNIQUE), merge
-        change by change and turn the ones it refuses into rejections, so that an authentic but
-        impossible change does not stall the ones behind it."""
+        """Merge a batch; if the store refuses it (a constraint such as NOT NULL or UNIQUE, or on
+        PostgreSQL a value its column cannot hold), merge change by change and turn the ones it
+        refuses into rejections, so that an authentic but impossible change does not stall the
+        ones behind it."""
         try:
             with conn.begin_nested():
                 return self.merger.apply_batch(conn, changes, writer_campus=campus_id, enforce_owner=True)
-        except IntegrityError:
+        except (IntegrityError, DataError):
             pass
         results = []
         for change in changes:
             try:
                 with conn.begin_nested():
                     results += self.merger.apply_batch(conn, [change], writer_campus=campus_id, enforce_owner=True)
-            except IntegrityError as exc:
+            except (IntegrityError, DataError) as exc:
                 log.warning("change %s/%s refused by the store: %s", change.node, change.seq, exc.orig)
                 results.append(MergeResult(rejection=f"the store refused {change.table}/{change.row_id}: "
                                                      f"{str(exc.orig).splitlines()[0]}"))
@@ -505,8 +507,8 @@ class HubSync:
 def _count(body: dict[str, Any], name: str, default: int) -> int:
     """A non-negative integer field of a sync request, or a refusal naming it."""
     value = body.get(name, default)
-    if type(value) is not int or value < 0:
-        raise Refused(400, protocol.MALFORMED, f"request.{name} must be a non-negative integer", field=name)
+    if type(value) is not int or not 0 <= value < 1 << 63:
+        raise Refused(400, protocol.MALFORMED, f"request.{name} must be a non-negative 64-bit integer", field=name)
     return value
 
 

@@ -217,7 +217,8 @@ def _student_id(campus: Campus) -> str:
 
 
 @pytest.mark.parametrize(("name", "value"), [("cursor", "abc"), ("max_bytes", -1), ("applied", True),
-                                             ("own_after", [1]), ("sent_at_ms", "now")])
+                                             ("own_after", [1]), ("sent_at_ms", "now"), ("cursor", 2**64 - 1),
+                                             ("own_after", 2**63)])
 def test_a_pull_with_a_field_of_the_wrong_type_is_refused_naming_it(group: Group, name: str, value: object) -> None:
     bj = group.campuses["BJ01"]
     key = load_private_key(bj.config.key_path)
@@ -325,3 +326,40 @@ def test_changes_written_with_a_clock_a_day_ahead_are_refused_naming_the_clock(g
     assert "h ahead of the hub's clock" in answer.json()["detail"]
     assert _hub_state(group) == before
     assert status["last_error"].startswith("clock_ahead")
+
+
+@pytest.mark.parametrize("pull_cursor", ["abc", 2**64 - 1])
+def test_a_hello_with_a_pull_cursor_that_is_no_count_is_refused_naming_it(group: Group, pull_cursor: object) -> None:
+    bj = group.campuses["BJ01"]
+    key = load_private_key(bj.config.key_path)
+    request = {"head_seq": 0, "head_hash": bytes(32), "pull_cursor": pull_cursor, "sent_at_ms": protocol.now_ms()}
+    body = {"node_id": bj.config.node_id, "request": request,
+            "signature": sign(key, protocol.request_statement("hello", bj.config.node_id, request))}
+
+    answer = httpx.post(f"{group.hub_server.url}/sync/v1/hello", content=protocol.encode_body(body),
+                        headers={"content-type": protocol.MEDIA_TYPE})
+
+    assert (answer.status_code, answer.json()["reason"], answer.json()["field"]) == (400, "malformed", "pull_cursor")
+
+
+def test_a_value_too_long_for_its_column_is_a_rejection_not_a_stalled_queue(any_group: Group) -> None:
+    group = any_group
+    bj = group.campuses["BJ01"]
+    _with_leads(bj, 2)
+    links = _links(bj)
+    first = _lead_insert_index(links)
+    wire = codec.decode(links[first][1])
+    wire["fields"]["pool"] = "x" * 40  # the column is VARCHAR(16); SQLite keeps any length
+    links[first][1] = codec.encode(wire)
+
+    answer = _push(group, bj.config.node_id, _rechain(links, first), _key(bj))
+
+    assert answer.status_code == 200, answer.text
+    with group.hub_store.read() as conn:
+        engine = conn.dialect.name
+        leads = conn.exec_driver_sql("select count(*) from leads").scalar_one()
+        reasons = [r for (r,) in conn.exec_driver_sql("select reason from sync_rejections")]
+    if engine == "postgresql":
+        assert leads == 1 and len(reasons) == 1 and "too long" in reasons[0]
+    else:
+        assert leads == 2 and reasons == []

@@ -31,7 +31,6 @@ from campus.sync.versions import (
     ROW_VERSION,
     StoredVersion,
     Version,
-    effective,
     select_versions,
     upsert_version_tuples,
 )
@@ -108,10 +107,10 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy,
                  defaults: dict[str, Any] | None = None) -> MergeResult:
     """Fold one change into one row's state; pure apart from mutating ``state``.
 
-    An insert writes the whole row: the columns it does not name take their ``defaults``. That
-    matters when two places insert one id (the conflict detectors do): the insert that arrives
-    second then competes on every column, as the first one did, and the order they arrive in
-    does not change the outcome."""
+    Last-writer-wins rows rank writes by kind, then by ``(hlc, node)``: an edit always beats
+    what an insert wrote. Edits of a row come after its insert anyway; the rank matters when
+    two places insert one id (the conflict detectors do), so that the insert arriving second
+    never wipes an edit, whatever the order of arrival."""
     if policy.merge is APPEND_ONLY_MERGE:
         if state.values is None:
             state.values = dict(change.fields)
@@ -127,14 +126,14 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy,
             detail=f"{change.table}/{change.row_id} already exists with other content; the first one is kept")])
 
     incoming = Version(change.hlc, change.node)
+    if change.op == INSERT:
+        return _merge_insert(state, change, incoming, defaults or {})
     result = MergeResult()
     winners: dict[str, Any] = {}
-    fields = change.fields
-    if change.op == INSERT and state.values is not None and defaults:
-        fields = {**defaults, **fields}
     base = change.base
-    for name, value in fields.items():
-        version = effective(state.versions, name)
+    for name, value in change.fields.items():
+        entry = state.versions.get(name)  # an edit's version; what an insert wrote ranks below any edit
+        version = entry.version if entry is not None else None
         if version is None or incoming > version:
             winners[name] = value
             seen = base.get(name) if base is not None and state.values is not None and version is not None else None
@@ -159,26 +158,41 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy,
         for name in winners:
             state.versions[name] = StoredVersion(incoming, None)
             state.dirty_versions.add(name)
-    elif change.op == INSERT:
-        newer_pending = {
-            name: codec.decode(entry.pending_value)
-            for name, entry in state.versions.items()
-            if name != ROW_VERSION and entry.pending_value is not None and entry.version > incoming
-        }
-        state.values = {**change.fields, **newer_pending}
-        state.dirty_fields.update(state.values)
-        for name, entry in list(state.versions.items()):
-            state.versions[name] = StoredVersion(entry.version if name in newer_pending else incoming, None)
-            state.dirty_versions.add(name)
-        state.versions[ROW_VERSION] = StoredVersion(incoming, None)
-        state.dirty_versions.add(ROW_VERSION)
-        winners = dict(state.values)
-    else:
+    else:  # the row's insert has not arrived: keep the edit until it does
         for name, value in winners.items():
             state.versions[name] = StoredVersion(incoming, codec.encode(value))
             state.dirty_versions.add(name)
     result.applied_fields = winners
     return result
+
+
+def _merge_insert(state: RowState, change: Change, incoming: Version, defaults: dict[str, Any]) -> MergeResult:
+    """An insert of a last-writer-wins row. Its values sit under the row's ``*`` version; the
+    columns it leaves out take their ``defaults``. Edits (kept pending if they came first, or
+    stored with versions of their own) stay: they rank above any insert."""
+    edited = {name for name in state.versions if name != ROW_VERSION}
+    if state.values is None:
+        pending = {name: codec.decode(entry.pending_value) for name, entry in state.versions.items()
+                   if name != ROW_VERSION and entry.pending_value is not None}
+        state.values = {**change.fields, **pending}
+        state.dirty_fields.update(state.values)
+        for name in edited:
+            state.versions[name] = StoredVersion(state.versions[name].version, None)
+            state.dirty_versions.add(name)
+        state.versions[ROW_VERSION] = StoredVersion(incoming, None)
+        state.dirty_versions.add(ROW_VERSION)
+        return MergeResult(applied_fields=dict(state.values))
+    # The row exists: another place inserted this id too (the same fact noticed twice), or this
+    # insert comes again. The later insert's values stand for every column no one has edited.
+    row = state.versions.get(ROW_VERSION)
+    if row is not None and incoming <= row.version:
+        return MergeResult()
+    winners = {name: value for name, value in {**defaults, **change.fields}.items() if name not in edited}
+    state.values.update(winners)
+    state.dirty_fields.update(winners)
+    state.versions[ROW_VERSION] = StoredVersion(incoming, None)
+    state.dirty_versions.add(ROW_VERSION)
+    return MergeResult(applied_fields=winners)
 
 
 def _pending(versions: dict[str, StoredVersion], name: str) -> Any:

@@ -102,7 +102,8 @@ def test_two_inserts_of_one_id_and_an_edit_give_the_same_row_in_any_order(tmp_pa
             rows.add(tuple(conn.exec_driver_sql("select name, channel, number from leads").one()))
         store.close()
 
-    assert rows == {("B", None, "BJ01-L-1")}  # the later insert wrote the whole row, channel included
+    # The later insert stands for the row; the edit outranks either insert, whenever it came.
+    assert rows == {("B", "douyin", "BJ01-L-1")}
 
 
 def test_a_newer_edit_arriving_second_is_a_conflict_only_if_its_writer_never_saw_what_it_replaces(
@@ -126,3 +127,33 @@ def test_a_newer_edit_arriving_second_is_a_conflict_only_if_its_writer_never_saw
     assert second.lost == []
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select name from leads").scalar_one() == "张小伟"
+
+
+def test_a_second_insert_of_one_id_never_wipes_an_edit_and_records_nothing(tmp_path: Path) -> None:
+    # The double-claim detector at two campuses: one resolves its conflict row before the other's
+    # insert of the same row arrives (or after it).
+    conflict = "0190aa00-0000-7000-8000-0000000000c1"
+    row = {"campus_id": None, "kind": "double_claim", "table_name": "leads", "row_id": LEAD, "field": "consultant_id",
+           "kept_value": '"u1"', "lost_value": '"u2"', "detail": "claimed twice", "deleted": False}
+
+    def change(node: str, hlc: int, op: str, **fields: object) -> Change:
+        return Change(node=node, seq=hlc, hlc=hlc, table="conflicts", row_id=conflict, op=op, fields=fields,
+                      schema=1)
+
+    changes = [change("node-a", HLC + 10, "insert", **row, detected_at="2026-11-24T09:00:00Z"),
+               change("node-a", HLC + 15, "update", resolved_at="2026-11-25T10:00:00Z", resolution="u1 keeps it"),
+               change("node-b", HLC + 20, "insert", **row, detected_at="2026-11-24T09:05:00Z")]
+    merger = Merger(metadata, LOG_TABLES.versions)
+    outcomes = set()
+    for number, order in enumerate(permutations(changes)):
+        store = NodeStore(tmp_path / f"{number}.sqlite", "reader")
+        lost = []
+        for one in order:
+            with store.write() as conn:
+                lost += [loss for result in merger.apply_batch(conn, [one]) for loss in result.lost]
+        with store.read() as conn:
+            outcomes.add((*conn.exec_driver_sql("select resolved_at, resolution, detected_at from conflicts").one(),
+                          len(lost)))
+        store.close()
+
+    assert outcomes == {("2026-11-25T10:00:00Z", "u1 keeps it", "2026-11-24T09:05:00Z", 0)}

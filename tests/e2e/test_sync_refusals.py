@@ -279,6 +279,15 @@ def _rechain(links: list[list], start: int) -> list[list]:
     return links
 
 
+def _rewrite(links: list[list], index: int, drop: tuple[str, ...] = (), **fields: object) -> None:
+    """Change the fields of link ``index`` as a buggy or hostile node might (rechain after)."""
+    wire = codec.decode(links[index][1])
+    for name in drop:
+        del wire["fields"][name]
+    wire["fields"].update(fields)
+    links[index][1] = codec.encode(wire)
+
+
 def _lead_insert_index(links: list[list]) -> int:
     return next(i for i, link in enumerate(links)
                 if codec.decode(link[1])["table"] == "leads" and codec.decode(link[1])["op"] == "insert")
@@ -290,13 +299,9 @@ def test_a_change_the_store_cannot_hold_is_rejected_and_the_ones_behind_it_go_th
     _with_leads(bj, 3)
     links = _links(bj)
     first = _lead_insert_index(links)
-    wire = codec.decode(links[first][1])
-    del wire["fields"]["name"]  # NOT NULL
-    links[first][1] = codec.encode(wire)
+    _rewrite(links, first, drop=("name",))  # NOT NULL
     second = first + 1 + _lead_insert_index(links[first + 1:])
-    wire = codec.decode(links[second][1])
-    wire["fields"]["number"] = codec.decode(links[-1][1])["fields"]["number"]  # UNIQUE: the third lead's
-    links[second][1] = codec.encode(wire)
+    _rewrite(links, second, number=codec.decode(links[-1][1])["fields"]["number"])  # UNIQUE: the third lead's
 
     answer = _push(group, bj.config.node_id, _rechain(links, first), _key(bj))
 
@@ -348,9 +353,7 @@ def test_a_value_too_long_for_its_column_is_a_rejection_not_a_stalled_queue(any_
     _with_leads(bj, 2)
     links = _links(bj)
     first = _lead_insert_index(links)
-    wire = codec.decode(links[first][1])
-    wire["fields"]["pool"] = "x" * 40  # the column is VARCHAR(16); SQLite keeps any length
-    links[first][1] = codec.encode(wire)
+    _rewrite(links, first, pool="x" * 40)  # the column is VARCHAR(16); SQLite keeps any length
 
     answer = _push(group, bj.config.node_id, _rechain(links, first), _key(bj))
 

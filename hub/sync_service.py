@@ -52,7 +52,7 @@ PULL_ROW_LIMIT = 5000
 class Refused(Exception):
     """A sync request the hub turns down; ``reason`` is one of the protocol's reason names."""
 
-    def __init__(self, status: int, reason: str, detail: str, **facts: Any) -> None:
+    def __init__(self, status: int, reason: str, detail: str, authentic: bool = False, **facts: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.reason = reason
@@ -60,7 +60,7 @@ class Refused(Exception):
         self.facts = facts
         # Whether the refused request carried the node's own signature: only then may it change
         # what the monitor shows of the node (last error, quarantine).
-        self.authentic = False
+        self.authentic = authentic
 
 
 class TokenInvalid(Conflict):
@@ -192,9 +192,8 @@ class HubSync:
         if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "active")):
             return dict(node)
         if any(_verifies(key, signature, statement) for key in self._keys(conn, node_id, "revoked")):
-            refusal = Refused(403, protocol.REVOKED_KEY, f"node {node_id} signed with a revoked key")
-            refusal.authentic = True  # the node's own key, once: the monitor shows the campus tried
-            raise refusal
+            # The node's own key, once: the monitor shows the campus tried.
+            raise Refused(403, protocol.REVOKED_KEY, f"node {node_id} signed with a revoked key", authentic=True)
         raise Refused(403, protocol.BAD_SIGNATURE, "signature does not verify with the node's key")
 
     # --- hello, push, pull -------------------------------------------------------------------
@@ -210,9 +209,7 @@ class HubSync:
             # changes under seqs the hub already has. Nothing of it may be merged; an admin decides.
             detail = f"the node's log differs from the hub's at seq {fork}"
             self._quarantine(node_id, detail)
-            refusal = Refused(409, protocol.FORK, detail, seq=fork)
-            refusal.authentic = True
-            raise refusal
+            raise Refused(409, protocol.FORK, detail, authentic=True, seq=fork)
         self._touch(node_id, error=None,
                     pull_cursor=_count(body, "pull_cursor", 0) if "pull_cursor" in body else None)
         return {"head_seq": node["head_seq"], "head_hash": node["head_hash"], "quarantined": node["quarantined"],

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from hashlib import sha256
 from typing import Any
 
 import msgpack
@@ -38,7 +37,7 @@ from campus.schema.tables import (
 from campus.schema.times import utc_now_text
 from campus.sync import protocol
 from campus.sync.bulk import gc_paused
-from campus.sync.changes import GENESIS_HASH, Change, decode_change
+from campus.sync.changes import GENESIS_HASH, Change, decode_change, link_hash
 from campus.sync.digest import subscription_digests
 from campus.sync.hlc import MAX_FORWARD_DRIFT_MS, physical_ms
 from campus.sync.merge import LostWrite, Merger, MergeResult, to_json
@@ -267,7 +266,7 @@ class HubSync:
             # so the links are the node's own only if they chain. Checked before comparing
             # with the hub's copy, or an altered replay would pass for a fork.
             for before, link in zip(links, links[1:len(known) + 1], strict=False):
-                if sha256(before[2] + link[1]).digest() != link[2]:
+                if link_hash(before[2], link[1]) != link[2]:
                     raise Refused(400, protocol.TAMPERED, f"change {link[0]} does not hash to its link",
                                   seq=link[0])
             stored = {seq: digest for seq, _body, digest in stored_links(conn, node_id, known[0][0], known[-1][0])}
@@ -294,7 +293,7 @@ class HubSync:
     def _verify_links(self, node_id: str, links: list[protocol.Link], previous: bytes) -> list[Change]:
         changes = []
         for seq, body, digest in links:
-            if sha256(previous + body).digest() != digest:
+            if link_hash(previous, body) != digest:
                 raise Refused(400, protocol.TAMPERED, f"change {seq} does not hash to its link", seq=seq)
             try:
                 change = decode_change(body)

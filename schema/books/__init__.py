@@ -1,0 +1,5 @@
+"""The books (issue 15): chart of accounts, posting rules and the journal projected from facts.
+
+Node and hub both derive a campus's journal here, from the same replicated facts, so the two
+compute identical books and nothing is ever written twice.
+"""

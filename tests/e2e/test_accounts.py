@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
-from campus.hub.config import HubConfig
 from campus.node.config import NodeConfig
 from campus.schema.accounts import issue_token
 from campus.sync.client import HubUnreachable
 from campus.web.serving import BackgroundServer
-from tests.e2e.sync_helpers import Group, running_group, signed_in_client
+from tests.e2e.sync_helpers import Group, signed_in_client
+
+pytestmark = pytest.mark.campuses("BJ01")
 
 
 def _user(admin: httpx.Client, username: str, roles: list[dict]) -> str:
@@ -116,12 +116,6 @@ def test_a_revoked_or_expired_token_is_refused(live_node: BackgroundServer) -> N
     expired, _ = issue_token(store, user_id, lifetime=timedelta(seconds=-1))
     answer = httpx.get(f"{live_node.url}/api/v1/leads", headers={"Authorization": f"Bearer {expired}"})
     assert answer.status_code == 401
-
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01") as running:
-        yield running
 
 
 def test_staff_sign_in_at_a_campus_while_the_hub_is_down_and_the_audit_reaches_the_hub_later(

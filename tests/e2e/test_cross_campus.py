@@ -4,26 +4,16 @@ both campuses used more hours than the line held, a conflict says so and nothing
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from campus.hub.config import HubConfig
 from campus.schema.assets import balance_of
 from campus.schema.tables import asset_entries, conflicts
-from tests.e2e.sync_helpers import Campus, Group, differences, running_group
+from tests.e2e.sync_helpers import Campus, Group, differences
 
 LINE = {"grade": "初二", "subject": "数学", "level": "提高", "delivery": "small_class"}
-
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
-        yield running
 
 
 def _ok(response: httpx.Response, status: int = 201) -> dict[str, Any]:

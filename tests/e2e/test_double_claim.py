@@ -3,27 +3,22 @@ the other consultant gets a conflict record and a reminder, and every store agre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
-from campus.hub.config import HubConfig
-from tests.e2e.sync_helpers import Group, differences, signed_in_client, start_group
+from tests.e2e.sync_helpers import Group, differences, signed_in_client
 
 
 @pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    g = start_group(tmp_path, hub_config)
-    bj, sh = g.add_campus("BJ01", "北京海淀校区"), g.add_campus("SH01", "上海徐汇校区")
-    for username, campus in (("wang", bj), ("zhao", sh)):
-        response = g.hub_http.post("/api/v1/users", json={
+def group(group: Group) -> Group:
+    """The shared two-campus group (tests/e2e/conftest.py) with a consultant on each campus."""
+    for username, code in (("wang", "BJ01"), ("zhao", "SH01")):
+        response = group.hub_http.post("/api/v1/users", json={
             "username": username, "display_name": username, "password": f"{username}-password",
-            "roles": [{"role": "consultant", "campus_id": campus.config.campus_id}]})
+            "roles": [{"role": "consultant", "campus_id": group.campuses[code].config.campus_id}]})
         assert response.status_code == 201, response.text
-    yield g
-    g.stop()
+    return group
 
 
 def _consultant(group: Group, code: str, username: str):  # type: ignore[no-untyped-def]

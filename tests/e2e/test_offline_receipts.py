@@ -3,21 +3,9 @@ and the hub's price list reached both campuses (which cannot change it themselve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from campus.hub.config import HubConfig
-from tests.e2e.sync_helpers import Campus, Group, differences, running_group
+from tests.e2e.sync_helpers import Campus, Group, differences
 
 PAYMENTS_PER_CAMPUS = 12
-
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
-        yield running
 
 
 def _take_money(campus: Campus, product_id: str) -> list[str]:

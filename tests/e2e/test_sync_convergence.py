@@ -5,19 +5,9 @@ Every test here runs against a SQLite hub and a PostgreSQL hub.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from campus.hub.config import HubConfig
-from tests.e2e.sync_helpers import Campus, Group, differences, running_group
-
-
-@pytest.fixture
-def group(tmp_path: Path, any_hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, any_hub_config, "BJ01", "SH01") as running:
-        yield running
+from tests.e2e.sync_helpers import Campus, Group, differences
 
 
 def _lead(campus: Campus, name: str, phone: str) -> dict:
@@ -26,7 +16,8 @@ def _lead(campus: Campus, name: str, phone: str) -> dict:
     return response.json()
 
 
-def test_two_campuses_converge_to_identical_stores(group: Group) -> None:
+def test_two_campuses_converge_to_identical_stores(any_group: Group) -> None:
+    group = any_group
     bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
     bj.sync(), sh.sync()  # both get the campus directory
     _lead(bj, "张伟", "13800138000")
@@ -55,7 +46,8 @@ def _edit(campus: Campus, lead_id: str, **fields: str) -> None:
 
 
 @pytest.mark.parametrize("order", ["bj-first", "sh-first", "interleaved"])
-def test_offline_edits_of_one_lead_merge_per_field_in_any_sync_order(group: Group, order: str) -> None:
+def test_offline_edits_of_one_lead_merge_per_field_in_any_sync_order(any_group: Group, order: str) -> None:
+    group = any_group
     bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
     lead = _lead(bj, "张伟", "13800138000")
     bj.sync(), sh.sync()  # SH01 now holds BJ01's lead too: leads are institution-wide
@@ -80,7 +72,8 @@ def test_offline_edits_of_one_lead_merge_per_field_in_any_sync_order(group: Grou
     ]
 
 
-def test_an_edit_made_after_seeing_another_is_not_a_conflict(group: Group) -> None:
+def test_an_edit_made_after_seeing_another_is_not_a_conflict(any_group: Group) -> None:
+    group = any_group
     bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
     lead = _lead(bj, "张伟", "13800138000")
     bj.sync(), sh.sync()
@@ -94,7 +87,8 @@ def test_an_edit_made_after_seeing_another_is_not_a_conflict(group: Group) -> No
     assert differences(group) == {"BJ01": [], "SH01": []}
 
 
-def test_resolving_a_conflict_by_restoring_the_lost_value_replicates_everywhere(group: Group) -> None:
+def test_resolving_a_conflict_by_restoring_the_lost_value_replicates_everywhere(any_group: Group) -> None:
+    group = any_group
     bj, sh = group.campuses["BJ01"], group.campuses["SH01"]
     lead = _lead(bj, "张伟", "13800138000")
     bj.sync(), sh.sync()
@@ -116,7 +110,8 @@ def test_resolving_a_conflict_by_restoring_the_lost_value_replicates_everywhere(
     assert again.status_code == 409
 
 
-def test_checkpoint_confirms_convergence_and_reports_a_diverged_table(group: Group) -> None:
+def test_checkpoint_confirms_convergence_and_reports_a_diverged_table(any_group: Group) -> None:
+    group = any_group
     bj = group.campuses["BJ01"]
     _lead(bj, "张伟", "13800138000")
 

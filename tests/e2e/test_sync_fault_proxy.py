@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from campus.hub.config import HubConfig
-from campus.hub.sync_service import stored_links
+from campus.hub.sync import stored_links
 from campus.node.crm.leads import Campus as CampusRef
 from campus.node.crm.leads import create_lead
 from campus.node.sync import replica_for
 from campus.sync.client import HubUnreachable, SyncClient
 from campus.sync.signing import load_private_key
 from tests.e2e.fault_proxy import DELAY, DROP_REQUEST, DROP_RESPONSE, DUPLICATE, FaultProxy
-from tests.e2e.sync_helpers import Campus, Group, differences, running_group
+from tests.e2e.sync_helpers import Campus, Group, differences
 
 LEADS = 300
-
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
-        yield running
 
 
 def _client(campus: Campus, hub_url: str) -> SyncClient:

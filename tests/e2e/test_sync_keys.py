@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from campus.hub.config import HubConfig
 from campus.node.bootstrap import rotate_node_key
 from campus.sync.client import SyncRefused
 from campus.sync.signing import load_private_key, save_private_key
-from tests.e2e.sync_helpers import Group, running_group
+from tests.e2e.sync_helpers import Group
 
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01") as running:
-        yield running
+pytestmark = pytest.mark.campuses("BJ01")
 
 
 def test_rotated_key_signs_the_next_sync_and_the_old_key_is_refused(group: Group) -> None:

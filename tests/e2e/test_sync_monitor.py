@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -19,13 +18,7 @@ from campus.sync import protocol
 from campus.sync.client import SyncRefused
 from campus.sync.signing import load_private_key, sign
 from campus.web.serving import BackgroundServer
-from tests.e2e.sync_helpers import Campus, Group, running_group, signed_in_client
-
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
-        yield running
+from tests.e2e.sync_helpers import Campus, Group, signed_in_client
 
 
 def _lead(campus: Campus | httpx.Client, name: str, phone: str) -> None:

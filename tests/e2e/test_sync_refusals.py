@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
-from campus.hub.config import HubConfig
 from campus.node.sync import replica_for
 from campus.sync import codec, protocol
 from campus.sync.changes import Change, link_hash
 from campus.sync.signing import generate_private_key, load_private_key, sign
-from tests.e2e.sync_helpers import Campus, Group, running_group
-
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01", "SH01") as running:
-        yield running
-
-
-@pytest.fixture
-def any_group(tmp_path: Path, any_hub_config: HubConfig) -> Iterator[Group]:
-    """The group with its hub on each engine the hub supports."""
-    with running_group(tmp_path, any_hub_config, "BJ01", "SH01") as running:
-        yield running
+from tests.e2e.sync_helpers import Campus, Group
 
 
 def _hub_state(group: Group) -> tuple:

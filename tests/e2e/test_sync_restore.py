@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from campus.hub.config import HubConfig
 from campus.node.bootstrap import restore_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
 from campus.sync.client import SyncRefused
-from tests.e2e.sync_helpers import Campus, Group, running_group
+from tests.e2e.sync_helpers import Campus, Group
 
-
-@pytest.fixture
-def group(tmp_path: Path, hub_config: HubConfig) -> Iterator[Group]:
-    with running_group(tmp_path, hub_config, "BJ01") as running:
-        yield running
+pytestmark = pytest.mark.campuses("BJ01")
 
 
 def _leads(campus: Campus, count: int, start: int) -> None:

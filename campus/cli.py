@@ -97,14 +97,18 @@ def _sync_dir(directory: Path) -> int:
 
 
 def _import_leads(args: argparse.Namespace) -> int:
+    import getpass
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.table import Table
 
     from campus.node.config import NodeConfig
-    from campus.node.crm.lead_import import import_leads, read_lead_rows
-    from campus.node.crm.leads import Campus
+    from campus.node.context import NodeContext
+    from campus.node.crm.lead_import import read_lead_rows
+    from campus.node.crm.use_cases import import_leads
     from campus.node.store import NodeStore
+    from campus.schema.context import Actor
 
     config = NodeConfig.load(Path(args.dir))
     source = Path(args.file)
@@ -120,8 +124,10 @@ def _import_leads(args: argparse.Namespace) -> int:
                 tally[result.outcome] += 1
                 bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in tally.items()))
 
-            report = import_leads(store, Campus(config.campus_id, config.campus_code),
-                                  read_lead_rows(stream, source.name), source.name, progress=advance)
+            # The command line acts as the campus's operator; the audit trail names it and the OS user.
+            actor = Actor.machine(f"cli:{getpass.getuser()}")
+            report = import_leads(store, NodeContext.of(config), actor, read_lead_rows(stream, source.name),
+                                  source.name, progress=advance)
     finally:
         store.close()
     counts = report.counts()
@@ -139,7 +145,7 @@ def _import_leads(args: argparse.Namespace) -> int:
 def _hub_sync(directory: str):  # type: ignore[no-untyped-def]
     from campus.hub.config import HubConfig
     from campus.hub.store import HubStore
-    from campus.hub.sync_service import HubSync
+    from campus.hub.sync import HubSync
     from campus.sync.signing import load_private_key
 
     config = HubConfig.load(Path(directory))

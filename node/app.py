@@ -16,25 +16,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
-from campus.node import crm_screens, finance_screens, screens, teaching_screens
+from campus.node import screens
 from campus.node.api import conflicts as conflicts_api
-from campus.node.api import finance as finance_api
-from campus.node.api import leads as leads_api
 from campus.node.api import status as status_api
-from campus.node.api import teaching as teaching_api
 from campus.node.config import NodeConfig
+from campus.node.context import NodeContext
+from campus.node.crm import api as leads_api
+from campus.node.crm import screens as crm_screens
 from campus.node.crm.moves import CrmSettings, auto_return
-from campus.node.kiosk_routes import kiosk_routes
+from campus.node.finance import api as finance_api
+from campus.node.finance import screens as finance_screens
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
+from campus.node.teaching import api as teaching_api
+from campus.node.teaching import screens as teaching_screens
 from campus.node.teaching.attendance import TeachingSettings
+from campus.node.teaching.kiosk_routes import kiosk_routes
+from campus.node.usecase import UseCase, off_loop, perform, query
 from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
+from campus.schema.context import Clock, system_clock
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.client import SyncLoop
 from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
 from campus.web.api import Api
-from campus.web.auth import PUBLIC, guard
+from campus.web.auth import PUBLIC, actor_of, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
 from campus.web.price_list_routes import price_list_routes, register_price_list_api
@@ -62,16 +68,31 @@ class Node:
     config: NodeConfig
     store: NodeStore
     sync_loop: SyncLoop | None = None
+    clock: Clock = system_clock
+
+    @property
+    def ctx(self) -> NodeContext:
+        """The campus, its clock and settings, as every use case and query takes them."""
+        return NodeContext.of(self.config, self.clock)
 
     @property
     def crm_settings(self) -> CrmSettings:
-        return CrmSettings(self.config.private_pool_days, self.config.daily_claim_limit, self.config.timezone)
+        return self.ctx.crm
 
     @property
     def teaching_settings(self) -> TeachingSettings:
-        c = self.config
-        return TeachingSettings(c.absent_deducts, c.absence_alert_streak, c.lesson_change_alert, c.expiry_policy,
-                                c.timezone)
+        return self.ctx.teaching
+
+    async def perform(self, request: Request, case: UseCase[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a use case for the request's user, off the event loop."""
+        return await perform(self.store, self.ctx, actor_of(request), case, *args, **kwargs)
+
+    async def query(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """A read query ``fn(conn, ...)``, off the event loop."""
+        return await query(self.store, fn, *args, **kwargs)
+
+    async def blocking(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await off_loop(fn, *args, **kwargs)
 
     def sync_state(self) -> dict[str, Any]:
         replica = replica_for(self.store, self.config.campus_id)
@@ -123,12 +144,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "role": "node", "campus": node.config.campus_code, "head_seq": seq})
 
 
-def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
+def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = system_clock) -> Starlette:
     # Requests never pause to checkpoint the WAL; a background job does it instead.
     store = NodeStore(config.database_path, config.node_id, wal_autocheckpoint=False)
     api = build_api()
 
-    node = Node(config, store)
+    node = Node(config, store, clock=clock)
 
     jobs = Jobs()
 
@@ -140,7 +161,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
         # Also at start, so a node that was switched off catches up with what fell due meanwhile.
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "auto-return",
-                   lambda: auto_return(store, config.campus_id, datetime.now(UTC), node.crm_settings))
+                   lambda: auto_return(store, config.campus_id, node.ctx.now(), node.crm_settings))
         try:
             yield
         finally:
@@ -155,7 +176,7 @@ def create_app(config: NodeConfig, background_sync: bool = True) -> Starlette:
             Route("/", guard("home.view", home, screen=True), name="home"),
             Route("/conflicts", guard("conflicts.read", conflicts_page, screen=True)),
             Route("/leads", guard("leads.read", crm_screens.lead_list, screen=True)),
-            Route("/leads/new", guard("leads.write", screens.new_lead, screen=True), methods=["GET", "POST"]),
+            Route("/leads/new", guard("leads.write", crm_screens.new_lead, screen=True), methods=["GET", "POST"]),
             Route("/leads/import", guard("leads.import", crm_screens.lead_import, screen=True),
                   methods=["GET", "POST"]),
             Route("/leads/{lead_id}", guard("leads.read", crm_screens.lead_detail, screen=True)),

@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from campus.schema.context import Actor
 from campus.schema.permissions import PERMISSIONS, NotSignedIn, PermissionDenied, Principal
 
 PUBLIC = "public"
@@ -38,6 +40,11 @@ class Authenticator(Protocol):
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def actor_of(request: Request) -> Actor:
+    """Who acts in this request: the signed-in user, from the request's address."""
+    return Actor(current_principal(request), client_ip(request))
 
 
 def current_principal(request: Request) -> Principal | None:
@@ -70,7 +77,8 @@ def guard(action: str, endpoint: Endpoint, screen: bool = False) -> Endpoint:
     async def guarded(request: Request) -> Response:
         if action not in (PUBLIC, NODE_SIGNATURE, DEVICE_SIGNATURE):
             try:
-                require(request, action)
+                # Finding the user reads the store: do it on a worker thread, not on the event loop.
+                await anyio.to_thread.run_sync(require, request, action)
             except NotSignedIn:
                 if not screen:
                     raise

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio.to_thread
 import jinja2
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -75,7 +76,8 @@ async def form_action(request: Request, back: str, action: Callable[[FormData], 
     form = await request.form()
     check_csrf(request, form)
     try:
-        done = action(form)
+        # The action reads and writes the store: on a worker thread, never on the event loop.
+        done = await anyio.to_thread.run_sync(action, form)
     except DomainError as exc:
         flash(request, exc.detail, "error")
     else:

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.node.crm.lead_import import import_leads, read_lead_rows
-from campus.node.crm.leads import (
-    Campus,
-    add_follow_up,
-    create_lead,
-    edit_lead,
-    get_lead,
-    list_leads,
-    present_lead,
-)
-from campus.node.crm.moves import lead_history_of, move_lead
+from campus.node.crm import use_cases as cases
+from campus.node.crm.lead_import import read_lead_rows
+from campus.node.crm.leads import get_lead, list_leads, present_lead
+from campus.node.crm.moves import lead_history_of
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
 from campus.node.teaching.alerts import teaching_reminders
-from campus.schema.accounts import record_audit
 from campus.web.api import Api, Input, json_response, page_params, parse_body, uploaded_file
-from campus.web.auth import client_ip
 from campus.web.problems import InvalidInput, Problem
 
 
@@ -60,8 +51,7 @@ def register(api: Api) -> None:
     async def create(request: Request) -> Response:
         lead_in = await parse_body(request, LeadIn)
         node = request.app.state.node
-        with node.store.unit_of_work() as uow:
-            lead = create_lead(uow, Campus(node.config.campus_id, node.config.campus_code), **lead_in.model_dump())
+        lead = await node.perform(request, cases.create_lead, **lead_in.model_dump())
         return json_response(present_lead(lead, request.state.principal, node.config.campus_id), 201)
 
     @api.route("/leads", "GET", "This campus's leads (?pool=&consultant=&q=&limit=&offset=)", "leads.read",
@@ -73,10 +63,9 @@ def register(api: Api) -> None:
         pool = params.get("pool") or None
         if pool is not None and pool not in {p.value for p in Pool}:
             raise InvalidInput([{"field": "pool", "message": f"one of {', '.join(p.value for p in Pool)}"}])
-        with node.store.read() as conn:
-            total, rows = list_leads(conn, node.config.campus_id, limit, offset, request.state.principal,
-                                     pool=pool, consultant_id=params.get("consultant") or None,
-                                     query=params.get("q") or None)
+        total, rows = await node.query(list_leads, node.config.campus_id, limit, offset, request.state.principal,
+                                       pool=pool, consultant_id=params.get("consultant") or None,
+                                       query=params.get("q") or None)
         return json_response({"total": total, "limit": limit, "offset": offset, "items": rows})
 
     @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", "leads.write", body=LeadPatch,
@@ -85,34 +74,24 @@ def register(api: Api) -> None:
         patch = await parse_body(request, LeadPatch)
         node = request.app.state.node
         campus_id = node.config.campus_id
-        with node.store.unit_of_work() as uow:
-            get_lead(uow.conn, request.path_params["lead_id"], request.state.principal, campus_id)
-            lead = edit_lead(uow, request.path_params["lead_id"], patch.model_dump(exclude_unset=True))
+        lead = await node.perform(request, cases.edit_lead, request.path_params["lead_id"],
+                                  patch.model_dump(exclude_unset=True))
         return json_response(present_lead(lead, request.state.principal, campus_id))
 
     @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart field 'file')",
                "leads.import", tags=["leads"])
     async def import_file(request: Request) -> Response:
         upload = await uploaded_file(request)
-        node = request.app.state.node
-        campus = Campus(node.config.campus_id, node.config.campus_code)
-        report = await run_in_threadpool(
-            lambda: import_leads(node.store, campus, read_lead_rows(upload.file, upload.filename), upload.filename))
-        principal = request.state.principal
-        with node.store.unit_of_work() as uow:
-            record_audit(uow, "leads_imported", campus_id=campus.id, client_ip=client_ip(request),
-                         user_id=principal.user_id, username=principal.username,
-                         after={"file": upload.filename, **report.counts()})
+        report = await request.app.state.node.perform(
+            request, cases.import_leads, read_lead_rows(upload.file, upload.filename), upload.filename)
         return json_response(report.as_dict(), 201)
 
     @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", "leads.write", body=FollowUpIn,
                tags=["leads"])
     async def follow_up(request: Request) -> Response:
         follow_up_in = await parse_body(request, FollowUpIn)
-        node = request.app.state.node
-        with node.store.unit_of_work() as uow:
-            get_lead(uow.conn, request.path_params["lead_id"], request.state.principal, node.config.campus_id)
-            row = add_follow_up(uow, request.path_params["lead_id"], **follow_up_in.model_dump())
+        row = await request.app.state.node.perform(request, cases.add_follow_up, request.path_params["lead_id"],
+                                                   **follow_up_in.model_dump())
         return json_response(row, 201)
 
     @api.route("/leads/{lead_id}/{move:str}", "POST",
@@ -124,35 +103,36 @@ def register(api: Api) -> None:
             raise Problem(404, f"no such move {name!r}")
         move_in = await parse_body(request, MoveIn) if await request.body() else MoveIn()
         node = request.app.state.node
-        with node.store.unit_of_work() as uow:
-            lead = move_lead(uow, request.path_params["lead_id"], Move(name), request.state.principal,
-                             node.config.campus_id, datetime.now(UTC), node.crm_settings,
-                             reason=move_in.reason, consultant_id=move_in.consultant_id)
+        lead = await node.perform(request, cases.move_lead, request.path_params["lead_id"], Move(name),
+                                  reason=move_in.reason, consultant_id=move_in.consultant_id)
         return json_response(present_lead(lead, request.state.principal, node.config.campus_id))
 
     @api.route("/leads/{lead_id}/history", "GET", "Who moved the lead where, and what imports merged into it",
                "leads.read", tags=["leads"])
     async def history(request: Request) -> Response:
         node = request.app.state.node
-        with node.store.read() as conn:
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
             get_lead(conn, request.path_params["lead_id"], request.state.principal, node.config.campus_id)
-            return json_response({"items": lead_history_of(conn, request.path_params["lead_id"])})
+            return lead_history_of(conn, request.path_params["lead_id"])
+
+        return json_response({"items": await node.query(read)})
 
     @api.route("/reminders", "GET", "The signed-in user's reminders: follow-ups, birthdays, returns, "
                "lost claims, absences, lesson changes", "home.view", tags=["leads"])
     async def reminders(request: Request) -> Response:
         node = request.app.state.node
-        with node.store.read() as conn:
-            now = datetime.now(UTC)
-            items = reminders_for(conn, request.state.principal.user_id, node.config.campus_id, now,
-                                  node.crm_settings)
-            items += teaching_reminders(conn, request.state.principal.user_id, node.config.campus_id, now,
-                                        node.teaching_settings)
-        return json_response({"items": items})
+        ctx, user_id = node.ctx, request.state.principal.user_id
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
+            now = ctx.now()
+            return (reminders_for(conn, user_id, ctx.id, now, ctx.crm)
+                    + teaching_reminders(conn, user_id, ctx.id, now, ctx.teaching))
+
+        return json_response({"items": await node.query(read)})
 
     @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"])
     async def show(request: Request) -> Response:
         node = request.app.state.node
-        with node.store.read() as conn:
-            return json_response(get_lead(conn, request.path_params["lead_id"], request.state.principal,
-                                          node.config.campus_id))
+        return json_response(await node.query(get_lead, request.path_params["lead_id"], request.state.principal,
+                                              node.config.campus_id))

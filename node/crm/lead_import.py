@@ -20,7 +20,6 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from campus.node.crm.leads import Campus, find_lead_by_phone, insert_lead, normalise_channel
-from campus.node.store import NodeStore
 from campus.schema.errors import Invalid
 from campus.schema.phones import InvalidPhone, normalise_phone
 from campus.schema.spreadsheets import SpreadsheetInvalid, cell_text, read_rows
@@ -175,18 +174,18 @@ def import_row(uow: UnitOfWork, campus: Campus, row: CheckedRow, row_number: int
     return RowResult(row_number, row.name, "created", lead["number"], lead["id"])
 
 
-def import_leads(store: NodeStore, campus: Campus, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
-                 today: date | None = None, progress: Callable[[RowResult], None] | None = None) -> ImportReport:
-    """Import every row atomically on its own; returns every row's outcome."""
-    report = ImportReport(source)
-    today = today or date.today()
+def import_rows(unit: Callable[[], Any], campus: Campus, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
+                today: date, report: ImportReport, progress: Callable[[RowResult], None] | None = None) -> None:
+    """Import every row atomically on its own, ``ROWS_PER_TRANSACTION`` rows per unit of work
+    (``unit()`` opens one); each row's outcome goes to ``report`` once committed."""
     pending = iter(rows)
     while True:
         chunk = list(islice(pending, ROWS_PER_TRANSACTION))
         if not chunk:
-            return report
-        with store.unit_of_work() as uow:
-            results = [_import_one(uow, campus, row_number, values, source, today) for row_number, values in chunk]
+            return
+        with unit() as work:
+            results = [_import_one(work.uow, campus, row_number, values, source, today)
+                       for row_number, values in chunk]
         for result in results:  # reported once committed
             report.rows.append(result)
             if progress:

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.node.crm.leads import Campus
 from campus.node.finance import ledger
-from campus.node.finance.contracts import (
-    LineSpec,
-    change_contract,
-    contract_view,
-    contracts_of,
-    schedulable,
-    sign_contract,
-)
-from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, take_deposit, take_payment
-from campus.node.finance.students import (
-    STATUS_MOVES,
-    Status,
-    create_student,
-    get_student,
-    list_students,
-    move_status,
-    present_student,
-)
-from campus.schema.accounts import record_audit
+from campus.node.finance import use_cases as cases
+from campus.node.finance.contracts import LineSpec, contract_view, contracts_of, schedulable
+from campus.node.finance.payments import FUND_ACCOUNTS, get_payment
+from campus.node.finance.students import STATUS_MOVES, Status, get_student, list_students, present_student
 from campus.web.api import Api, Input, json_response, page_params, parse_body
-from campus.web.auth import client_ip
 from campus.web.problems import InvalidInput, Problem
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -108,18 +91,6 @@ class PaymentIn(Input):
     note: str | None = Field(default=None, max_length=500)
 
 
-def _campus(request: Request) -> Campus:
-    config = request.app.state.node.config
-    return Campus(config.campus_id, config.campus_code)
-
-
-def _audit(request: Request, uow: object, action: str, target_table: str, target_id: str, after: object) -> None:
-    principal = request.state.principal
-    record_audit(uow, action, campus_id=request.app.state.node.config.campus_id,  # type: ignore[arg-type]
-                 client_ip=client_ip(request), user_id=principal.user_id, username=principal.username,
-                 target_table=target_table, target_id=target_id, after=after)
-
-
 def register(api: Api) -> None:
     @api.route("/students", "POST", "Admit a new student (from a lead with lead_id)", "students.write",
                body=StudentIn, tags=["students"])
@@ -128,10 +99,8 @@ def register(api: Api) -> None:
         if not student_in.name and not student_in.lead_id:
             raise InvalidInput([{"field": "name", "message": "give a name, or the lead_id the student comes from"}])
         node = request.app.state.node
-        fields = student_in.model_dump(exclude={"guardians"})
-        with node.store.unit_of_work() as uow:
-            student = create_student(uow, _campus(request), fields.pop("name"), fields.pop("phone"),
-                                     guardian_list=[g.model_dump() for g in student_in.guardians], **fields)
+        student = await node.perform(request, cases.admit_student, cases.NewStudent(
+            **student_in.model_dump(exclude={"guardians"}), guardians=[g.model_dump() for g in student_in.guardians]))
         return json_response(present_student(student, request.state.principal, node.config.campus_id), 201)
 
     @api.route("/students", "GET", "This campus's students (?q=&status=&limit=&offset=)", "students.read",
@@ -142,9 +111,8 @@ def register(api: Api) -> None:
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidInput([{"field": "status", "message": f"one of {', '.join(s.value for s in Status)}"}])
         node = request.app.state.node
-        with node.store.read() as conn:
-            total, rows = list_students(conn, node.config.campus_id, limit, offset,
-                                        request.query_params.get("q") or None, status)
+        total, rows = await node.query(list_students, node.config.campus_id, limit, offset,
+                                       request.query_params.get("q") or None, status)
         viewer = request.state.principal
         return json_response({"total": total, "limit": limit, "offset": offset,
                               "items": [present_student(r, viewer, node.config.campus_id) for r in rows]})
@@ -153,9 +121,12 @@ def register(api: Api) -> None:
                tags=["students"])
     async def show(request: Request) -> Response:
         node = request.app.state.node
-        with node.store.read() as conn:
+
+        def read(conn: Connection) -> dict[str, Any]:
             student = get_student(conn, request.path_params["student_id"])
-            student["contracts"] = contracts_of(conn, student["id"])
+            return {**student, "contracts": contracts_of(conn, student["id"])}
+
+        student = await node.query(read)
         return json_response(present_student(student, request.state.principal, node.config.campus_id))
 
     @api.route("/students/{student_id}/account", "GET",
@@ -163,9 +134,12 @@ def register(api: Api) -> None:
                "contracts.read", tags=["students"])
     async def account(request: Request) -> Response:
         node = request.app.state.node
-        with node.store.read() as conn:
+
+        def read(conn: Connection) -> dict[str, Any]:
             get_student(conn, request.path_params["student_id"])
-            return json_response(ledger.student_account(conn, request.path_params["student_id"]))
+            return ledger.student_account(conn, request.path_params["student_id"])
+
+        return json_response(await node.query(read))
 
     @api.route("/students/{student_id}/{move:str}", "POST", "Change a student's status: "
                "admit, finish, withdraw, readmit", "students.write", tags=["students"])
@@ -174,87 +148,55 @@ def register(api: Api) -> None:
         if move not in STATUS_MOVES:
             raise Problem(404, f"no such status change {move!r}")
         node = request.app.state.node
-        with node.store.unit_of_work() as uow:
-            home = get_student(uow.conn, request.path_params["student_id"])["home_campus_id"]
-            if home != node.config.campus_id:
-                raise Problem(409, "this student's record belongs to their home campus; change it there",
-                              home_campus_id=home)
-            student = move_status(uow, request.path_params["student_id"], move)
+        student = await node.perform(request, cases.change_student_status, request.path_params["student_id"], move)
         return json_response(present_student(student, request.state.principal, node.config.campus_id))
 
     @api.route("/contracts", "POST", "Sign a contract priced from the price list; applies deposits",
                "contracts.sign", body=ContractIn, tags=["contracts"])
     async def sign(request: Request) -> Response:
         contract_in = await parse_body(request, ContractIn)
-        node, principal = request.app.state.node, request.state.principal
-        with node.store.unit_of_work() as uow:
-            contract = sign_contract(
-                uow, _campus(request), contract_in.student_id, [line.spec() for line in contract_in.lines],
-                roles=principal.roles_at(node.config.campus_id), by_user_id=principal.user_id, today=date.today(),
-                promo_code=contract_in.promo_code, manual_discount_fen=contract_in.manual_discount_fen,
-                deposit_ids=contract_in.deposit_ids, expires_on=contract_in.expires_on, crm=node.crm_settings)
-            if contract["prepaid_warnings"]:
-                _audit(request, uow, "prepaid_rule_warning", "contracts", contract["id"],
-                       {"number": contract["number"], "findings": contract["prepaid_warnings"]})
-            if contract["manual_discount_fen"]:
-                _audit(request, uow, "manual_discount", "contracts", contract["id"],
-                       {"number": contract["number"], "manual_discount_fen": contract["manual_discount_fen"]})
+        contract = await request.app.state.node.perform(request, cases.sign_contract, cases.NewContract(
+            contract_in.student_id, [line.spec() for line in contract_in.lines], contract_in.promo_code,
+            contract_in.manual_discount_fen, contract_in.deposit_ids, contract_in.expires_on))
         return json_response(contract, 201)
 
     @api.route("/contracts/{contract_id}", "GET", "A contract with lines, balances, changes, payments, arrears",
                "contracts.read", tags=["contracts"])
     async def contract(request: Request) -> Response:
         node = request.app.state.node
-        with node.store.read() as conn:
-            contract = contract_view(conn, request.path_params["contract_id"])
+        contract = await node.query(contract_view, request.path_params["contract_id"])
         contract["schedulable"], contract["not_schedulable_because"] = schedulable(
-            contract, date.today(), node.config.expiry_policy)
+            contract, node.ctx.today(), node.ctx.expiry_policy)
         return json_response(contract)
 
     @api.route("/contracts/{contract_id}/changes", "POST", "Record a change: expand, shrink, write_off, extend, "
                "exchange (amounts computed)", "contracts.change", body=ChangeIn, tags=["contracts"])
     async def change(request: Request) -> Response:
         change_in = await parse_body(request, ChangeIn)
-        node, principal = request.app.state.node, request.state.principal
-        contract_id = request.path_params["contract_id"]
-        with node.store.unit_of_work() as uow:
-            before = contract_view(uow.conn, contract_id)
-            after = change_contract(
-                uow, _campus(request), contract_id, change_in.kind, by_user_id=principal.user_id,
-                today=date.today(), line_id=change_in.line_id, hours_x100=change_in.hours_x100,
-                gift_hours_x100=change_in.gift_hours_x100, amount_fen=change_in.amount_fen,
-                expires_on=change_in.expires_on, target=change_in.target.spec() if change_in.target else None,
-                reason=change_in.reason)
-            _audit(request, uow, f"contract_{change_in.kind}", "contracts", contract_id,
-                   {"due_fen": after["due_fen"], "expires_on": after["expires_on"], "was_due_fen": before["due_fen"],
-                    "was_expires_on": before["expires_on"]})
+        after = await request.app.state.node.perform(
+            request, cases.change_contract, request.path_params["contract_id"], cases.ContractChange(
+                **change_in.model_dump(exclude={"target"}), target=change_in.target.spec() if change_in.target else None))
         return json_response(after, 201)
 
     @api.route("/deposits", "POST", "Take a deposit (订金) from a lead or a student", "payments.take",
                body=DepositIn, tags=["payments"])
     async def deposit(request: Request) -> Response:
         deposit_in = await parse_body(request, DepositIn)
-        node = request.app.state.node
-        with node.store.unit_of_work() as uow:
-            row = take_deposit(uow, _campus(request), deposit_in.amount_fen, deposit_in.fund_account,
-                               student_id=deposit_in.student_id, lead_id=deposit_in.lead_id,
-                               by_user_id=request.state.principal.user_id, note=deposit_in.note,
-                               crm=node.crm_settings)
+        row = await request.app.state.node.perform(
+            request, cases.take_deposit, deposit_in.amount_fen, deposit_in.fund_account,
+            student_id=deposit_in.student_id, lead_id=deposit_in.lead_id, note=deposit_in.note)
         return json_response(row, 201)
 
     @api.route("/payments", "POST", "Take an instalment on a contract (more than is owed is refused)",
                "payments.take", body=PaymentIn, tags=["payments"])
     async def payment(request: Request) -> Response:
         payment_in = await parse_body(request, PaymentIn)
-        node = request.app.state.node
-        with node.store.unit_of_work() as uow:
-            row = take_payment(uow, _campus(request), payment_in.contract_id, payment_in.amount_fen,
-                               payment_in.fund_account, by_user_id=request.state.principal.user_id,
-                               note=payment_in.note)
+        row = await request.app.state.node.perform(
+            request, cases.take_payment, payment_in.contract_id, payment_in.amount_fen, payment_in.fund_account,
+            note=payment_in.note)
         return json_response(row, 201)
 
     @api.route("/payments/{payment_id}", "GET", "One payment or deposit (its receipt)", "payments.take",
                tags=["payments"])
     async def receipt(request: Request) -> Response:
-        with request.app.state.node.store.read() as conn:
-            return json_response(get_payment(conn, request.path_params["payment_id"]))
+        return json_response(await request.app.state.node.query(get_payment, request.path_params["payment_id"]))

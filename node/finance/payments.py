@@ -17,6 +17,7 @@ from campus.node.crm.moves import CrmSettings, move_lead
 from campus.node.crm.pools import TRANSITIONS, Move, Pool
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
+from campus.schema.permissions import Principal
 from campus.schema.quantities import Money
 from campus.schema.tables import contract_events, contracts, payments, students
 from campus.schema.times import utc_now_text
@@ -55,9 +56,11 @@ def record(uow: UnitOfWork, campus: Campus, kind: str, amount_fen: int, *, fund_
 
 def take_deposit(uow: UnitOfWork, campus: Campus, amount_fen: int, fund_account: str, *,
                  student_id: str | None = None, lead_id: str | None = None, by_user_id: str | None = None,
-                 note: str | None = None, crm: CrmSettings | None = None) -> dict[str, Any]:
+                 note: str | None = None, crm: CrmSettings | None = None, actor: Principal | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
     """A deposit without a contract, from a lead or a student; applied when a contract is signed.
-    A lead in a consultant's pool moves to the deposit pool."""
+    A lead in a consultant's pool moves to the deposit pool, by ``actor`` (who must be allowed
+    to move it: another consultant's private lead is refused)."""
     _amount(amount_fen)
     _fund_account(fund_account)
     if bool(student_id) == bool(lead_id):
@@ -69,7 +72,7 @@ def take_deposit(uow: UnitOfWork, campus: Campus, amount_fen: int, fund_account:
     if lead_id:
         lead = get_lead(uow.conn, lead_id)
         if crm and Pool(lead["pool"]) in TRANSITIONS[Move.DEPOSIT][0]:
-            move_lead(uow, lead_id, Move.DEPOSIT, None, campus.id, datetime.now(UTC), crm,
+            move_lead(uow, lead_id, Move.DEPOSIT, actor, campus.id, now or datetime.now(UTC), crm,
                       reason=f"deposit {Money(amount_fen)}")
     return record(uow, campus, "deposit", amount_fen, fund_account=fund_account, student_id=student_id,
                   lead_id=lead_id, by_user_id=by_user_id, note=note)

@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import segno
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from campus.node.crm.leads import Campus
 from campus.node.finance import ledger
-from campus.node.finance.contracts import (
-    LineSpec,
-    change_contract,
-    contract_view,
-    contracts_of,
-    sign_contract,
-)
-from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits, take_deposit, take_payment
-from campus.node.finance.students import create_student, get_student, list_students, present_student
+from campus.node.finance import use_cases as cases
+from campus.node.finance.contracts import LineSpec, contract_view, contracts_of
+from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits
+from campus.node.finance.students import get_student, list_students, present_student
 from campus.node.screens import TEMPLATES
+from campus.schema.context import CampusContext
 from campus.schema.errors import DomainError, Invalid
 from campus.schema.price_list import price_list
 from campus.schema.quantities import LessonHours, Money
 from campus.schema.tables import campuses, payments, students
-from campus.schema.times import local_days_utc
-from campus.web.auth import check_csrf
+from campus.web.auth import actor_of, check_csrf
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, form_action, render
 
 FUND_LABELS = {"cash": "Cash", "wechat": "WeChat Pay", "alipay": "Alipay", "bank": "Bank transfer", "pos": "POS"}
-
-
-def _campus(request: Request) -> Campus:
-    config = request.app.state.node.config
-    return Campus(config.campus_id, config.campus_code)
 
 
 def form_fen(text: str, field: str) -> int:
@@ -60,8 +48,7 @@ def form_hours_x100(text: str, field: str) -> int:
 async def student_list(request: Request) -> Response:
     node = request.app.state.node
     search = request.query_params.get("q", "").strip()
-    with node.store.read() as conn:
-        total, rows = list_students(conn, node.config.campus_id, 200, 0, search or None)
+    total, rows = await node.query(list_students, node.config.campus_id, 200, 0, search or None)
     viewer = request.state.principal
     return render(TEMPLATES, request, "students.html", {
         "app_title": node.config.campus_name, "q": search, "total": total,
@@ -78,12 +65,10 @@ async def student_new(request: Request) -> Response:
                      "relation": str(form.get("guardian_relation", "")).strip() or "parent",
                      "phone": str(form.get("guardian_phone", "")).strip()}]
         try:
-            with node.store.unit_of_work() as uow:
-                student = create_student(
-                    uow, _campus(request), str(form.get("name", "")).strip() or None,
-                    str(form.get("phone", "")).strip() or None, lead_id=str(form.get("lead_id", "")) or None,
-                    grade=str(form.get("grade", "")).strip() or None,
-                    guardian_list=guardian if guardian[0]["name"] and guardian[0]["phone"] else [])
+            student = await node.perform(request, cases.admit_student, cases.NewStudent(
+                str(form.get("name", "")).strip() or None, str(form.get("phone", "")).strip() or None,
+                lead_id=str(form.get("lead_id", "")) or None, grade=str(form.get("grade", "")).strip() or None,
+                guardians=guardian if guardian[0]["name"] and guardian[0]["phone"] else []))
         except DomainError as exc:
             flash(request, exc.detail, "error")
             return RedirectResponse("/students/new" + (f"?lead={lead_id}" if lead_id else ""), status_code=303)
@@ -95,12 +80,13 @@ async def student_new(request: Request) -> Response:
 async def student_detail(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     student_id = request.path_params["student_id"]
-    with node.store.read() as conn:
+
+    def read(conn: Connection) -> tuple[Any, ...]:
         student = present_student(get_student(conn, student_id), viewer, node.config.campus_id)
-        account = ledger.student_account(conn, student_id)
-        contracts = contracts_of(conn, student_id)
-        deposits = open_deposits(conn, student_id, student["lead_id"])
-        listing = price_list(conn)
+        return (student, ledger.student_account(conn, student_id), contracts_of(conn, student_id),
+                open_deposits(conn, student_id, student["lead_id"]), price_list(conn))
+
+    student, account, contracts, deposits, listing = await node.query(read)
     # The check-in card: a kiosk's scanner reads the student number from this code.
     card = Markup(segno.make(student["number"], error="m").svg_inline(scale=4, title=student["number"]))
     return render(TEMPLATES, request, "student_detail.html", {
@@ -114,32 +100,29 @@ async def student_detail(request: Request) -> Response:
 
 async def student_deposit(request: Request) -> Response:
     """A deposit from a student before a contract (for a course still being chosen)."""
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     student_id = request.path_params["student_id"]
 
     def take(form: FormData) -> str:
-        with node.store.unit_of_work() as uow:
-            payment = take_deposit(uow, _campus(request), form_fen(str(form.get("amount", "")), "amount"),
-                                   str(form.get("fund_account", "")), student_id=student_id,
-                                   by_user_id=viewer.user_id)
+        payment = cases.take_deposit(node.store, node.ctx, actor_of(request),
+                                     form_fen(str(form.get("amount", "")), "amount"),
+                                     str(form.get("fund_account", "")), student_id=student_id)
         return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/students/{student_id}", take)
 
 
 async def contract_sign(request: Request) -> Response:
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     student_id = request.path_params["student_id"]
     form = await request.form()
     check_csrf(request, form)
     try:
-        with node.store.unit_of_work() as uow:
-            contract = sign_contract(
-                uow, _campus(request), student_id, [LineSpec(product_id=str(form.get("product_id", "")) or None)],
-                roles=viewer.roles_at(node.config.campus_id), by_user_id=viewer.user_id, today=date.today(),
-                promo_code=str(form.get("promo_code", "")).strip() or None,
-                manual_discount_fen=form_fen(str(form.get("manual_discount", "")), "manual_discount"),
-                deposit_ids=[str(d) for d in form.getlist("deposit_id")], crm=node.crm_settings)
+        contract = await node.perform(request, cases.sign_contract, cases.NewContract(
+            student_id, [LineSpec(product_id=str(form.get("product_id", "")) or None)],
+            promo_code=str(form.get("promo_code", "")).strip() or None,
+            manual_discount_fen=form_fen(str(form.get("manual_discount", "")), "manual_discount"),
+            deposit_ids=[str(d) for d in form.getlist("deposit_id")]))
     except DomainError as exc:
         flash(request, exc.detail, "error")
         return RedirectResponse(f"/students/{student_id}", status_code=303)
@@ -149,9 +132,12 @@ async def contract_sign(request: Request) -> Response:
 
 async def contract_detail(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
-    with node.store.read() as conn:
+
+    def read(conn: Connection) -> tuple[dict[str, Any], dict[str, Any]]:
         contract = contract_view(conn, request.path_params["contract_id"])
-        student = get_student(conn, contract["student_id"])
+        return contract, get_student(conn, contract["student_id"])
+
+    contract, student = await node.query(read)
     campus_id = node.config.campus_id
     return render(TEMPLATES, request, "contract_detail.html", {
         "app_title": node.config.campus_name, "contract": contract, "student": student,
@@ -160,31 +146,28 @@ async def contract_detail(request: Request) -> Response:
 
 
 async def contract_payment(request: Request) -> Response:
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     contract_id = request.path_params["contract_id"]
 
     def take(form: FormData) -> str:
-        with node.store.unit_of_work() as uow:
-            payment = take_payment(uow, _campus(request), contract_id, form_fen(str(form.get("amount", "")), "amount"),
-                                   str(form.get("fund_account", "")), by_user_id=viewer.user_id,
-                                   note=str(form.get("note", "")).strip() or None)
+        payment = cases.take_payment(node.store, node.ctx, actor_of(request), contract_id,
+                                     form_fen(str(form.get("amount", "")), "amount"),
+                                     str(form.get("fund_account", "")), note=str(form.get("note", "")).strip() or None)
         return _("Payment received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/contracts/{contract_id}", take)
 
 
 async def contract_change(request: Request) -> Response:
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     contract_id = request.path_params["contract_id"]
 
     def change(form: FormData) -> str:
-        with node.store.unit_of_work() as uow:
-            change_contract(
-                uow, _campus(request), contract_id, str(form.get("kind", "")), by_user_id=viewer.user_id,
-                today=date.today(), line_id=str(form.get("line_id", "")) or None,
-                hours_x100=form_hours_x100(str(form.get("hours", "")), "hours") or None,
-                amount_fen=form_fen(str(form.get("amount", "")), "amount") or None,
-                expires_on=str(form.get("expires_on", "")) or None, reason=str(form.get("reason", "")).strip() or None)
+        cases.change_contract(node.store, node.ctx, actor_of(request), contract_id, cases.ContractChange(
+            str(form.get("kind", "")), line_id=str(form.get("line_id", "")) or None,
+            hours_x100=form_hours_x100(str(form.get("hours", "")), "hours") or None,
+            amount_fen=form_fen(str(form.get("amount", "")), "amount") or None,
+            expires_on=str(form.get("expires_on", "")) or None, reason=str(form.get("reason", "")).strip() or None))
         return _("Change recorded")
 
     return await form_action(request, f"/contracts/{contract_id}", change)
@@ -193,7 +176,8 @@ async def contract_change(request: Request) -> Response:
 async def receipt(request: Request) -> Response:
     """A printable receipt (收据) for one payment or deposit."""
     node = request.app.state.node
-    with node.store.read() as conn:
+
+    def read(conn: Connection) -> tuple[Any, ...]:
         payment = get_payment(conn, request.path_params["payment_id"])
         student: dict[str, Any] | None = None
         if payment["student_id"]:
@@ -201,30 +185,37 @@ async def receipt(request: Request) -> Response:
                 students.c.id == payment["student_id"])).mappings().first() or {})
         campus_name = conn.execute(select(campuses.c.name).where(campuses.c.id == payment["campus_id"])).scalar()
         contract = contract_view(conn, payment["contract_id"]) if payment["contract_id"] else None
+        return payment, student, campus_name, contract
+
+    payment, student, campus_name, contract = await node.query(read)
     return render(TEMPLATES, request, "receipt.html", {
         "app_title": node.config.campus_name, "payment": payment, "student": student, "contract": contract,
         "campus_name": campus_name or node.config.campus_name,
         "fund_label": _(FUND_LABELS[payment["fund_account"]]) if payment["fund_account"] else _("Deposit applied")})
 
 
+def receipts_between(conn: Connection, ctx: CampusContext, start: date, end: date) -> list[dict[str, Any]]:
+    """Every receipt the campus issued on its days ``start`` to ``end``, in order."""
+    bounds = ctx.day_bounds(start, end)
+    return [dict(r) for r in conn.execute(
+        select(payments, students.c.name.label("student_name"), students.c.number.label("student_number"))
+        .outerjoin(students, students.c.id == payments.c.student_id)
+        .where(payments.c.campus_id == ctx.id, payments.c.paid_at >= bounds[0],
+               payments.c.paid_at < bounds[1]).order_by(payments.c.paid_at)).mappings()]
+
+
 async def finance_page(request: Request) -> Response:
     """Money received at this campus over a period: every receipt, and totals per fund account."""
     node = request.app.state.node
-    zone = ZoneInfo(node.config.timezone)
-    today = datetime.now(zone).date()
+    ctx = node.ctx
+    today = ctx.today()
     try:
         start = date.fromisoformat(request.query_params.get("from", "")) if request.query_params.get("from") \
             else today
         end = date.fromisoformat(request.query_params.get("to", "")) if request.query_params.get("to") else start
     except ValueError:
         start = end = today
-    bounds = local_days_utc(start, end, node.config.timezone)
-    with node.store.read() as conn:
-        rows = [dict(r) for r in conn.execute(
-            select(payments, students.c.name.label("student_name"), students.c.number.label("student_number"))
-            .outerjoin(students, students.c.id == payments.c.student_id)
-            .where(payments.c.campus_id == node.config.campus_id, payments.c.paid_at >= bounds[0],
-                   payments.c.paid_at < bounds[1]).order_by(payments.c.paid_at)).mappings()]
+    rows = await node.query(receipts_between, ctx, start, end)
     totals: dict[str, int] = {}
     for row in rows:
         if row["kind"] in ("deposit", "payment"):  # applying a deposit moves no new money

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Connection, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from campus.node.teaching import attendance as att
 from campus.node.teaching import scheduling as sch
-from campus.node.teaching.export import attendance_rows, attendance_workbook
-from campus.schema.accounts import record_audit
+from campus.node.teaching import use_cases as cases
+from campus.node.teaching.export import attendance_workbook
+from campus.node.usecase import UseCase
+from campus.schema.context import CampusContext
 from campus.schema.tables import classes, courses, enrolments, lessons, rooms
 from campus.web.api import Api, Input, json_response, parse_body
-from campus.web.auth import client_ip
 from campus.web.problems import InvalidInput
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -105,221 +106,144 @@ class TransferIn(Input):
     reason: str | None = Field(default=None, max_length=500)
 
 
-def _date(text: str | None, field: str) -> date:
-    if text is None:
-        return date.today()
+def _date(text: str | None, field: str, default: date | None = None) -> date:
+    if text is None and default is not None:
+        return default
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text or "")
     except ValueError:
         raise InvalidInput([{"field": field, "message": "not a date like 2026-12-01"}]) from None
 
 
-def _listing(conn, table, campus_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    return [dict(r) for r in conn.execute(select(table).where(table.c.campus_id == campus_id,
-                                                              table.c.deleted.is_(False))).mappings()]
+def _listing(table: Any) -> Callable[[Connection, str], list[dict[str, Any]]]:
+    def read(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in conn.execute(select(table).where(table.c.campus_id == campus_id,
+                                                                  table.c.deleted.is_(False))).mappings()]
+    return read
 
 
-def register(api: Api) -> None:  # noqa: C901 (one route per use case)
-    def node_of(request: Request):  # type: ignore[no-untyped-def]
-        return request.app.state.node
+def lessons_between(conn: Connection, ctx: CampusContext, start: date, end: date) -> list[dict[str, Any]]:
+    """The campus's lessons that start on its days ``start`` to ``end`` (its own time zone)."""
+    bounds = ctx.day_bounds(start, end)
+    return [dict(r) for r in conn.execute(select(lessons).where(
+        lessons.c.campus_id == ctx.id, lessons.c.deleted.is_(False),
+        lessons.c.starts_at >= bounds[0], lessons.c.starts_at < bounds[1]).order_by(lessons.c.starts_at)).mappings()]
 
-    @api.route("/rooms", "POST", "Add a room", "teaching.manage", body=RoomIn, tags=["teaching"])
-    async def add_room(request: Request) -> Response:
-        room_in = await parse_body(request, RoomIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            return json_response(sch.add_room(uow, node.config.campus_id, **room_in.model_dump()), 201)
 
-    @api.route("/rooms", "GET", "This campus's rooms", "teaching.read", tags=["teaching"])
-    async def list_rooms(request: Request) -> Response:
-        node = node_of(request)
-        with node.store.read() as conn:
-            return json_response({"items": _listing(conn, rooms, node.config.campus_id)})
+def _enrolments(conn: Connection, class_id: str | None, student_id: str | None) -> list[dict[str, Any]]:
+    where = enrolments.c.deleted.is_(False)
+    if class_id:
+        where &= enrolments.c.class_id == class_id
+    if student_id:
+        where &= enrolments.c.student_id == student_id
+    return [dict(r) for r in conn.execute(select(enrolments).where(where).order_by(enrolments.c.id)).mappings()]
 
-    @api.route("/courses", "POST", "Add a course (hours deducted per lesson)", "teaching.manage", body=CourseIn,
-               tags=["teaching"])
-    async def add_course(request: Request) -> Response:
-        course_in = await parse_body(request, CourseIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            return json_response(sch.add_course(uow, node.config.campus_id, **course_in.model_dump()), 201)
 
-    @api.route("/courses", "GET", "This campus's courses", "teaching.read", tags=["teaching"])
-    async def list_courses(request: Request) -> Response:
-        node = node_of(request)
-        with node.store.read() as conn:
-            return json_response({"items": _listing(conn, courses, node.config.campus_id)})
+def _lesson_with_attendance(conn: Connection, lesson_id: str) -> dict[str, Any]:
+    lesson = sch.lesson_row(conn, lesson_id)
+    return {**lesson, "attendance": att.attendance_of(conn, lesson["id"])}
 
-    @api.route("/classes", "POST", "Open a class", "teaching.manage", body=ClassIn, tags=["teaching"])
-    async def add_class(request: Request) -> Response:
-        class_in = await parse_body(request, ClassIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            return json_response(sch.add_class(uow, node.config.campus_id, **class_in.model_dump()), 201)
 
-    @api.route("/classes", "GET", "This campus's classes", "teaching.read", tags=["teaching"])
-    async def list_classes(request: Request) -> Response:
-        node = node_of(request)
-        with node.store.read() as conn:
-            return json_response({"items": _listing(conn, classes, node.config.campus_id)})
+def register(api: Api) -> None:
+    def listing(path: str, summary: str, table: Any) -> None:
+        @api.route(path, "GET", summary, "teaching.read", tags=["teaching"])
+        async def index(request: Request) -> Response:
+            node = request.app.state.node
+            return json_response({"items": await node.query(_listing(table), node.config.campus_id)})
 
-    @api.route("/classes/{class_id}/enrolments", "POST", "Put a student in a class, paid from a contract line",
-               "teaching.manage", body=EnrolmentIn, tags=["teaching"])
-    async def enrol(request: Request) -> Response:
-        enrolment_in = await parse_body(request, EnrolmentIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            row = sch.enrol(uow, node.config.campus_id, request.path_params["class_id"], enrolment_in.student_id,
-                            enrolment_in.line_id, _date(enrolment_in.joined_on, "joined_on"), date.today(),
-                            node.config.expiry_policy)
-        return json_response(row, 201)
+    def creating(path: str, summary: str, action: str, body: type[Input], case: UseCase[..., Any],
+                 tags: list[str], call: Callable[[Request, Any], tuple[tuple[Any, ...], dict[str, Any]]],
+                 shape: Callable[[Any], Any] = lambda row: row) -> None:
+        """A POST route: parse the body, run the use case, answer 201 with what it returns."""
+        @api.route(path, "POST", summary, action, body=body, tags=tags)
+        async def create(request: Request) -> Response:
+            args, kwargs = call(request, await parse_body(request, body))
+            return json_response(shape(await request.app.state.node.perform(request, case, *args, **kwargs)), 201)
 
-    @api.route("/classes/{class_id}/lessons", "POST", "Book one lesson (409 names a clash)", "teaching.manage",
-               body=LessonIn, tags=["teaching"])
-    async def book(request: Request) -> Response:
-        lesson_in = await parse_body(request, LessonIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            row = sch.book_lesson(
-                uow, node.config.campus_id, request.path_params["class_id"],
-                sch.parse_instant(lesson_in.starts_at, "starts_at"), sch.parse_instant(lesson_in.ends_at, "ends_at"),
-                teacher_id=lesson_in.teacher_id, room_id=lesson_in.room_id, kind=lesson_in.kind,
-                today=date.today(), expiry_policy=node.config.expiry_policy)
-        return json_response(row, 201)
+    creating("/rooms", "Add a room", "teaching.manage", RoomIn, cases.add_room, ["teaching"],
+             lambda r, i: ((), i.model_dump()))
+    listing("/rooms", "This campus's rooms", rooms)
+    creating("/courses", "Add a course (hours deducted per lesson)", "teaching.manage", CourseIn, cases.add_course,
+             ["teaching"], lambda r, i: ((), i.model_dump()))
+    listing("/courses", "This campus's courses", courses)
+    creating("/classes", "Open a class", "teaching.manage", ClassIn, cases.add_class, ["teaching"],
+             lambda r, i: ((), i.model_dump()))
+    listing("/classes", "This campus's classes", classes)
+    creating("/classes/{class_id}/enrolments", "Put a student in a class, paid from a contract line",
+             "teaching.manage", EnrolmentIn, cases.enrol, ["teaching"],
+             lambda r, i: ((r.path_params["class_id"], i.student_id, i.line_id,
+                            _date(i.joined_on, "joined_on") if i.joined_on else None), {}))
+    creating("/classes/{class_id}/lessons", "Book one lesson (409 names a clash)", "teaching.manage", LessonIn,
+             cases.book_lesson, ["teaching"],
+             lambda r, i: ((r.path_params["class_id"], sch.parse_instant(i.starts_at, "starts_at"),
+                            sch.parse_instant(i.ends_at, "ends_at")),
+                           {"teacher_id": i.teacher_id, "room_id": i.room_id, "kind": i.kind}))
+    creating("/classes/{class_id}/schedules", "Book a recurring run of lessons (all or none)", "teaching.manage",
+             ScheduleIn, cases.schedule_recurring, ["teaching"],
+             lambda r, i: ((r.path_params["class_id"], list(i.weekdays), i.start, i.end,
+                            _date(i.first_date, "first_date"), i.weeks),
+                           {"teacher_id": i.teacher_id, "room_id": i.room_id}),
+             shape=lambda made: {"lessons": made, "count": len(made)})
 
-    @api.route("/classes/{class_id}/schedules", "POST", "Book a recurring run of lessons (all or none)",
-               "teaching.manage", body=ScheduleIn, tags=["teaching"])
-    async def schedule(request: Request) -> Response:
-        schedule_in = await parse_body(request, ScheduleIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            made = sch.schedule_recurring(
-                uow, node.config.campus_id, request.path_params["class_id"], list(schedule_in.weekdays),
-                schedule_in.start, schedule_in.end, _date(schedule_in.first_date, "first_date"), schedule_in.weeks,
-                node.config.timezone, today=date.today(), expiry_policy=node.config.expiry_policy,
-                teacher_id=schedule_in.teacher_id, room_id=schedule_in.room_id)
-        return json_response({"lessons": made, "count": len(made)}, 201)
-
-    @api.route("/lessons", "GET", "Lessons between ?from= and ?to= (dates)", "teaching.read", tags=["teaching"])
+    @api.route("/lessons", "GET", "Lessons on the campus's days ?from= to ?to= (dates; default today)",
+               "teaching.read", tags=["teaching"])
     async def list_lessons(request: Request) -> Response:
-        node = node_of(request)
-        start = _date(request.query_params.get("from"), "from")
-        end = _date(request.query_params.get("to") or start.isoformat(), "to")
-        with node.store.read() as conn:
-            rows = conn.execute(select(lessons).where(
-                lessons.c.campus_id == node.config.campus_id, lessons.c.deleted.is_(False),
-                lessons.c.starts_at >= start.isoformat(), lessons.c.starts_at < f"{end.isoformat()}T99")
-                .order_by(lessons.c.starts_at)).mappings().all()
-        return json_response({"items": [dict(r) for r in rows]})
+        node = request.app.state.node
+        ctx = node.ctx
+        start = _date(request.query_params.get("from") or request.query_params.get("date"), "from", ctx.today())
+        end = _date(request.query_params.get("to"), "to", start)
+        return json_response({"items": await node.query(lessons_between, ctx, start, end)})
 
     @api.route("/lessons/{lesson_id}", "GET", "A lesson with its students and their marks", "teaching.read",
                tags=["teaching"])
     async def show_lesson(request: Request) -> Response:
-        with node_of(request).store.read() as conn:
-            lesson = sch.lesson_row(conn, request.path_params["lesson_id"])
-            return json_response({**lesson, "attendance": att.attendance_of(conn, lesson["id"])})
+        return json_response(await request.app.state.node.query(_lesson_with_attendance,
+                                                                request.path_params["lesson_id"]))
 
     @api.route("/lessons/{lesson_id}/cancel", "POST", "Cancel a lesson", "teaching.manage", tags=["teaching"])
     async def cancel(request: Request) -> Response:
-        with node_of(request).store.unit_of_work() as uow:
-            sch.cancel_lesson(uow, request.path_params["lesson_id"])
-            return json_response(sch.lesson_row(uow.conn, request.path_params["lesson_id"]))
+        return json_response(await request.app.state.node.perform(request, cases.cancel_lesson,
+                                                                  request.path_params["lesson_id"]))
 
-    @api.route("/lessons/{lesson_id}/marks", "POST", "Mark a student (teacher or front desk)", "attendance.mark",
-               body=MarkIn, tags=["attendance"])
-    async def mark(request: Request) -> Response:
-        mark_in = await parse_body(request, MarkIn)
-        with node_of(request).store.unit_of_work() as uow:
-            row = att.record_mark(uow, request.path_params["lesson_id"], mark_in.student_id, mark_in.mark,
-                                  mark_in.source, by_user_id=request.state.principal.user_id)
-        return json_response(row, 201)
-
-    @api.route("/lessons/{lesson_id}/leave", "POST", "Record a leave request (请假)", "attendance.mark",
-               body=LeaveIn, tags=["attendance"])
-    async def leave(request: Request) -> Response:
-        leave_in = await parse_body(request, LeaveIn)
-        with node_of(request).store.unit_of_work() as uow:
-            row = sch.request_leave(uow, request.path_params["lesson_id"], leave_in.student_id, leave_in.reason,
-                                    request.state.principal.user_id)
-        return json_response(row, 201)
-
-    @api.route("/lessons/{lesson_id}/makeups", "POST", "Book a make-up lesson (补课) for a student who missed it",
-               "teaching.manage", body=MakeupIn, tags=["teaching"])
-    async def makeup(request: Request) -> Response:
-        makeup_in = await parse_body(request, MakeupIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            row = sch.book_makeup(uow, request.path_params["lesson_id"], makeup_in.student_id,
-                                  sch.parse_instant(makeup_in.starts_at, "starts_at"),
-                                  sch.parse_instant(makeup_in.ends_at, "ends_at"), teacher_id=makeup_in.teacher_id,
-                                  room_id=makeup_in.room_id, today=date.today(),
-                                  expiry_policy=node.config.expiry_policy)
-        return json_response(row, 201)
+    creating("/lessons/{lesson_id}/marks", "Mark a student (teacher or front desk)", "attendance.mark", MarkIn,
+             cases.record_mark, ["attendance"],
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.source), {}))
+    creating("/lessons/{lesson_id}/leave", "Record a leave request (请假)", "attendance.mark", LeaveIn,
+             cases.request_leave, ["attendance"],
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.reason), {}))
+    creating("/lessons/{lesson_id}/makeups", "Book a make-up lesson (补课) for a student who missed it",
+             "teaching.manage", MakeupIn, cases.book_makeup, ["teaching"],
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, sch.parse_instant(i.starts_at, "starts_at"),
+                            sch.parse_instant(i.ends_at, "ends_at")),
+                           {"teacher_id": i.teacher_id, "room_id": i.room_id}))
 
     @api.route("/lessons/{lesson_id}/confirm", "POST", "Confirm attendance and deduct hours (课时确认)",
                "attendance.confirm", tags=["attendance"])
     async def confirm(request: Request) -> Response:
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            made = att.confirm_lesson(uow, request.path_params["lesson_id"], node.config.campus_id,
-                                      request.state.principal.user_id, node.teaching_settings)
+        made = await request.app.state.node.perform(request, cases.confirm_lesson, request.path_params["lesson_id"])
         return json_response({"confirmed": made}, 201)
 
-    @api.route("/lessons/{lesson_id}/reconfirm", "POST", "Correct a confirmed mark: reverse and post again",
-               "attendance.reconfirm", body=ReconfirmIn, tags=["attendance"])
-    async def reconfirm(request: Request) -> Response:
-        reconfirm_in = await parse_body(request, ReconfirmIn)
-        node, principal = node_of(request), request.state.principal
-        lesson_id = request.path_params["lesson_id"]
-        with node.store.unit_of_work() as uow:
-            before = att.live_confirmations(uow.conn, lesson_id).get(reconfirm_in.student_id)
-            row = att.reconfirm(uow, lesson_id, reconfirm_in.student_id, reconfirm_in.mark, reconfirm_in.reason,
-                                node.config.campus_id, principal.user_id, node.teaching_settings)
-            record_audit(uow, "attendance_changed", campus_id=node.config.campus_id, client_ip=client_ip(request),
-                         user_id=principal.user_id, username=principal.username, target_table="lessons",
-                         target_id=lesson_id, before={"mark": before["mark"] if before else None},
-                         after={"mark": row["mark"], "reason": reconfirm_in.reason,
-                                "student_id": reconfirm_in.student_id})
-        return json_response(row, 201)
-
-    @api.route("/enrolments/{enrolment_id}/transfer", "POST", "Move a student to another class (转班)",
-               "teaching.manage", body=TransferIn, tags=["teaching"])
-    async def transfer(request: Request) -> Response:
-        transfer_in = await parse_body(request, TransferIn)
-        node = node_of(request)
-        with node.store.unit_of_work() as uow:
-            row = sch.transfer_class(uow, request.path_params["enrolment_id"], transfer_in.to_class_id,
-                                     _date(transfer_in.on, "on"), transfer_in.reason,
-                                     request.state.principal.user_id, date.today(), node.config.expiry_policy)
-        return json_response(row, 201)
+    creating("/lessons/{lesson_id}/reconfirm", "Correct a confirmed mark: reverse and post again",
+             "attendance.reconfirm", ReconfirmIn, cases.reconfirm, ["attendance"],
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.reason), {}))
+    creating("/enrolments/{enrolment_id}/transfer", "Move a student to another class (转班)", "teaching.manage",
+             TransferIn, cases.transfer_class, ["teaching"],
+             lambda r, i: ((r.path_params["enrolment_id"], i.to_class_id, _date(i.on, "on"), i.reason), {}))
 
     @api.route("/enrolments", "GET", "Enrolments of a class (?class_id=) or a student (?student_id=)",
                "teaching.read", tags=["teaching"])
     async def list_enrolments(request: Request) -> Response:
         params = request.query_params
-        where = enrolments.c.deleted.is_(False)
-        if params.get("class_id"):
-            where &= enrolments.c.class_id == params["class_id"]
-        if params.get("student_id"):
-            where &= enrolments.c.student_id == params["student_id"]
-        with node_of(request).store.read() as conn:
-            rows = conn.execute(select(enrolments).where(where).order_by(enrolments.c.id)).mappings().all()
-        return json_response({"items": [dict(r) for r in rows]})
+        rows = await request.app.state.node.query(_enrolments, params.get("class_id"), params.get("student_id"))
+        return json_response({"items": rows})
 
     @api.route("/attendance/export.xlsx", "GET", "Attendance between ?from= and ?to= as an Excel file",
                "attendance.export", tags=["attendance"])
     async def export(request: Request) -> Response:
-        node, principal = node_of(request), request.state.principal
-        start = _date(request.query_params.get("from"), "from")
-        end = _date(request.query_params.get("to") or start.isoformat(), "to")
-        with node.store.read() as conn:
-            rows = attendance_rows(conn, node.config.campus_id, start, end, node.config.timezone)
-        content = await run_in_threadpool(attendance_workbook, rows)
-        with node.store.unit_of_work() as uow:  # personal data left the system: audited
-            record_audit(uow, "personal_data_exported", campus_id=node.config.campus_id,
-                         client_ip=client_ip(request), user_id=principal.user_id, username=principal.username,
-                         after={"what": "attendance", "from": start.isoformat(), "to": end.isoformat(),
-                                "rows": len(rows)})
+        node = request.app.state.node
+        start = _date(request.query_params.get("from"), "from", node.ctx.today())
+        end = _date(request.query_params.get("to"), "to", start)
+        rows = await node.perform(request, cases.export_attendance, start, end, "attendance")
+        content = await node.blocking(attendance_workbook, rows)
         return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"content-disposition": f'attachment; filename="attendance-{start}-{end}.xlsx"'})
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -34,11 +34,12 @@ DEVICE_KEY = "kiosk_device"
 
 async def post_marks(request: Request) -> Response:
     body = await request.body()
-    began = time.perf_counter()  # from here on nothing awaits: this is the store's own time
     if len(body) > MAX_BODY:
         raise Problem(413, f"at most {MAX_BODY} bytes per batch")
     node = request.app.state.node
-    try:
+
+    def store_marks() -> tuple[list[Any], float]:
+        began = time.perf_counter()  # the store's own time, on a worker thread
         with node.store.unit_of_work() as uow:
             device_id = authenticate(uow.conn, request.headers, body)
             try:
@@ -51,6 +52,10 @@ async def post_marks(request: Request) -> Response:
             if len(marks) > MAX_MARKS:
                 raise InvalidInput([{"field": "marks", "message": f"at most {MAX_MARKS} marks per batch"}])
             results = accept_marks(uow, node.config.campus_id, device_id, marks)
+        return results, began
+
+    try:
+        results, began = await node.blocking(store_marks)
     except KioskRefused as refused:
         raise Problem(refused.status, refused.detail, type_=f"/problems/kiosk-{refused.reason.replace('_', '-')}",
                       reason=refused.reason) from None
@@ -62,12 +67,11 @@ async def post_marks(request: Request) -> Response:
     return response
 
 
-def _paired_device(request: Request) -> str | None:
+async def _paired_device(request: Request) -> str | None:
     device_id = request.session.get(DEVICE_KEY)
     if not device_id:
         return None
-    with request.app.state.node.store.read() as conn:
-        return device_id if device_secret(conn, device_id) else None
+    return device_id if await request.app.state.node.query(device_secret, device_id) else None
 
 
 async def pair(request: Request) -> Response:
@@ -77,8 +81,7 @@ async def pair(request: Request) -> Response:
         form = await request.form()
         check_csrf(request, form)
         device_id, secret = str(form.get("device_id", "")).strip(), str(form.get("secret", "")).strip()
-        with request.app.state.node.store.read() as conn:
-            known = device_secret(conn, device_id) if device_id else None
+        known = await request.app.state.node.query(device_secret, device_id) if device_id else None
         if known and hmac.compare_digest(known, secret):
             request.session[DEVICE_KEY] = device_id
             return RedirectResponse("/kiosk", status_code=303)
@@ -89,7 +92,7 @@ async def pair(request: Request) -> Response:
 
 async def check_in(request: Request) -> Response:
     """The tablet page: type or scan a student number, get a big clear answer."""
-    device_id = _paired_device(request)
+    device_id = await _paired_device(request)
     if device_id is None:
         return RedirectResponse("/kiosk/pair", status_code=303)
     node = request.app.state.node
@@ -98,15 +101,19 @@ async def check_in(request: Request) -> Response:
         form = await request.form()
         check_csrf(request, form)
         number = str(form.get("student_number", "")).strip().upper()
-        now = datetime.now(UTC)
-        with node.store.unit_of_work() as uow:
-            (result,) = accept_marks(uow, node.config.campus_id, device_id, [
-                {"id": new_id(), "student_number": number, "device_time": now.isoformat()}])
-            name = uow.conn.execute(select(students.c.name).where(students.c.number == number)).scalar()
+
+        def check(conn_now: datetime) -> tuple[Any, str | None]:
+            with node.store.unit_of_work() as uow:
+                (result,) = accept_marks(uow, node.config.campus_id, device_id, [
+                    {"id": new_id(), "student_number": number, "device_time": conn_now.isoformat()}])
+                name = uow.conn.execute(select(students.c.name).where(students.c.number == number)).scalar()
+            return result, name
+
+        result, name = await node.blocking(check, node.ctx.now())
         answer = {"ok": result.outcome in ("stored", "unmatched"), "name": name, "outcome": result.outcome,
                   "mark": result.mark}
-    with node.store.read() as conn:
-        device_name = conn.execute(select(kiosk_devices.c.name).where(kiosk_devices.c.id == device_id)).scalar()
+    device_name = await node.query(lambda conn: conn.execute(
+        select(kiosk_devices.c.name).where(kiosk_devices.c.id == device_id)).scalar())
     return render(TEMPLATES, request, "kiosk.html", {"app_title": node.config.campus_name, "answer": answer,
                                                      "device_name": device_name})
 

@@ -7,19 +7,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from campus.node.screens import TEMPLATES
 from campus.node.teaching import attendance as att
-from campus.node.teaching.export import attendance_rows
+from campus.node.teaching import use_cases as cases
 from campus.node.teaching.scheduling import lesson_row
-from campus.schema.accounts import record_audit
+from campus.schema.context import CampusContext
 from campus.schema.tables import attendance_marks, classes, kiosk_devices, lessons, rooms, students, users
-from campus.schema.times import local_days_utc
-from campus.web.auth import client_ip
+from campus.web.auth import actor_of
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import form_action, render
 
@@ -28,38 +27,44 @@ def _day(request: Request, name: str = "day") -> date:
     try:
         return date.fromisoformat(request.query_params.get(name, ""))
     except ValueError:
-        return datetime.now(ZoneInfo(request.app.state.node.config.timezone)).date()
+        return request.app.state.node.ctx.today()
 
 
 def _local(text: str, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(zone).strftime("%H:%M")
 
 
+def day_sheet(conn: Connection, ctx: CampusContext, day: date) -> tuple[list[Any], list[Any]]:
+    """The campus's lessons on its day ``day`` and the kiosk check-ins that matched none."""
+    bounds = ctx.day_bounds(day)
+    found = conn.execute(select(lessons, classes.c.name.label("class_name"), rooms.c.name.label("room_name"),
+                                users.c.display_name.label("teacher_name"))
+                         .join(classes, classes.c.id == lessons.c.class_id)
+                         .outerjoin(rooms, rooms.c.id == lessons.c.room_id)
+                         .outerjoin(users, users.c.id == lessons.c.teacher_id)
+                         .where(lessons.c.campus_id == ctx.id, lessons.c.deleted.is_(False),
+                                lessons.c.starts_at >= bounds[0], lessons.c.starts_at < bounds[1])
+                         .order_by(lessons.c.starts_at)).mappings().all()
+    # Kiosk check-ins that matched no lesson: the front desk sorts them out by hand.
+    stray = conn.execute(select(attendance_marks.c.recorded_at, attendance_marks.c.device_time,
+                                students.c.name, students.c.number, kiosk_devices.c.name.label("device"))
+                         .join(students, students.c.id == attendance_marks.c.student_id)
+                         .outerjoin(kiosk_devices, kiosk_devices.c.id == attendance_marks.c.device_id)
+                         .where(attendance_marks.c.campus_id == ctx.id,
+                                attendance_marks.c.lesson_id.is_(None),
+                                attendance_marks.c.recorded_at >= bounds[0],
+                                attendance_marks.c.recorded_at < bounds[1])
+                         .order_by(attendance_marks.c.recorded_at)).mappings().all()
+    return list(found), list(stray)
+
+
 async def schedule_page(request: Request) -> Response:
     """The lessons of one day at this campus, in the campus's time."""
     node = request.app.state.node
-    zone = ZoneInfo(node.config.timezone)
+    ctx = node.ctx
+    zone = ctx.zone
     day = _day(request)
-    bounds = local_days_utc(day, day, node.config.timezone)
-    with node.store.read() as conn:
-        found = conn.execute(select(lessons, classes.c.name.label("class_name"), rooms.c.name.label("room_name"),
-                                    users.c.display_name.label("teacher_name"))
-                             .join(classes, classes.c.id == lessons.c.class_id)
-                             .outerjoin(rooms, rooms.c.id == lessons.c.room_id)
-                             .outerjoin(users, users.c.id == lessons.c.teacher_id)
-                             .where(lessons.c.campus_id == node.config.campus_id, lessons.c.deleted.is_(False),
-                                    lessons.c.starts_at >= bounds[0], lessons.c.starts_at < bounds[1])
-                             .order_by(lessons.c.starts_at)).mappings().all()
-        # Kiosk check-ins that matched no lesson: the front desk sorts them out by hand.
-        stray = conn.execute(select(attendance_marks.c.recorded_at, attendance_marks.c.device_time,
-                                    students.c.name, students.c.number, kiosk_devices.c.name.label("device"))
-                             .join(students, students.c.id == attendance_marks.c.student_id)
-                             .outerjoin(kiosk_devices, kiosk_devices.c.id == attendance_marks.c.device_id)
-                             .where(attendance_marks.c.campus_id == node.config.campus_id,
-                                    attendance_marks.c.lesson_id.is_(None),
-                                    attendance_marks.c.recorded_at >= bounds[0],
-                                    attendance_marks.c.recorded_at < bounds[1])
-                             .order_by(attendance_marks.c.recorded_at)).mappings().all()
+    found, stray = await node.query(day_sheet, ctx, day)
     shown = [{**dict(r), "from": _local(r["starts_at"], zone), "to": _local(r["ends_at"], zone)} for r in found]
     return render(TEMPLATES, request, "schedule.html", {
         "app_title": node.config.campus_name, "day": day.isoformat(), "lessons": shown,
@@ -69,11 +74,14 @@ async def schedule_page(request: Request) -> Response:
 
 async def lesson_page(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
-    zone = ZoneInfo(node.config.timezone)
-    with node.store.read() as conn:
+    zone = node.ctx.zone
+
+    def read(conn: Connection) -> tuple[Any, ...]:
         lesson = lesson_row(conn, request.path_params["lesson_id"])
         roster = att.attendance_of(conn, lesson["id"])
-        class_name = conn.execute(select(classes.c.name).where(classes.c.id == lesson["class_id"])).scalar()
+        return lesson, roster, conn.execute(select(classes.c.name).where(classes.c.id == lesson["class_id"])).scalar()
+
+    lesson, roster, class_name = await node.query(read)
     campus_id = node.config.campus_id
     return render(TEMPLATES, request, "lesson.html", {
         "app_title": node.config.campus_name, "lesson": lesson, "roster": roster, "class_name": class_name,
@@ -86,36 +94,24 @@ async def lesson_page(request: Request) -> Response:
 
 async def lesson_marks(request: Request) -> Response:
     """Mark every student of the lesson at once (the teacher's roll call), and confirm if asked."""
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     lesson_id = request.path_params["lesson_id"]
 
     def roll_call(form: FormData) -> str:
-        with node.store.unit_of_work() as uow:
-            for seat in att.attendance_of(uow.conn, lesson_id):
-                chosen = str(form.get(f"mark-{seat['student_id']}", ""))
-                if chosen and chosen != seat["mark"]:
-                    att.record_mark(uow, lesson_id, seat["student_id"], chosen, "teacher", by_user_id=viewer.user_id)
-            if form.get("confirm") and viewer.can("attendance.confirm", node.config.campus_id):
-                att.confirm_lesson(uow, lesson_id, node.config.campus_id, viewer.user_id, node.teaching_settings)
-        return _("Attendance confirmed") if form.get("confirm") else _("Marks saved")
+        marks = {key[len("mark-"):]: str(value) for key, value in form.items() if key.startswith("mark-")}
+        confirmed = cases.roll_call(node.store, node.ctx, actor_of(request), lesson_id, marks, bool(form.get("confirm")))
+        return _("Attendance confirmed") if confirmed else _("Marks saved")
 
     return await form_action(request, f"/lessons/{lesson_id}", roll_call)
 
 
 async def lesson_reconfirm(request: Request) -> Response:
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     lesson_id = request.path_params["lesson_id"]
 
     def correct(form: FormData) -> str:
-        student_id, mark, reason = str(form.get("student_id", "")), str(form.get("mark", "")), str(form.get("reason", ""))
-        with node.store.unit_of_work() as uow:
-            before = att.live_confirmations(uow.conn, lesson_id).get(student_id)
-            att.reconfirm(uow, lesson_id, student_id, mark, reason, node.config.campus_id, viewer.user_id,
-                          node.teaching_settings)
-            record_audit(uow, "attendance_changed", campus_id=node.config.campus_id, client_ip=client_ip(request),
-                         user_id=viewer.user_id, username=viewer.username, target_table="lessons",
-                         target_id=lesson_id, before={"mark": before["mark"] if before else None},
-                         after={"mark": mark, "reason": reason, "student_id": student_id})
+        cases.reconfirm(node.store, node.ctx, actor_of(request), lesson_id, str(form.get("student_id", "")),
+                        str(form.get("mark", "")), str(form.get("reason", "")))
         return _("Attendance corrected")
 
     return await form_action(request, f"/lessons/{lesson_id}", correct)
@@ -123,14 +119,8 @@ async def lesson_reconfirm(request: Request) -> Response:
 
 async def attendance_print(request: Request) -> Response:
     """A printable attendance sheet for a period (the same rows as the Excel export)."""
-    node, viewer = request.app.state.node, request.state.principal
+    node = request.app.state.node
     start, end = _day(request, "from"), _day(request, "to")
-    with node.store.read() as conn:
-        rows: list[dict[str, Any]] = attendance_rows(conn, node.config.campus_id, start, end, node.config.timezone)
-    with node.store.unit_of_work() as uow:
-        record_audit(uow, "personal_data_exported", campus_id=node.config.campus_id, client_ip=client_ip(request),
-                     user_id=viewer.user_id, username=viewer.username,
-                     after={"what": "attendance print", "from": start.isoformat(), "to": end.isoformat(),
-                            "rows": len(rows)})
+    rows: list[dict[str, Any]] = await node.perform(request, cases.export_attendance, start, end, "attendance print")
     return render(TEMPLATES, request, "attendance_print.html", {
         "app_title": node.config.campus_name, "rows": rows, "start": start.isoformat(), "end": end.isoformat()})

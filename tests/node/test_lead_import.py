@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from campus.node.config import NodeConfig
-from campus.node.crm.lead_import import import_leads, parse_birthday, read_lead_rows
-from campus.node.crm.leads import Campus
+from campus.node.context import NodeContext
+from campus.node.crm.lead_import import parse_birthday, read_lead_rows
+from campus.node.crm.use_cases import import_leads
 from campus.node.store import NodeStore
+from campus.schema.context import Actor
 
 DATA = Path(__file__).parents[1] / "data" / "leads"
 TODAY = date(2026, 11, 24)
+CLI = Actor.machine("cli:test")
+
+
+def _on_today(config: NodeConfig) -> NodeContext:
+    return NodeContext.of(config, clock=lambda: datetime(2026, 11, 24, 4, tzinfo=UTC))
 
 
 def _expected() -> list[tuple[int, str, str, str]]:
@@ -29,8 +36,7 @@ def _expected() -> list[tuple[int, str, str, str]]:
 
 def _import(store: NodeStore, config: NodeConfig, filename: str):  # type: ignore[no-untyped-def]
     with (DATA / filename).open("rb") as stream:
-        return import_leads(store, Campus(config.campus_id, config.campus_code),
-                            read_lead_rows(stream, filename), filename, today=TODAY)
+        return import_leads(store, _on_today(config), CLI, read_lead_rows(stream, filename), filename)
 
 
 @pytest.mark.parametrize("filename", ["leads-utf8-bom.csv", "leads-gbk.csv", "leads.xlsx"])
@@ -122,8 +128,7 @@ def test_ten_thousand_rows_with_bad_phones_and_duplicates_get_exact_counts(
     path.write_text("\n".join(lines), encoding="utf-8-sig")
 
     with path.open("rb") as stream:
-        report = import_leads(node_store, Campus(node_config.campus_id, "BJ01"), read_lead_rows(stream, "big.csv"),
-                              "big.csv", today=TODAY)
+        report = import_leads(node_store, _on_today(node_config), CLI, read_lead_rows(stream, "big.csv"), "big.csv")
 
     assert report.counts() == {"rows": 10_000, "created": 8_500, "merged": 1_000, "rejected": 500}
     rejected = [r for r in report.rows if r.outcome == "rejected"]
@@ -131,7 +136,7 @@ def test_ten_thousand_rows_with_bad_phones_and_duplicates_get_exact_counts(
     assert [r.row for r in rejected][:3] == [8, 28, 48]
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 8_500
-    assert node_store.verify_log()[0] == 3 + 8_500 + 1_000  # campus, first admin and role; leads; merges
+    assert node_store.verify_log()[0] == 3 + 8_500 + 1_000 + 1  # campus, first admin and role; leads; merges; audit
 
 
 def test_import_over_the_api_returns_every_row_result(node_client) -> None:  # type: ignore[no-untyped-def]

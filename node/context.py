@@ -1,0 +1,28 @@
+"""A node's campus context: the campus, its clock and the settings its use cases apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from campus.node.config import NodeConfig
+from campus.node.crm.moves import CrmSettings
+from campus.node.teaching.attendance import TeachingSettings
+from campus.schema.context import CampusContext, Clock, system_clock
+
+
+@dataclass(frozen=True)
+class NodeContext(CampusContext):
+    crm: CrmSettings = field(default_factory=CrmSettings)
+    teaching: TeachingSettings = field(default_factory=TeachingSettings)
+
+    @property
+    def expiry_policy(self) -> str:
+        return self.teaching.expiry_policy
+
+    @classmethod
+    def of(cls, config: NodeConfig, clock: Clock = system_clock) -> NodeContext:
+        return cls(id=config.campus_id, code=config.campus_code, name=config.campus_name,
+                   timezone=config.timezone, clock=clock,
+                   crm=CrmSettings(config.private_pool_days, config.daily_claim_limit, config.timezone),
+                   teaching=TeachingSettings(config.absent_deducts, config.absence_alert_streak,
+                                             config.lesson_change_alert, config.expiry_policy, config.timezone))

@@ -1,0 +1,77 @@
+"""Leads: one use case per action (see ``campus.node.usecase``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from campus.node.crm import lead_import, leads
+from campus.node.crm.moves import move_lead as apply_move
+from campus.node.crm.pools import Move
+from campus.node.usecase import Batches, Work, use_case
+
+
+def _visible(work: Work, lead_id: str) -> dict[str, Any]:
+    """The lead as the actor may see it: another consultant's private lead is not found."""
+    principal = work.actor.principal
+    if principal is None:
+        return leads.get_lead(work.conn, lead_id)
+    return leads.get_lead(work.conn, lead_id, principal, work.ctx.id)
+
+
+@use_case("leads.write")
+def create_lead(work: Work, name: str, phone: str, channel: str | None = None,
+                notes: str | None = None) -> dict[str, Any]:
+    lead = leads.create_lead(work.uow, work.ctx, name, phone, channel, notes)
+    work.audit("lead_created", target_table="leads", target_id=lead["id"],
+               after={"number": lead["number"], "channel": lead["channel"]})
+    return lead
+
+
+@use_case("leads.write")
+def edit_lead(work: Work, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    before = _visible(work, lead_id)
+    lead = leads.edit_lead(work.uow, lead_id, changes)
+    work.audit("lead_edited", target_table="leads", target_id=lead_id,
+               before={k: before.get(k) for k in changes}, after={k: lead.get(k) for k in changes})
+    return lead
+
+
+@use_case("leads.write")
+def add_follow_up(work: Work, lead_id: str, channel: str, content: str,
+                  next_follow_up_on: str | None = None) -> dict[str, Any]:
+    _visible(work, lead_id)
+    row = leads.add_follow_up(work.uow, lead_id, channel, content, next_follow_up_on)
+    work.audit("lead_followed_up", target_table="leads", target_id=lead_id,
+               after={"channel": channel, "next_follow_up_on": next_follow_up_on})
+    return row
+
+
+@use_case("leads.move")
+def move_lead(work: Work, lead_id: str, move: Move, reason: str | None = None,
+              consultant_id: str | None = None) -> dict[str, Any]:
+    """One pool move by the actor (claim, release, assign, invite, return, confirm invalid, revive...)."""
+    before = _visible(work, lead_id)
+    lead = apply_move(work.uow, lead_id, move, work.actor.principal, work.ctx.id, work.ctx.now(), work.ctx.crm,
+                      reason=reason, consultant_id=consultant_id)
+    work.audit(f"lead_{move.value.replace('-', '_')}", target_table="leads", target_id=lead_id,
+               before={"pool": before["pool"], "consultant_id": before["consultant_id"]},
+               after={"pool": lead["pool"], "consultant_id": lead["consultant_id"], "reason": reason})
+    return lead
+
+
+@use_case("leads.import", batched=True)
+def import_leads(batches: Batches, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
+                 progress: Callable[[lead_import.RowResult], None] | None = None) -> lead_import.ImportReport:
+    """Import a file's rows, a batch of rows per unit of work; the audit trail records the import
+    with its counts, also when it stops part way (what was committed stays, and says so)."""
+    report = lead_import.ImportReport(source)
+    try:
+        lead_import.import_rows(batches.unit, batches.ctx, rows, source, batches.ctx.today(), report, progress)
+    except Exception as exc:
+        with batches.unit() as work:
+            work.audit("leads_imported", after={"file": source, **report.counts(), "stopped": str(exc)[:500]})
+        raise
+    with batches.unit() as work:
+        work.audit("leads_imported", after={"file": source, **report.counts()})
+    return report

@@ -15,12 +15,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
-from campus.hub import sync_routes
 from campus.hub.config import HubConfig
 from campus.hub.metrics import metrics_endpoint
 from campus.hub.reports import campus_summary
 from campus.hub.store import HubStore
-from campus.hub.sync_service import HubSync, Refused
+from campus.hub.sync import HubSync, Refused
+from campus.hub.sync import routes as sync_routes
 from campus.schema.accounts import Accounts
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.signing import load_private_key

@@ -10,7 +10,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.hub.sync_service import HubSync
+from campus.hub.sync import HubSync
 
 
 class SyncCollector(Collector):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from campus.hub.sync_service import HubSync, Refused
+from campus.hub.sync import HubSync, Refused
 from campus.sync import protocol
 from campus.web.auth import NODE_SIGNATURE, guard
 from campus.web.problems import Problem, problem_response

@@ -36,7 +36,7 @@ from sqlalchemy import event
 from campus.hub.bootstrap import init_hub
 from campus.hub.config import HubConfig
 from campus.hub.store import HubStore
-from campus.hub.sync_service import HubSync
+from campus.hub.sync import HubSync
 from campus.node.bootstrap import init_node
 from campus.node.store import NodeStore
 from campus.node.sync import client_for

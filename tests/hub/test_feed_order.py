@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from campus.hub.reports import campus_summary
 from campus.hub.store import HubStore
-from campus.hub.sync_service import HubSync
+from campus.hub.sync import HubSync
 from campus.schema.db import sqlite_url
 from campus.schema.tables import SCHEMA_VERSION
 from campus.sync import protocol

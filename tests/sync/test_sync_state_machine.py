@@ -34,7 +34,7 @@ from sqlalchemy import Connection, func, select
 from campus.hub import feed
 from campus.hub.bootstrap import init_hub
 from campus.hub.config import HubConfig
-from campus.hub.sync_service import stored_links
+from campus.hub.sync import stored_links
 from campus.node.app import create_app as create_node_app
 from campus.node.bootstrap import init_node
 from campus.node.config import NodeConfig

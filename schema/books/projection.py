@@ -106,7 +106,7 @@ def _order(facts: list[Fact], closes: Closes) -> list[tuple[Fact, str]]:
         if reversed_fact is not None:
             original = key_of(reversed_fact)
             period, at, depth = max(period, original[0]), max(at, original[1]), original[2] + 1
-        keys[fact.key] = (period, at, depth, fact.table, fact.id)
+        keys[fact.key] = (period, at, depth, fact.id, fact.table)  # ids are UUIDv7: time-ordered within a second
         return keys[fact.key]
 
     return [(fact, key_of(fact)[0]) for fact in sorted(facts, key=key_of)]

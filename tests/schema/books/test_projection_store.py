@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -66,10 +66,6 @@ def teach(store: NodeStore, line_id: str, hours_x100: int, at_campus: str) -> li
     with store.unit_of_work() as uow:
         return ledger.post_consumption(uow, line_id, hours_x100, recorded_campus_id=at_campus,
                                        cause_table="attendance_confirmations", cause_id="c-1")
-
-
-def this_month() -> str:
-    return datetime.now(UTC).astimezone().strftime("%Y-%m")
 
 
 def books_of(conn: Connection, campus_id: str, **kwargs: object) -> list:

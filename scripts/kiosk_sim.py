@@ -46,9 +46,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def seed(directory: Path, students: int, kiosks: int) -> tuple[NodeConfig, list[str], list[dict[str, str]]]:
-    """A campus with ``students`` students, each in a class whose lesson runs now; and the kiosks."""
-    config = init_node(directory, "BJ01", "北京海淀校区", admin_password="bench-admin-password", port=free_port())
+def seed(directory: Path, students: int, kiosks: int, hub_url: str = "", token: str = "",
+         ) -> tuple[NodeConfig, list[str], list[dict[str, str]]]:
+    """A campus with ``students`` students, each in a class whose lesson runs now; and the kiosks.
+    With a hub URL and an enrolment token, the campus is enrolled there (and syncs when served)."""
+    config = init_node(directory, "BJ01", "北京海淀校区", admin_password="bench-admin-password", port=free_port(),
+                       hub_url=hub_url, token=token)
     store = NodeStore(config.database_path, config.node_id)
     campus = Campus(config.campus_id, config.campus_code)
     numbers: list[str] = []

@@ -25,3 +25,20 @@ def test_sync_bench_pushes_pulls_and_splits_the_hub_time(tmp_path: Path) -> None
     # The in-process merge and the replay of its SQL account for the same changes.
     assert 0 < result["of_which_sqlite_us"] < result["hub_us_per_change"]
     assert result["of_which_python_us"] > 0
+
+
+@pytest.mark.slow
+def test_kiosk_load_measures_marks_alone_and_while_a_pull_applies(tmp_path: Path) -> None:
+    """The kiosk bench's two runs, small: a hub, two enrolled campus processes, a 300-change pull."""
+    run = subprocess.run([sys.executable, str(ROOT / "scripts/bench/kiosk_load.py"), "--kiosks", "5",
+                          "--students", "100", "--rate", "60", "--seconds", "3", "--pull", "300"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "ratio p99 with/without pull:" in run.stdout
+    result = json.loads((tmp_path / "bench-results/kiosk_load.json").read_text())
+    alone, with_pull = result, result["with_pull"]
+    for r in (alone, with_pull):
+        assert r["sent"] > 0 and r["lost"] == 0 and r["failures"] == 0
+        assert r["p50_ms"] <= r["p99_ms"] and r["sync_round_seconds"] is not None
+    assert with_pull["pull_changes"] >= 300 and with_pull["pulled_all"]
+    assert result["ratio_p99_with_pull"] > 0

@@ -32,7 +32,6 @@ from campus.node.teaching import api as teaching_api
 from campus.node.teaching import screens as teaching_screens
 from campus.node.teaching.attendance import TeachingSettings
 from campus.node.teaching.kiosk_routes import kiosk_routes
-from campus.node.usecase import UseCase, off_loop, perform, query
 from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
 from campus.schema.context import Clock, system_clock
@@ -46,6 +45,7 @@ from campus.web.jobs import Jobs
 from campus.web.price_list_routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import render, static_mount
+from campus.web.usecase import UseCase, off_loop, perform, query
 
 TEMPLATES = screens.TEMPLATES
 AUTO_RETURN_INTERVAL_SECONDS = 3600

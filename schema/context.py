@@ -26,7 +26,8 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True)
 class CampusContext:
-    """One campus (``id`` and ``code`` as the domain functions use them), its time zone and clock."""
+    """One campus (``id`` and ``code`` as the domain functions use them), its time zone and clock;
+    at the hub, ``id`` is empty: headquarters acts for every campus."""
 
     id: str
     code: str
@@ -87,11 +88,11 @@ class Actor:
     def username(self) -> str | None:
         return self.principal.username if self.principal else self.system
 
-    def can(self, action: str, campus_id: str) -> bool:
+    def can(self, action: str, campus_id: str | None) -> bool:
         """A machine actor acts for the campus's operator, who may do anything there."""
         return self.principal is None or self.principal.can(action, campus_id)
 
-    def require(self, action: str, campus_id: str) -> None:
+    def require(self, action: str, campus_id: str | None) -> None:
         if self.principal is not None:
             self.principal.require(action, campus_id)
         elif self.system is None:

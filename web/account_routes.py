@@ -16,19 +16,20 @@ from campus.schema.accounts import (
     create_user,
     issue_token,
     list_audit,
-    record_audit,
     revoke_token,
     set_roles,
     users_with_roles,
 )
+from campus.schema.context import CampusContext
 from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.permissions import Role
 from campus.schema.tables import campuses
 from campus.web.api import Api, Input, json_response, parse_body
-from campus.web.auth import PUBLIC, check_csrf, client_ip, csrf_token, guard, require
+from campus.web.auth import PUBLIC, actor_of, check_csrf, client_ip, csrf_token, guard, require
 from campus.web.i18n import gettext_ as _
 from campus.web.problems import InvalidInput
 from campus.web.templating import flash, make_templates, render
+from campus.web.usecase import Work, off_loop, perform, performs, use_case
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 
@@ -101,7 +102,7 @@ async def audit_page(request: Request) -> Response:
 
 ROLE_LABELS = {Role.HQ_ADMIN: "HQ admin", Role.CAMPUS_MANAGER: "Campus manager", Role.MARKETING: "Marketing",
                Role.CONSULTANT: "Consultant", Role.ACADEMIC_ADVISOR: "Academic advisor", Role.TEACHER: "Teacher",
-               Role.FINANCE: "Finance"}
+               Role.FINANCE: "Finance", Role.FRONT_DESK: "Front desk"}
 
 
 async def users_page(request: Request) -> Response:
@@ -114,7 +115,7 @@ async def users_page(request: Request) -> Response:
         require(request, "users.manage")
         try:
             _manages_accounts(request)
-            _change_users(request, form, principal)
+            await off_loop(_change_users, request, form)
             flash(request, _("Saved."), "success")
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -132,43 +133,59 @@ async def users_page(request: Request) -> Response:
         "role_names": {role.value: _(label) for role, label in ROLE_LABELS.items()}})
 
 
-def _change_users(request: Request, form: Any, principal: Any) -> None:
-    auth = request.app.state.auth
+def _change_users(request: Request, form: Any) -> None:
+    store, ctx, actor = request.app.state.auth.store, accounts_context(request), actor_of(request)
     action = str(form.get("action", ""))
     campus = str(form.get("campus_id", "")) or None
-    with auth.store.unit_of_work() as uow:
-        if action == "create":
-            user_in = UserIn(username=str(form.get("username", "")), display_name=str(form.get("display_name", "")),
-                             password=str(form.get("password", "")),
-                             roles=[GrantIn(role=str(form.get("role", "")), campus_id=campus)])
-            grants = [(g.role, g.campus_id) for g in user_in.roles]
-            user_id = create_user(uow, user_in.username, user_in.display_name, user_in.password, grants)
-            before: Any = []
-            after: Any = sorted([c or "*", r.value] for r, c in grants)
-        else:
-            user_id = str(form.get("user_id", ""))
-            current = next((p for p in users_with_roles(uow.conn) if p["id"] == user_id), None)
-            if current is None:
-                raise Invalid("user_id", "no such user")
-            grants = {(role, None if place == "*" else place) for place, role in current["grants"]}
-            change = (Role(str(form.get("role", ""))).value, campus)
-            if action == "grant":
-                grants.add(change)
-            elif action == "revoke":
-                grants.discard(change)
-            else:
-                raise Invalid("action", "create, grant or revoke")
-            before, after = set_roles(uow, user_id, [(Role(r), c) for r, c in sorted(grants, key=str)])
-        record_audit(uow, "permission_change", campus_id=auth.campus_id, client_ip=client_ip(request),
-                     user_id=principal.user_id, username=principal.username, target_table="users",
-                     target_id=user_id, before=before, after=after)
+    if action == "create":
+        user_in = UserIn(username=str(form.get("username", "")), display_name=str(form.get("display_name", "")),
+                         password=str(form.get("password", "")),
+                         roles=[GrantIn(role=str(form.get("role", "")), campus_id=campus)])
+        create_account(store, ctx, actor, user_in.username, user_in.display_name, user_in.password,
+                       [(g.role, g.campus_id) for g in user_in.roles])
+        return
+    user_id = str(form.get("user_id", ""))
+    with store.read() as conn:
+        current = next((p for p in users_with_roles(conn) if p["id"] == user_id), None)
+    if current is None:
+        raise Invalid("user_id", "no such user")
+    grants = {(role, None if place == "*" else place) for place, role in current["grants"]}
+    change = (Role(str(form.get("role", ""))).value, campus)
+    if action == "grant":
+        grants.add(change)
+    elif action == "revoke":
+        grants.discard(change)
+    else:
+        raise Invalid("action", "create, grant or revoke")
+    replace_roles(store, ctx, actor, user_id, [(Role(r), c) for r, c in sorted(grants, key=str)])
+
+
+@use_case("users.manage")
+def create_account(work: Work, username: str, display_name: str, password: str,
+                   grants: list[tuple[Role, str | None]]) -> str:
+    user_id = create_user(work.uow, username, display_name, password, grants)
+    work.audit("permission_change", target_table="users", target_id=user_id, before=[],
+               after=sorted([c or "*", r.value] for r, c in grants))
+    return user_id
+
+
+@use_case("users.manage")
+def replace_roles(work: Work, user_id: str, grants: list[tuple[Role, str | None]]) -> list[Any]:
+    before, after = set_roles(work.uow, user_id, grants)
+    work.audit("permission_change", target_table="users", target_id=user_id, before=before, after=after)
+    return after
+
+
+def accounts_context(request: Request) -> CampusContext:
+    """The campus the accounts are kept for (empty at the hub: headquarters)."""
+    return CampusContext(id=request.app.state.auth.campus_id or "", code="")
 
 
 def login_routes() -> list[Route]:
     return [Route("/login", guard(PUBLIC, login), methods=["GET", "POST"]),
             Route("/logout", guard(PUBLIC, logout), methods=["POST"]),
             Route("/audit", guard("audit.read", audit_page, screen=True)),
-            Route("/users", guard("users.read", users_page, screen=True), methods=["GET", "POST"])]
+            Route("/users", guard("users.read", performs(create_account, replace_roles)(users_page), screen=True), methods=["GET", "POST"])]
 
 
 class GrantIn(Input):
@@ -201,30 +218,24 @@ def register_accounts_api(api: Api) -> None:
             return json_response({"items": list(users_with_roles(conn))})
 
     @api.route("/users", "POST", "Create a user with roles", "users.manage", body=UserIn, tags=["accounts"])
+    @performs(create_account)
     async def create(request: Request) -> Response:
         user_in = await parse_body(request, UserIn)
         _manages_accounts(request)
-        auth, principal = request.app.state.auth, request.state.principal
-        grants = [(grant.role, grant.campus_id) for grant in user_in.roles]
-        with auth.store.unit_of_work() as uow:
-            user_id = create_user(uow, user_in.username, user_in.display_name, user_in.password, grants)
-            record_audit(uow, "permission_change", campus_id=auth.campus_id, client_ip=client_ip(request),
-                         user_id=principal.user_id, username=principal.username, target_table="users",
-                         target_id=user_id, before=[], after=sorted([c or "*", r.value] for r, c in grants))
+        user_id = await perform(request.app.state.auth.store, accounts_context(request), actor_of(request),
+                                create_account, user_in.username, user_in.display_name, user_in.password,
+                                [(grant.role, grant.campus_id) for grant in user_in.roles])
         return json_response({"id": user_id, "username": user_in.username}, 201)
 
     @api.route("/users/{user_id}/roles", "PUT", "Replace a user's roles", "users.manage", body=RolesIn,
                tags=["accounts"])
-    async def replace_roles(request: Request) -> Response:
+    @performs(replace_roles)
+    async def replace_user_roles(request: Request) -> Response:
         roles_in = await parse_body(request, RolesIn)
         _manages_accounts(request)
-        auth, principal = request.app.state.auth, request.state.principal
         user_id = request.path_params["user_id"]
-        with auth.store.unit_of_work() as uow:
-            before, after = set_roles(uow, user_id, [(g.role, g.campus_id) for g in roles_in.roles])
-            record_audit(uow, "permission_change", campus_id=auth.campus_id, client_ip=client_ip(request),
-                         user_id=principal.user_id, username=principal.username, target_table="users",
-                         target_id=user_id, before=before, after=after)
+        after = await perform(request.app.state.auth.store, accounts_context(request), actor_of(request),
+                              replace_roles, user_id, [(g.role, g.campus_id) for g in roles_in.roles])
         return json_response({"id": user_id, "roles": after})
 
     @api.route("/audit", "GET", "The audit trail (?action=&username=&limit=)", "audit.read", tags=["accounts"])

@@ -86,6 +86,7 @@ def guard(action: str, endpoint: Endpoint, screen: bool = False) -> Endpoint:
         return await endpoint(request)
 
     guarded.campus_action = action  # type: ignore[attr-defined]
+    guarded.use_cases = getattr(endpoint, "use_cases", ())  # type: ignore[attr-defined]
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
     return guarded
 

@@ -6,17 +6,17 @@ routes serve both (``app.state.manages_price_list`` says whether this store may 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from campus.schema.accounts import record_audit
+from campus.schema.context import CampusContext
 from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.price_list import (
     IMPORT_HEADERS,
@@ -29,9 +29,10 @@ from campus.schema.price_list import (
 from campus.schema.quantities import Money
 from campus.schema.spreadsheets import read_rows
 from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
-from campus.web.auth import check_csrf, client_ip, guard
+from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, make_templates, render
+from campus.web.usecase import Work, perform, performs, query, use_case
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 DATE = r"^\d{4}-\d{2}-\d{2}$"
@@ -74,25 +75,29 @@ def _owned_here(request: Request) -> None:
         raise Conflict("this campus is enrolled with a hub: the price list is maintained at headquarters")
 
 
-def _audit(request: Request, uow: object, action: str, after: dict) -> None:
-    principal = request.state.principal
-    record_audit(uow, action, campus_id=request.app.state.auth.campus_id, client_ip=client_ip(request),  # type: ignore[arg-type]
-                 user_id=principal.user_id, username=principal.username, after=after)
+@use_case("prices.manage")
+def change_price(work: Work, setter: Callable[..., dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+    """Set a unit price, a product or a promo code (``setter`` says which) and audit the change."""
+    item = setter(work.uow, **fields)
+    work.audit("price_changed", after=item)
+    return item
 
 
-async def _import(request: Request, upload: UploadFile) -> list:
-    store = request.app.state.auth.store
+@use_case("prices.manage")
+def import_prices(work: Work, upload: UploadFile) -> list[Any]:
+    results = import_price_rows(work.uow, read_rows(upload.file, upload.filename or "", IMPORT_HEADERS,
+                                                    set(IMPORT_HEADERS)))
+    work.audit("price_list_imported", after={"file": upload.filename, "set": sum(r.outcome == "set" for r in results),
+                                             "rejected": sum(r.outcome == "rejected" for r in results)})
+    return results
 
-    def run() -> list:
-        with store.unit_of_work() as uow:
-            results = import_price_rows(uow, read_rows(upload.file, upload.filename or "",
-                                                       IMPORT_HEADERS, set(IMPORT_HEADERS)))
-            _audit(request, uow, "price_list_imported",
-                   {"file": upload.filename, "set": sum(r.outcome == "set" for r in results),
-                    "rejected": sum(r.outcome == "rejected" for r in results)})
-            return results
 
-    return await run_in_threadpool(run)
+def prices_context(request: Request) -> CampusContext:
+    return CampusContext(id=request.app.state.auth.campus_id or "", code="")
+
+
+async def _perform(request: Request, case: Any, *args: Any) -> Any:
+    return await perform(request.app.state.auth.store, prices_context(request), actor_of(request), case, *args)
 
 
 def register_price_list_api(api: Api) -> None:
@@ -103,40 +108,38 @@ def register_price_list_api(api: Api) -> None:
 
     @api.route("/price-list/items", "POST", "Set the unit price of a grade × subject × level × delivery",
                "prices.manage", body=PriceIn, tags=["prices"])
+    @performs(change_price)
     async def set_item(request: Request) -> Response:
         price_in = await parse_body(request, PriceIn)
         _owned_here(request)
-        with request.app.state.auth.store.unit_of_work() as uow:
-            item = set_price(uow, **price_in.model_dump())
-            _audit(request, uow, "price_changed", item)
+        item = await _perform(request, change_price, set_price, price_in.model_dump())
         return json_response(item, 201)
 
     @api.route("/price-list/products", "POST", "Create or change a product (course package)", "prices.manage",
                body=ProductIn, tags=["prices"])
+    @performs(change_price)
     async def set_package(request: Request) -> Response:
         product_in = await parse_body(request, ProductIn)
         _owned_here(request)
-        with request.app.state.auth.store.unit_of_work() as uow:
-            item = set_product(uow, **product_in.model_dump())
-            _audit(request, uow, "price_changed", item)
+        item = await _perform(request, change_price, set_product, product_in.model_dump())
         return json_response(item, 201)
 
     @api.route("/price-list/promo-codes", "POST", "Create or change a promo code", "prices.manage", body=PromoIn,
                tags=["prices"])
+    @performs(change_price)
     async def set_code(request: Request) -> Response:
         promo_in = await parse_body(request, PromoIn)
         _owned_here(request)
-        with request.app.state.auth.store.unit_of_work() as uow:
-            item = set_promo(uow, **promo_in.model_dump())
-            _audit(request, uow, "price_changed", item)
+        item = await _perform(request, change_price, set_promo, promo_in.model_dump())
         return json_response(item, 201)
 
     @api.route("/price-list/import", "POST", "Set prices from an uploaded .xlsx or .csv (multipart field 'file'; "
                "columns 年级, 科目, 层级, 授课方式, 课时单价)", "prices.manage", tags=["prices"])
+    @performs(import_prices)
     async def import_file(request: Request) -> Response:
         _owned_here(request)
         upload = await uploaded_file(request)
-        results = await _import(request, upload)
+        results = await _perform(request, import_prices, upload)
         return json_response({"results": [vars(r) for r in results],
                               "set": sum(r.outcome == "set" for r in results),
                               "rejected": sum(r.outcome == "rejected" for r in results)}, 201)
@@ -153,21 +156,19 @@ async def price_list_page(request: Request) -> Response:
             request.state.principal.require("prices.manage", request.app.state.auth.campus_id)
             upload = form.get("file")
             if isinstance(upload, UploadFile) and upload.filename:
-                results = await _import(request, upload)
+                results = await _perform(request, import_prices, upload)
             else:
-                with request.app.state.auth.store.unit_of_work() as uow:
-                    fen = _yuan_to_fen(str(form.get("unit_price", "")))
-                    item = set_price(uow, str(form.get("grade", "")), str(form.get("subject", "")),
-                                     str(form.get("level", "")), str(form.get("delivery", "")), fen)
-                    _audit(request, uow, "price_changed", item)
+                await _perform(request, change_price, set_price, {
+                    "grade": str(form.get("grade", "")), "subject": str(form.get("subject", "")),
+                    "level": str(form.get("level", "")), "delivery": str(form.get("delivery", "")),
+                    "unit_price_fen": _yuan_to_fen(str(form.get("unit_price", "")))})
                 flash(request, _("Price saved."))
                 return RedirectResponse("/price-list", status_code=303)
         except DomainError as exc:
             flash(request, exc.detail, "error")
             if results is None:
                 return RedirectResponse("/price-list", status_code=303)
-    with request.app.state.auth.store.read() as conn:
-        listing = price_list(conn)
+    listing = await query(request.app.state.auth.store, price_list)
     return render(TEMPLATES, request, "price_list.html", {
         "app_title": request.app.state.title, "listing": listing, "results": results,
         "maintained_here": request.app.state.manages_price_list})
@@ -181,4 +182,5 @@ def _yuan_to_fen(text: str) -> int:
 
 
 def price_list_routes() -> list[Route]:
-    return [Route("/price-list", guard("prices.read", price_list_page, screen=True), methods=["GET", "POST"])]
+    page = performs(change_price, import_prices)(price_list_page)
+    return [Route("/price-list", guard("prices.read", page, screen=True), methods=["GET", "POST"])]

@@ -79,7 +79,7 @@ async def form_action(request: Request, back: str, action: Callable[[FormData], 
         # The action reads and writes the store: on a worker thread, never on the event loop.
         done = await anyio.to_thread.run_sync(action, form)
     except DomainError as exc:
-        flash(request, exc.detail, "error")
+        flash(request, gettext_(exc.detail), "error")  # a refusal with a catalogue entry shows translated
     else:
         if done:
             flash(request, done, "success")

@@ -1,4 +1,4 @@
-"""Use cases: one function per action, the only code at a node that writes.
+"""Use cases: one function per action, the only code at a node or the hub that writes.
 
 A use case is declared with :func:`use_case` and the permission it needs. Called with the
 node's store, a :class:`CampusContext` and an :class:`Actor`, it checks the permission, runs
@@ -52,14 +52,14 @@ class Work:
         return self.uow.conn
 
     def can(self, action: str) -> bool:
-        return self.actor.can(action, self.ctx.id)
+        return self.actor.can(action, self.ctx.id or None)
 
     def require(self, action: str) -> None:
-        self.actor.require(action, self.ctx.id)
+        self.actor.require(action, self.ctx.id or None)
 
     def audit(self, action: str, *, target_table: str | None = None, target_id: str | None = None,
               before: Any = None, after: Any = None) -> None:
-        record_audit(self.uow, action, campus_id=self.ctx.id, client_ip=self.actor.client_ip,
+        record_audit(self.uow, action, campus_id=self.ctx.id or None, client_ip=self.actor.client_ip,
                      user_id=self.actor.user_id, username=self.actor.username, target_table=target_table,
                      target_id=target_id, before=before, after=after)
         self.audited.append(action)
@@ -92,7 +92,7 @@ class UseCase(Generic[P, R]):
     batched: bool = False
 
     def __call__(self, store: Store, ctx: CampusContext, actor: Actor, *args: Any, **kwargs: Any) -> R:
-        actor.require(self.permission, ctx.id)
+        actor.require(self.permission, ctx.id or None)  # "": headquarters, every campus
         if self.batched:
             batches = Batches(store, ctx, actor)
             result = self.body(batches, *args, **kwargs)
@@ -146,3 +146,14 @@ async def query(store: Store, fn: Callable[..., R], *args: Any, **kwargs: Any) -
             return fn(conn, *args, **kwargs)
 
     return await off_loop(run)
+
+
+def performs(*cases: UseCase[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a route's endpoint with the use cases it calls, so a walk of the route table can
+    prove every mutating route reaches one (the permission check is ``guard``'s)."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        endpoint.use_cases = cases  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark

@@ -11,13 +11,14 @@ from starlette.responses import Response
 
 from campus.node.crm import use_cases as cases
 from campus.node.crm.lead_import import read_lead_rows
-from campus.node.crm.leads import get_lead, list_leads, present_lead
+from campus.node.crm.leads import FollowUpChannel, get_lead, list_leads, present_lead
 from campus.node.crm.moves import lead_history_of
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
 from campus.node.teaching.alerts import teaching_reminders
 from campus.web.api import Api, Input, json_response, page_params, parse_body, uploaded_file
 from campus.web.problems import InvalidInput, Problem
+from campus.web.usecase import performs
 
 
 class LeadIn(Input):
@@ -36,7 +37,7 @@ class LeadPatch(Input):
 
 
 class FollowUpIn(Input):
-    channel: str = Field(pattern="^(call|wechat|visit)$")
+    channel: FollowUpChannel = Field(strict=False)
     content: str = Field(min_length=1, max_length=4000)
     next_follow_up_on: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
@@ -48,6 +49,7 @@ class MoveIn(Input):
 
 def register(api: Api) -> None:
     @api.route("/leads", "POST", "Create a lead", "leads.write", body=LeadIn, tags=["leads"])
+    @performs(cases.create_lead)
     async def create(request: Request) -> Response:
         lead_in = await parse_body(request, LeadIn)
         node = request.app.state.node
@@ -70,6 +72,7 @@ def register(api: Api) -> None:
 
     @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", "leads.write", body=LeadPatch,
                tags=["leads"])
+    @performs(cases.edit_lead)
     async def edit(request: Request) -> Response:
         patch = await parse_body(request, LeadPatch)
         node = request.app.state.node
@@ -80,6 +83,7 @@ def register(api: Api) -> None:
 
     @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart field 'file')",
                "leads.import", tags=["leads"])
+    @performs(cases.import_leads)
     async def import_file(request: Request) -> Response:
         upload = await uploaded_file(request)
         report = await request.app.state.node.perform(
@@ -88,6 +92,7 @@ def register(api: Api) -> None:
 
     @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", "leads.write", body=FollowUpIn,
                tags=["leads"])
+    @performs(cases.add_follow_up)
     async def follow_up(request: Request) -> Response:
         follow_up_in = await parse_body(request, FollowUpIn)
         row = await request.app.state.node.perform(request, cases.add_follow_up, request.path_params["lead_id"],
@@ -97,6 +102,7 @@ def register(api: Api) -> None:
     @api.route("/leads/{lead_id}/{move:str}", "POST",
                "Move a lead: claim, release, assign (round-robin without consultant_id), invite, deposit, sign, "
                "return (reason), confirm-invalid (reason), revive", "leads.move", body=MoveIn, tags=["leads"])
+    @performs(cases.move_lead)
     async def move(request: Request) -> Response:
         name = request.path_params["move"]
         if name not in {m.value for m in Move} - {Move.AUTO_RETURN.value}:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select, true
@@ -30,15 +31,41 @@ class Campus:
     code: str
 
 
-CHANNELS = {"抖音": "douyin", "百度": "baidu", "转介绍": "referral", "介绍": "referral", "到访": "walk-in",
-            "上门": "walk-in", "地推": "event", "活动": "event", "小红书": "xiaohongshu", "微信": "wechat"}
+class Channel(StrEnum):
+    """Where a lead came from; a channel typed that is none of these is kept as typed."""
+
+    DOUYIN = "douyin"
+    BAIDU = "baidu"
+    REFERRAL = "referral"
+    WALK_IN = "walk-in"
+    EVENT = "event"
+    XIAOHONGSHU = "xiaohongshu"
+    WECHAT = "wechat"
+
+
+CHANNEL_LABELS = {Channel.DOUYIN: "Douyin", Channel.BAIDU: "Baidu", Channel.REFERRAL: "Referral",
+                  Channel.WALK_IN: "Walk-in", Channel.EVENT: "Event", Channel.XIAOHONGSHU: "Xiaohongshu",
+                  Channel.WECHAT: "WeChat"}
+CHANNELS = {"抖音": Channel.DOUYIN, "百度": Channel.BAIDU, "转介绍": Channel.REFERRAL, "介绍": Channel.REFERRAL,
+            "到访": Channel.WALK_IN, "上门": Channel.WALK_IN, "地推": Channel.EVENT, "活动": Channel.EVENT,
+            "小红书": Channel.XIAOHONGSHU, "微信": Channel.WECHAT}
+
+
+class FollowUpChannel(StrEnum):
+    CALL = "call"
+    WECHAT = "wechat"
+    VISIT = "visit"
+
+
+FOLLOW_UP_LABELS = {FollowUpChannel.CALL: "Call", FollowUpChannel.WECHAT: "WeChat", FollowUpChannel.VISIT: "Visit"}
 
 
 def normalise_channel(channel: str | None) -> str | None:
     """Known channel names (抖音, 百度, 转介绍...) become their codes; anything else is kept as typed."""
     if channel is None:
         return None
-    return CHANNELS.get(channel.strip(), channel.strip())
+    typed = channel.strip()
+    return CHANNELS[typed].value if typed in CHANNELS else typed
 
 
 def find_lead_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
@@ -96,7 +123,7 @@ def edit_lead(uow: UnitOfWork, lead_id: str, changes: dict[str, Any]) -> dict[st
     return get_lead(uow.conn, lead_id)
 
 
-FOLLOW_UP_CHANNELS = ("call", "wechat", "visit")
+FOLLOW_UP_CHANNELS = tuple(c.value for c in FollowUpChannel)
 
 
 def add_follow_up(uow: UnitOfWork, lead_id: str, channel: str, content: str,

@@ -11,7 +11,14 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm import use_cases as cases
 from campus.node.crm.lead_import import ImportFileInvalid, read_lead_rows
-from campus.node.crm.leads import DuplicatePhone, get_lead, list_leads, pool_counts
+from campus.node.crm.leads import (
+    CHANNEL_LABELS,
+    FOLLOW_UP_LABELS,
+    DuplicatePhone,
+    get_lead,
+    list_leads,
+    pool_counts,
+)
 from campus.node.crm.moves import active_consultants, lead_history_of
 from campus.node.crm.pools import Move, Pool, allowed_moves
 from campus.node.finance import use_cases as money
@@ -23,6 +30,7 @@ from campus.schema.tables import lead_follow_ups, students, users
 from campus.web.auth import actor_of, check_csrf
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, form_action, render
+from campus.web.usecase import performs
 
 POOL_LABELS = {Pool.LEAD: "Lead pool", Pool.PRIVATE: "Private pool", Pool.INVITED: "Invited pool",
                Pool.DEPOSIT: "Deposit pool", Pool.SIGNED: "Signed pool", Pool.RETURNED: "Returned pool",
@@ -30,6 +38,12 @@ POOL_LABELS = {Pool.LEAD: "Lead pool", Pool.PRIVATE: "Private pool", Pool.INVITE
 MOVE_LABELS = {Move.CLAIM: "Claim", Move.ASSIGN: "Assign", Move.RELEASE: "Release", Move.INVITE: "Invite to trial",
                Move.DEPOSIT: "Deposit paid", Move.SIGN: "Signed", Move.RETURN: "Give up",
                Move.CONFIRM_INVALID: "Confirm invalid", Move.REVIVE: "Revive"}
+
+
+def _labels() -> dict[str, Any]:
+    """Codes stored in leads, as the screen shows them in its language."""
+    return {"channel_labels": {c.value: _(label) for c, label in CHANNEL_LABELS.items()},
+            "follow_up_labels": {c.value: _(label) for c, label in FOLLOW_UP_LABELS.items()}}
 
 
 def _names(conn: Connection) -> dict[str, str]:
@@ -52,7 +66,7 @@ async def lead_list(request: Request) -> Response:
     tabs = [{"pool": p.value, "label": _(POOL_LABELS[p]), "count": counts.get(p.value, 0)} for p in Pool]
     return render(TEMPLATES, request, "leads.html", {"app_title": node.config.campus_name, "tabs": tabs,
                                                     "pool": pool, "leads": rows, "total": total, "q": search,
-                                                    "names": names})
+                                                    "names": names, **_labels()})
 
 
 async def lead_detail(request: Request) -> Response:
@@ -82,7 +96,10 @@ async def lead_detail(request: Request) -> Response:
         "may_deposit": Move.DEPOSIT in allowed and viewer.can("payments.take", campus_id),
         "may_admit": student_id is None and viewer.can("students.write", campus_id)
         and lead["pool"] not in (Pool.INVALID, Pool.RETURNED), "student_id": student_id,
-        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS]})
+        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS], **_labels()})
+
+
+@performs(money.take_deposit)
 
 
 async def lead_deposit(request: Request) -> Response:
@@ -97,6 +114,9 @@ async def lead_deposit(request: Request) -> Response:
         return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/leads/{lead_id}", take)
+
+
+@performs(cases.move_lead)
 
 
 async def lead_move(request: Request) -> Response:
@@ -116,6 +136,9 @@ async def lead_move(request: Request) -> Response:
     return await form_action(request, f"/leads/{lead_id}", move)
 
 
+@performs(cases.add_follow_up)
+
+
 async def lead_follow_up(request: Request) -> Response:
     node = request.app.state.node
     lead_id = request.path_params["lead_id"]
@@ -129,6 +152,9 @@ async def lead_follow_up(request: Request) -> Response:
         return _("Follow-up saved")
 
     return await form_action(request, f"/leads/{lead_id}", record)
+
+
+@performs(cases.import_leads)
 
 
 async def lead_import(request: Request) -> Response:
@@ -149,6 +175,9 @@ async def lead_import(request: Request) -> Response:
     return render(TEMPLATES, request, "lead_import.html",
                   {"app_title": node.config.campus_name, "report": report, "error": error},
                   422 if error else 200)
+
+
+@performs(cases.create_lead)
 
 
 async def new_lead(request: Request) -> Response:

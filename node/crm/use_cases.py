@@ -1,4 +1,4 @@
-"""Leads: one use case per action (see ``campus.node.usecase``)."""
+"""Leads: one use case per action (see ``campus.web.usecase``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from campus.node.crm import lead_import, leads
 from campus.node.crm.moves import move_lead as apply_move
 from campus.node.crm.pools import Move
-from campus.node.usecase import Batches, Work, use_case
+from campus.web.usecase import Batches, Work, use_case
 
 
 def _visible(work: Work, lead_id: str) -> dict[str, Any]:

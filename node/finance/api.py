@@ -16,6 +16,7 @@ from campus.node.finance.payments import FUND_ACCOUNTS, get_payment
 from campus.node.finance.students import STATUS_MOVES, Status, get_student, list_students, present_student
 from campus.web.api import Api, Input, json_response, page_params, parse_body
 from campus.web.problems import InvalidInput, Problem
+from campus.web.usecase import performs
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 MAX_HOURS_X100 = 1_000_000  # 10,000 hours: more is a typo
@@ -94,6 +95,7 @@ class PaymentIn(Input):
 def register(api: Api) -> None:
     @api.route("/students", "POST", "Admit a new student (from a lead with lead_id)", "students.write",
                body=StudentIn, tags=["students"])
+    @performs(cases.admit_student)
     async def create(request: Request) -> Response:
         student_in = await parse_body(request, StudentIn)
         if not student_in.name and not student_in.lead_id:
@@ -143,6 +145,7 @@ def register(api: Api) -> None:
 
     @api.route("/students/{student_id}/{move:str}", "POST", "Change a student's status: "
                "admit, finish, withdraw, readmit", "students.write", tags=["students"])
+    @performs(cases.change_student_status)
     async def status_move(request: Request) -> Response:
         move = request.path_params["move"]
         if move not in STATUS_MOVES:
@@ -153,6 +156,7 @@ def register(api: Api) -> None:
 
     @api.route("/contracts", "POST", "Sign a contract priced from the price list; applies deposits",
                "contracts.sign", body=ContractIn, tags=["contracts"])
+    @performs(cases.sign_contract)
     async def sign(request: Request) -> Response:
         contract_in = await parse_body(request, ContractIn)
         contract = await request.app.state.node.perform(request, cases.sign_contract, cases.NewContract(
@@ -171,6 +175,7 @@ def register(api: Api) -> None:
 
     @api.route("/contracts/{contract_id}/changes", "POST", "Record a change: expand, shrink, write_off, extend, "
                "exchange (amounts computed)", "contracts.change", body=ChangeIn, tags=["contracts"])
+    @performs(cases.change_contract)
     async def change(request: Request) -> Response:
         change_in = await parse_body(request, ChangeIn)
         after = await request.app.state.node.perform(
@@ -180,6 +185,7 @@ def register(api: Api) -> None:
 
     @api.route("/deposits", "POST", "Take a deposit (订金) from a lead or a student", "payments.take",
                body=DepositIn, tags=["payments"])
+    @performs(cases.take_deposit)
     async def deposit(request: Request) -> Response:
         deposit_in = await parse_body(request, DepositIn)
         row = await request.app.state.node.perform(
@@ -189,6 +195,7 @@ def register(api: Api) -> None:
 
     @api.route("/payments", "POST", "Take an instalment on a contract (more than is owed is refused)",
                "payments.take", body=PaymentIn, tags=["payments"])
+    @performs(cases.take_payment)
     async def payment(request: Request) -> Response:
         payment_in = await parse_body(request, PaymentIn)
         row = await request.app.state.node.perform(

@@ -26,6 +26,7 @@ from campus.schema.tables import campuses, payments, students
 from campus.web.auth import actor_of, check_csrf
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, form_action, render
+from campus.web.usecase import performs
 
 FUND_LABELS = {"cash": "Cash", "wechat": "WeChat Pay", "alipay": "Alipay", "bank": "Bank transfer", "pos": "POS"}
 
@@ -53,6 +54,9 @@ async def student_list(request: Request) -> Response:
     return render(TEMPLATES, request, "students.html", {
         "app_title": node.config.campus_name, "q": search, "total": total,
         "students": [present_student(r, viewer, node.config.campus_id) for r in rows]})
+
+
+@performs(cases.admit_student)
 
 
 async def student_new(request: Request) -> Response:
@@ -98,6 +102,9 @@ async def student_detail(request: Request) -> Response:
         "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS]})
 
 
+@performs(cases.take_deposit)
+
+
 async def student_deposit(request: Request) -> Response:
     """A deposit from a student before a contract (for a course still being chosen)."""
     node = request.app.state.node
@@ -110,6 +117,9 @@ async def student_deposit(request: Request) -> Response:
         return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/students/{student_id}", take)
+
+
+@performs(cases.sign_contract)
 
 
 async def contract_sign(request: Request) -> Response:
@@ -145,6 +155,9 @@ async def contract_detail(request: Request) -> Response:
         "may_pay": viewer.can("payments.take", campus_id), "may_change": viewer.can("contracts.change", campus_id)})
 
 
+@performs(cases.take_payment)
+
+
 async def contract_payment(request: Request) -> Response:
     node = request.app.state.node
     contract_id = request.path_params["contract_id"]
@@ -156,6 +169,9 @@ async def contract_payment(request: Request) -> Response:
         return _("Payment received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/contracts/{contract_id}", take)
+
+
+@performs(cases.change_contract)
 
 
 async def contract_change(request: Request) -> Response:

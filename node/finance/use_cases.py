@@ -1,4 +1,4 @@
-"""Students, contracts and money: one use case per action (see ``campus.node.usecase``)."""
+"""Students, contracts and money: one use case per action (see ``campus.web.usecase``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from sqlalchemy import select
 from campus.node.crm.leads import get_lead, visible_leads
 from campus.node.finance import contracts, payments, students
 from campus.node.finance.contracts import LineSpec
-from campus.node.usecase import Work, use_case
 from campus.schema.errors import Conflict
 from campus.schema.permissions import PermissionDenied, Role
 from campus.schema.tables import leads
+from campus.web.usecase import Work, use_case
 
 
 class NotHomeCampus(Conflict):

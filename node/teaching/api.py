@@ -15,11 +15,11 @@ from campus.node.teaching import attendance as att
 from campus.node.teaching import scheduling as sch
 from campus.node.teaching import use_cases as cases
 from campus.node.teaching.export import attendance_workbook
-from campus.node.usecase import UseCase
 from campus.schema.context import CampusContext
 from campus.schema.tables import classes, courses, enrolments, lessons, rooms
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.problems import InvalidInput
+from campus.web.usecase import UseCase, performs
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 TIME = r"^\d{2}:\d{2}$"
@@ -156,6 +156,7 @@ def register(api: Api) -> None:
                  shape: Callable[[Any], Any] = lambda row: row) -> None:
         """A POST route: parse the body, run the use case, answer 201 with what it returns."""
         @api.route(path, "POST", summary, action, body=body, tags=tags)
+        @performs(case)
         async def create(request: Request) -> Response:
             args, kwargs = call(request, await parse_body(request, body))
             return json_response(shape(await request.app.state.node.perform(request, case, *args, **kwargs)), 201)
@@ -201,6 +202,7 @@ def register(api: Api) -> None:
                                                                 request.path_params["lesson_id"]))
 
     @api.route("/lessons/{lesson_id}/cancel", "POST", "Cancel a lesson", "teaching.manage", tags=["teaching"])
+    @performs(cases.cancel_lesson)
     async def cancel(request: Request) -> Response:
         return json_response(await request.app.state.node.perform(request, cases.cancel_lesson,
                                                                   request.path_params["lesson_id"]))
@@ -219,6 +221,7 @@ def register(api: Api) -> None:
 
     @api.route("/lessons/{lesson_id}/confirm", "POST", "Confirm attendance and deduct hours (课时确认)",
                "attendance.confirm", tags=["attendance"])
+    @performs(cases.confirm_lesson)
     async def confirm(request: Request) -> Response:
         made = await request.app.state.node.perform(request, cases.confirm_lesson, request.path_params["lesson_id"])
         return json_response({"confirmed": made}, 201)
@@ -239,6 +242,7 @@ def register(api: Api) -> None:
 
     @api.route("/attendance/export.xlsx", "GET", "Attendance between ?from= and ?to= as an Excel file",
                "attendance.export", tags=["attendance"])
+    @performs(cases.export_attendance)
     async def export(request: Request) -> Response:
         node = request.app.state.node
         start = _date(request.query_params.get("from"), "from", node.ctx.today())

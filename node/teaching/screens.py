@@ -21,6 +21,7 @@ from campus.schema.tables import attendance_marks, classes, kiosk_devices, lesso
 from campus.web.auth import actor_of
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import form_action, render
+from campus.web.usecase import performs
 
 
 def _day(request: Request, name: str = "day") -> date:
@@ -92,6 +93,9 @@ async def lesson_page(request: Request) -> Response:
         "may_reconfirm": viewer.can("attendance.reconfirm", campus_id)})
 
 
+@performs(cases.roll_call)
+
+
 async def lesson_marks(request: Request) -> Response:
     """Mark every student of the lesson at once (the teacher's roll call), and confirm if asked."""
     node = request.app.state.node
@@ -105,6 +109,9 @@ async def lesson_marks(request: Request) -> Response:
     return await form_action(request, f"/lessons/{lesson_id}", roll_call)
 
 
+@performs(cases.reconfirm)
+
+
 async def lesson_reconfirm(request: Request) -> Response:
     node = request.app.state.node
     lesson_id = request.path_params["lesson_id"]
@@ -115,6 +122,9 @@ async def lesson_reconfirm(request: Request) -> Response:
         return _("Attendance corrected")
 
     return await form_action(request, f"/lessons/{lesson_id}", correct)
+
+
+@performs(cases.export_attendance)
 
 
 async def attendance_print(request: Request) -> Response:

@@ -1,5 +1,5 @@
 """Teaching: rooms, courses, classes, scheduling, roll calls; one use case per action
-(see ``campus.node.usecase``)."""
+(see ``campus.web.usecase``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from campus.node.teaching import attendance as att
 from campus.node.teaching import scheduling as sch
 from campus.node.teaching.export import attendance_rows
-from campus.node.usecase import Work, use_case
 from campus.schema.permissions import PermissionDenied
+from campus.web.usecase import Work, use_case
 
 
 def _audited(work: Work, action: str, table: str, row: dict[str, Any], **after: Any) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from campus.schema.permissions import PermissionDenied, Principal
 from campus.schema.times import local_days_utc, utc_text
 
-
 Clock = Callable[[], datetime]
 
 

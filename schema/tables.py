@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -792,4 +792,106 @@ kiosk_requests = Table(
     Column("device_id", String(ID), nullable=False),
     Column("received_at", String(32), nullable=False, index=True),
     info={"sync": None},
+)
+
+# --- books: what the journal projects beyond the money and lesson facts above ----------------
+# The journal itself is never stored at a node: it is derived from facts (schema/books), so node
+# and hub compute the same entries. These tables hold the facts only the books know about.
+
+book_closes = Table(
+    "book_closes",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM
+    Column("facts", Text, nullable=False),  # JSON: the fact keys ("table:id") the close included
+    Column("closed_at", String(32), nullable=False),
+    Column("by_user_id", String(ID)),
+    UniqueConstraint("campus_id", "period"),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+manual_entries = Table(
+    "manual_entries",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),  # BJ01-J-000001
+    Column("entry_date", String(10), nullable=False),  # the campus-local date it is for
+    Column("memo", Text, nullable=False),
+    Column("lines", Text, nullable=False),  # JSON: [{"account", "debit_fen", "credit_fen"}], balanced
+    Column("reverses_id", String(ID)),  # a correction reverses an earlier manual entry
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+expenses = Table(
+    "expenses",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),  # BJ01-E-000001
+    Column("category", String(16), nullable=False),  # rent | materials | marketing | utilities | other
+    Column("account", String(16), nullable=False),  # the expense account it posts to (6601, 6602...)
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("fund_account", String(16), nullable=False),  # paid from
+    Column("incurred_on", String(10), nullable=False),
+    Column("campaign_id", String(ID)),  # a marketing expense may name the campaign it paid for
+    Column("description", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # submitted | approved | rejected
+    Column("submitted_by", String(ID)),
+    Column("decided_by", String(ID)),
+    Column("decided_at", String(32)),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),  # BJ01-F-000001
+    Column("kind", String(8), nullable=False),  # blue (an invoice) | red (冲红: cancels a blue one)
+    Column("contract_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID)),
+    Column("amount_fen", BigInteger, nullable=False),  # positive; a red invoice cancels its blue one's amount
+    Column("red_of_id", String(ID)),
+    Column("buyer_name", String(200), nullable=False),  # 抬头
+    Column("buyer_tax_id", String(32)),
+    Column("issued_at", String(32), nullable=False),
+    Column("by_user_id", String(ID)),
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
+)
+
+fund_releases = Table(
+    "fund_releases",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("fund_account", String(16), nullable=False),  # the supervised account released from
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("released_on", String(10), nullable=False),
+    Column("note", Text),
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+cash_counts = Table(
+    "cash_counts",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("day", String(10), nullable=False),  # 日结: the campus-local day counted
+    Column("fund_account", String(16), nullable=False),
+    Column("counted_fen", BigInteger, nullable=False),
+    Column("book_fen", BigInteger, nullable=False),  # what the books said at the count
+    Column("difference_fen", BigInteger, nullable=False),  # counted - book
+    Column("note", Text),
+    Column("by_user_id", String(ID)),
+    Column("counted_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
 )

@@ -15,6 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
+from campus.hub.books.api import register_books_api
+from campus.hub.books.rollups import KEEPER_INTERVAL_SECONDS, BooksKeeper
+from campus.hub.books.screens import books_routes
 from campus.hub.config import HubConfig
 from campus.hub.metrics import metrics_endpoint
 from campus.hub.reports import campus_summary
@@ -35,7 +38,8 @@ from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price list"},
-       {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"}]
+       {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"},
+       {"href": "/books", "label": "集团账务", "action": "reports.group"}]
 
 
 @dataclass
@@ -50,6 +54,7 @@ def build_api() -> Api:
     register_auth_api(api)
     register_accounts_api(api)
     register_price_list_api(api)
+    register_books_api(api)
 
     @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
     async def list_campuses(request: Request) -> Response:
@@ -96,10 +101,13 @@ def create_app(config: HubConfig) -> Starlette:
     sync = HubSync(store, load_private_key(config.key_path))
     api = build_api()
     jobs = Jobs()
+    books = BooksKeeper(store)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
+        # The group books follow the merged facts off the push path: pushes never wait for them.
+        jobs.every(KEEPER_INTERVAL_SECONDS, "books", books.run_once, quiet=True)
         try:
             yield
         finally:
@@ -111,6 +119,7 @@ def create_app(config: HubConfig) -> Starlette:
             Route("/", guard("hub.view", home, screen=True)),
             *login_routes(),
             *price_list_routes(),
+            *books_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             Mount("/sync/v1", routes=sync_routes.ROUTES),
@@ -126,6 +135,7 @@ def create_app(config: HubConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.hub = Hub(config, store, sync)
+    app.state.books = books
     app.state.auth = Accounts(store, None)
     app.state.manages_accounts = True
     app.state.manages_price_list = True

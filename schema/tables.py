@@ -895,3 +895,65 @@ cash_counts = Table(
     Column("counted_at", String(32), nullable=False),
     info={"sync": campus_owned(Merge.APPEND_ONLY)},
 )
+
+# --- the hub's books (issue 15): hub only, never replicated; on a node these stay empty ----------
+# The journal lines the hub derived per campus from the merged facts (schema.books.projection),
+# kept so that group statements and the roll-ups never re-derive them; and the roll-ups
+# themselves, maintained by the delta of every recompute in the same transaction.
+
+hub_journal_lines = Table(
+    "hub_journal_lines",
+    metadata,
+    Column("entry_id", String(ID), primary_key=True),
+    Column("line_no", Integer, primary_key=True, autoincrement=False),
+    Column("campus_id", String(ID), nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM the entry posts in
+    Column("entry_date", String(10), nullable=False),
+    Column("account", String(24), nullable=False),
+    Column("debit_fen", BigInteger, nullable=False),
+    Column("credit_fen", BigInteger, nullable=False),
+    Column("counterpart_campus_id", String(ID)),  # the other campus of an inter-campus entry
+    Column("contract_id", String(ID)),
+    Column("rule", String(40), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("source_table", String(40), nullable=False),
+    Column("source_id", String(ID), nullable=False),
+    Column("origin_period", String(7)),  # a prior-period adjustment: the month its fact belongs to
+    Index("ix_hub_journal_lines_campus_period", "campus_id", "period"),
+    info={"sync": None},
+)
+
+# campus × month × account: what the group statements read.
+hub_book_rollups = Table(
+    "hub_book_rollups",
+    metadata,
+    Column("campus_id", String(ID), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("account", String(24), primary_key=True),
+    Column("debit_fen", BigInteger, nullable=False),
+    Column("credit_fen", BigInteger, nullable=False),
+    info={"sync": None},
+)
+
+# The lines consolidation eliminates (内部往来 1221.*, and the settlement's 6001/6401 between
+# campuses), rolled up the same way, per counterpart campus.
+hub_book_eliminations = Table(
+    "hub_book_eliminations",
+    metadata,
+    Column("campus_id", String(ID), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("account", String(24), primary_key=True),
+    Column("counterpart_campus_id", String(ID), primary_key=True),
+    Column("debit_fen", BigInteger, nullable=False),
+    Column("credit_fen", BigInteger, nullable=False),
+    info={"sync": None},
+)
+
+# How far into each node's log the books have been brought up to date.
+hub_books_marks = Table(
+    "hub_books_marks",
+    metadata,
+    Column("node_id", String(ID), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    info={"sync": None},
+)

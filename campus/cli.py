@@ -173,6 +173,25 @@ def _campus_revoke_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hub_books_verify(args: argparse.Namespace) -> int:
+    from campus.hub.books.rollups import behind, verify
+    from campus.hub.config import HubConfig
+    from campus.hub.store import HubStore
+
+    config = HubConfig.load(Path(args.dir))
+    store = HubStore(config.store_url, config.hub_id)
+    try:
+        problems, lag = verify(store), behind(store)
+    finally:
+        store.close()
+    for problem in problems:
+        print(problem)
+    if lag:
+        print(f"the books are {lag} merged change(s) behind: a running hub catches up within seconds")
+    print(f"{len(problems)} difference(s) between the hub's books and a recompute from the facts")
+    return 1 if problems else 0
+
+
 def _node_serve(args: argparse.Namespace) -> int:
     from campus.node.app import create_app
     from campus.node.config import NodeConfig
@@ -297,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, help="the hub directory")
     p.add_argument("--code", required=True, help="campus code")
     p.set_defaults(run=_campus_revoke_key)
+    books = hub.add_parser("books", help="the group books").add_subparsers(dest="books_command", required=True)
+    p = books.add_parser("verify", help="recompute every campus's journal and the roll-ups; exit 1 on a difference")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.set_defaults(run=_hub_books_verify)
 
     sync = sides.add_parser("sync", help="sync a node with its hub").add_subparsers(dest="command", required=True)
     p = sync.add_parser("now", help="push this node's changes and pull the hub's, with progress")

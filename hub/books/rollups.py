@@ -301,35 +301,56 @@ class BooksKeeper:
     def run_once(self) -> KeeperRun:
         """Recompute the campuses whose facts changed since the last run, and apply the differences."""
         with self._lock:
-            # One snapshot: the heads recorded are never ahead of the facts the journals came from.
-            with self.store.read(snapshot=True) as conn:
-                dirty, advanced = self.pending(conn)
-                journals = {campus_id: derive(conn, campus_id, self.timezone) for campus_id in sorted(dirty)}
-            run = KeeperRun(campuses=len(journals))
-            if not advanced and not journals:
-                return run
-            with self.store.write() as conn:
-                for campus_id, entries in journals.items():
-                    delta = apply_journal(conn, campus_id, entries)
-                    run.inserted += delta.inserted
-                    run.deleted += delta.deleted
-                for node_id, seq in advanced.items():
-                    updated = conn.execute(hub_books_marks.update().where(hub_books_marks.c.node_id == node_id)
-                                           .values(seq=seq))
-                    if updated.rowcount == 0:
-                        conn.execute(insert(hub_books_marks).values(node_id=node_id, seq=seq))
-            if journals:
-                log.info("books: %d campus(es) recomputed, %d line(s) in, %d out", run.campuses, run.inserted,
-                         run.deleted)
+            return self._run()
+
+    def _run(self) -> KeeperRun:
+        # One snapshot: the heads recorded are never ahead of the facts the journals came from.
+        with self.store.read(snapshot=True) as conn:
+            dirty, advanced = self.pending(conn)
+            journals = {campus_id: derive(conn, campus_id, self.timezone) for campus_id in sorted(dirty)}
+        run = KeeperRun(campuses=len(journals))
+        if not advanced and not journals:
             return run
+        with self.store.write() as conn:
+            for campus_id, entries in journals.items():
+                delta = apply_journal(conn, campus_id, entries)
+                run.inserted += delta.inserted
+                run.deleted += delta.deleted
+            for node_id, seq in advanced.items():
+                updated = conn.execute(hub_books_marks.update().where(hub_books_marks.c.node_id == node_id)
+                                       .values(seq=seq))
+                if updated.rowcount == 0:
+                    conn.execute(insert(hub_books_marks).values(node_id=node_id, seq=seq))
+        if journals:
+            log.info("books: %d campus(es) recomputed, %d line(s) in, %d out", run.campuses, run.inserted,
+                     run.deleted)
+        return run
 
     def rebuild(self) -> KeeperRun:
-        """Recompute every campus from its facts (after an upgrade, or to repair what verify found)."""
+        """Recompute every campus from its facts and the roll-ups from the lines (to repair what
+        verify found: the roll-ups are then a GROUP BY of the lines, whatever they held before)."""
         with self._lock:
             with self.store.write() as conn:
                 conn.execute(delete(hub_books_marks))
             self._codes = None
-        return self.run_once()
+            run = self._run()
+            with self.store.write() as conn:
+                regroup(conn)
+            return run
+
+
+def regroup(conn: Connection) -> None:
+    """Roll-ups and eliminations made again from scratch: a GROUP BY of every journal line."""
+    line = hub_journal_lines.c
+    for table, keys, where in ((hub_book_rollups, ["campus_id", "period", "account"], None),
+                               (hub_book_eliminations, ["campus_id", "period", "account", "counterpart_campus_id"],
+                                _eliminated_lines())):
+        conn.execute(delete(table))
+        grouped = select(*[line[k] for k in keys], func.sum(line.debit_fen), func.sum(line.credit_fen))
+        if where is not None:
+            grouped = grouped.where(where)
+        conn.execute(insert(table).from_select([*keys, "debit_fen", "credit_fen"],
+                                               grouped.group_by(*[line[k] for k in keys])))
 
 
 # --- verification -------------------------------------------------------------------------------------------

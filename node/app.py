@@ -19,6 +19,8 @@ import campus
 from campus.node import screens
 from campus.node.api import conflicts as conflicts_api
 from campus.node.api import status as status_api
+from campus.node.books import api as books_api
+from campus.node.books import screens as books_screens
 from campus.node.config import NodeConfig
 from campus.node.context import NodeContext
 from campus.node.crm import api as leads_api
@@ -55,6 +57,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/students", "label": "Students", "action": "students.read"},
        {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
+       {"href": "/books/trial-balance", "label": "Books", "action": "books.read"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
        {"href": "/users", "label": "Users", "action": "users.read"},
@@ -119,6 +122,7 @@ def build_api() -> Api:
     leads_api.register(api)
     finance_api.register(api)
     teaching_api.register(api)
+    books_api.register(api)
     register_price_list_api(api)
     conflicts_api.register(api)
     status_api.register(api)
@@ -200,6 +204,18 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
                                                             screen=True), methods=["POST"]),
             Route("/finance", guard("finance.view", finance_screens.finance_page, screen=True)),
             Route("/receipts/{payment_id}", guard("payments.take", finance_screens.receipt, screen=True)),
+            Route("/books", guard("books.read", books_screens.books_page, screen=True)),
+            Route("/books/{report}", guard("books.read", books_screens.books_page, screen=True)),
+            Route("/books/closes", guard("books.close", books_screens.close_month, screen=True), methods=["POST"]),
+            Route("/books/expenses", guard("expenses.submit", books_screens.submit_expense, screen=True),
+                  methods=["POST"]),
+            Route("/books/expenses/{expense_id}/decision", guard("expenses.approve", books_screens.decide_expense,
+                                                                 screen=True), methods=["POST"]),
+            Route("/books/invoices", guard("books.write", books_screens.issue_invoice, screen=True), methods=["POST"]),
+            Route("/books/releases", guard("books.write", books_screens.release_funds, screen=True),
+                  methods=["POST"]),
+            Route("/books/cash-counts", guard("books.count", books_screens.count_cash, screen=True),
+                  methods=["POST"]),
             Route("/schedule", guard("teaching.read", teaching_screens.schedule_page, screen=True)),
             Route("/lessons/{lesson_id}", guard("teaching.read", teaching_screens.lesson_page, screen=True)),
             Route("/lessons/{lesson_id}/marks", guard("attendance.mark", teaching_screens.lesson_marks, screen=True),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.ids import new_id, validate_campus_code
@@ -14,6 +15,15 @@ DEFAULT_PORT = 8100
 
 
 EXPIRY_POLICIES = ("extension_required", "may_schedule")
+INVOICE_LIMITS = ("consumed", "paid")
+SUPERVISED_RECEIPTS = ("off", "warn", "refuse")
+BOOKS_EXPIRY = ("keep_deferred", "recognise")
+
+
+def _choice(section: str, key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"[{section}] {key} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
 
 
 def _expiry_policy(value: str) -> str:
@@ -46,6 +56,14 @@ class NodeConfig:
     absent_deducts: bool = True  # 旷课 deducts the lesson's hours
     absence_alert_streak: int = 3
     lesson_change_alert: int = 3  # leave requests, make-ups and transfers of a student in 30 days
+    # [books]: simplified VAT in basis points (0: off); what happens to deferred value when hours
+    # expire; the teaching campus's share of value it teaches for another campus's contract
+    vat_rate_bp: int = 0
+    books_expiry: str = "keep_deferred"
+    inter_campus_share_bp: int = 5000
+    invoice_limit: str = "consumed"  # invoices up to the value consumed, or up to the amount "paid"
+    supervised_accounts: tuple[str, ...] = ()  # fund accounts under 资金监管
+    supervised_receipts: str = "off"  # prepaid tuition into an unsupervised account: off | warn | refuse
 
     @property
     def key_path(self) -> Path:
@@ -72,51 +90,41 @@ class NodeConfig:
         content = load_toml(directory / CONFIG_FILE)
         if "node" not in content:
             raise ConfigError(f"{directory / CONFIG_FILE} has no [node] section: is it a hub directory?")
-        node, server, sync, ui = (content.get(k, {}) for k in ("node", "server", "sync", "ui"))
-        return cls(
-            directory=directory,
-            node_id=node["node_id"],
-            campus_id=node["campus_id"],
-            campus_code=node["campus_code"],
-            campus_name=node["campus_name"],
-            secret_key=node["secret_key"],
-            database=node.get("database", "node.sqlite"),
-            host=server.get("host", "127.0.0.1"),
-            port=int(server.get("port", DEFAULT_PORT)),
-            hub_url=sync.get("hub_url", ""),
-            hub_public_key=sync.get("hub_public_key", ""),
-            sync_interval_seconds=int(sync.get("interval_seconds", 30)),
-            default_locale=ui.get("default_locale", "zh_CN"),
-            timezone=node.get("timezone", "Asia/Shanghai"),
-            private_pool_days=int(content.get("crm", {}).get("private_pool_days", 7)),
-            daily_claim_limit=int(content.get("crm", {}).get("daily_claim_limit", 20)),
-            absent_deducts=bool(content.get("teaching", {}).get("absent_deducts", True)),
-            absence_alert_streak=int(content.get("teaching", {}).get("absence_alert_streak", 3)),
-            lesson_change_alert=int(content.get("teaching", {}).get("lesson_change_alert", 3)),
-            expiry_policy=_expiry_policy(content.get("contracts", {}).get("expiry_policy", "extension_required")),
-        )
+        node = content["node"]
+        values: dict[str, Any] = {"directory": directory, **{k: node[k] for k in REQUIRED}}
+        defaults = {f.name: f.default for f in fields(cls)}
+        for name, (section, key) in SETTINGS.items():  # each default is stated once: on the field
+            given = content.get(section, {}).get(key, defaults[name])
+            values[name] = type(defaults[name])(given) if not isinstance(defaults[name], tuple) else tuple(given)
+        _expiry_policy(values["expiry_policy"])
+        _choice("books", "invoice_limit", values["invoice_limit"], INVOICE_LIMITS)
+        _choice("books", "supervised_receipts", values["supervised_receipts"], SUPERVISED_RECEIPTS)
+        _choice("books", "expiry", values["books_expiry"], BOOKS_EXPIRY)
+        return cls(**values)
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        write_toml(
-            self.directory / CONFIG_FILE,
-            {
-                "node": {
-                    "node_id": self.node_id,
-                    "campus_id": self.campus_id,
-                    "campus_code": self.campus_code,
-                    "campus_name": self.campus_name,
-                    "secret_key": self.secret_key,
-                    "database": self.database,
-                    "timezone": self.timezone,
-                },
-                "server": {"host": self.host, "port": self.port},
-                "sync": {"hub_url": self.hub_url, "hub_public_key": self.hub_public_key,
-                         "interval_seconds": self.sync_interval_seconds},
-                "ui": {"default_locale": self.default_locale},
-                "crm": {"private_pool_days": self.private_pool_days, "daily_claim_limit": self.daily_claim_limit},
-                "contracts": {"expiry_policy": self.expiry_policy},
-                "teaching": {"absent_deducts": self.absent_deducts, "absence_alert_streak": self.absence_alert_streak,
-                             "lesson_change_alert": self.lesson_change_alert},
-            },
-        )
+        content: dict[str, dict[str, Any]] = {"node": {k: getattr(self, k) for k in REQUIRED}}
+        for name, (section, key) in SETTINGS.items():
+            value = getattr(self, name)
+            content.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
+        write_toml(self.directory / CONFIG_FILE, content)
+
+
+REQUIRED = ("node_id", "campus_id", "campus_code", "campus_name", "secret_key")
+# Field name → (campus.toml section, key); the default is the field's.
+SETTINGS: dict[str, tuple[str, str]] = {
+    "database": ("node", "database"), "timezone": ("node", "timezone"),
+    "host": ("server", "host"), "port": ("server", "port"),
+    "hub_url": ("sync", "hub_url"), "hub_public_key": ("sync", "hub_public_key"),
+    "sync_interval_seconds": ("sync", "interval_seconds"),
+    "default_locale": ("ui", "default_locale"),
+    "private_pool_days": ("crm", "private_pool_days"), "daily_claim_limit": ("crm", "daily_claim_limit"),
+    "expiry_policy": ("contracts", "expiry_policy"),
+    "absent_deducts": ("teaching", "absent_deducts"), "absence_alert_streak": ("teaching", "absence_alert_streak"),
+    "lesson_change_alert": ("teaching", "lesson_change_alert"),
+    "vat_rate_bp": ("books", "vat_rate_bp"), "books_expiry": ("books", "expiry"),
+    "inter_campus_share_bp": ("books", "inter_campus_share_bp"), "invoice_limit": ("books", "invoice_limit"),
+    "supervised_accounts": ("books", "supervised_accounts"),
+    "supervised_receipts": ("books", "supervised_receipts"),
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from campus.node.books.rules import BooksPolicy, policy_of
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
 from campus.node.teaching.attendance import TeachingSettings
@@ -14,6 +15,7 @@ from campus.schema.context import CampusContext, Clock, system_clock
 class NodeContext(CampusContext):
     crm: CrmSettings = field(default_factory=CrmSettings)
     teaching: TeachingSettings = field(default_factory=TeachingSettings)
+    books: BooksPolicy = field(default_factory=BooksPolicy)
 
     @property
     def expiry_policy(self) -> str:
@@ -25,4 +27,6 @@ class NodeContext(CampusContext):
                    timezone=config.timezone, clock=clock,
                    crm=CrmSettings(config.private_pool_days, config.daily_claim_limit, config.timezone),
                    teaching=TeachingSettings(config.absent_deducts, config.absence_alert_streak,
-                                             config.lesson_change_alert, config.expiry_policy, config.timezone))
+                                             config.lesson_change_alert, config.expiry_policy, config.timezone),
+                   books=policy_of(config.vat_rate_bp, config.books_expiry, config.inter_campus_share_bp,
+                                   config.invoice_limit, config.supervised_accounts, config.supervised_receipts))

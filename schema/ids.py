@@ -38,6 +38,9 @@ NUMBER_KINDS = {
     "contract": "C",
     "receipt": "R",
     "refund": "F",
+    "journal": "J",  # manual journal entries (凭证)
+    "expense": "E",
+    "invoice": "I",
 }
 
 

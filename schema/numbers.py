@@ -5,12 +5,23 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, func, insert, select, update
 
 from campus.schema.ids import NUMBER_KINDS, human_number
-from campus.schema.tables import contracts, leads, number_counters, payments, students
+from campus.schema.tables import (
+    contracts,
+    expenses,
+    invoices,
+    leads,
+    manual_entries,
+    number_counters,
+    payments,
+    students,
+)
 
 # Where the numbers of each kind are kept, so a counter that is missing (a campus restored
 # from the hub starts with none) resumes after the highest number its campus already issued.
 NUMBERED: dict[str, Column] = {"lead": leads.c.number, "student": students.c.number,
-                               "contract": contracts.c.number, "receipt": payments.c.receipt_number}
+                               "contract": contracts.c.number, "receipt": payments.c.receipt_number,
+                               "journal": manual_entries.c.number, "expense": expenses.c.number,
+                               "invoice": invoices.c.number}
 
 
 def _highest_issued(conn: Connection, campus_code: str, kind: str) -> int:

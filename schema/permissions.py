@@ -48,6 +48,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "contracts.change": frozenset({*MANAGERS, Role.FINANCE}),  # expand, shrink, write-off, extend, exchange
     "payments.take": frozenset({*MANAGERS, Role.FINANCE, Role.CONSULTANT, Role.FRONT_DESK}),  # deposits, instalments
     "finance.view": frozenset({*MANAGERS, Role.FINANCE}),  # payment lists, receipts, fund accounts
+    # the books: journal and statements, closes, manual entries, invoices, supervised funds
+    "books.read": frozenset({*MANAGERS, Role.FINANCE}),
+    "books.write": frozenset({*MANAGERS, Role.FINANCE}),  # manual entries, invoices, releases
+    "books.close": frozenset({*MANAGERS, Role.FINANCE}),
+    "books.count": frozenset({*MANAGERS, Role.FINANCE, Role.FRONT_DESK}),  # the daily cash count (日结)
+    "expenses.submit": frozenset({*MANAGERS, Role.FINANCE}),
+    "expenses.approve": MANAGERS,
     "prices.read": ALL_STAFF,
     "prices.manage": frozenset({Role.HQ_ADMIN}),
     # teaching: classes, lessons, attendance, kiosks
@@ -71,13 +78,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 
-# Actions whose mutating routes call no use case, and why that is safe: every other mutating
-# route reaches a use case, which cannot commit without its audit event (tests walk the routes).
+# Actions that need no audit event of their own, and why: every other action's use case cannot
+# commit without one (DOMAIN §9: refunds, prices, attendance changes, permissions... are audited),
+# and every other mutating route reaches such a use case (tests walk the route tables).
 NOT_SENSITIVE: dict[str, str] = {
     "public": "signing in and out (the account code audits sign-ins and lock-outs); pairing a kiosk browser",
     "device-signature": "kiosk marks: signed by the device, stored append-only with its id, confirmed later",
     "node-signature": "sync: signed, hash-chained batches kept verbatim",
     "home.view": "revoking one's own API token",
+    "leads.write": "new leads and follow-ups are themselves dated records naming who wrote them",
+    "leads.move": "every pool move is a lead_history row: who, when, from which pool to which, why",
+    "attendance.mark": "a mark is an append-only row naming its source and user; changing a confirmed one "
+                       "(attendance.reconfirm) is audited",
 }
 
 

@@ -853,7 +853,7 @@ invoices = Table(
     metadata,
     _id(),
     Column("campus_id", String(ID), nullable=False),
-    Column("number", String(32), nullable=False, unique=True),  # BJ01-F-000001
+    Column("number", String(32), nullable=False, unique=True),  # BJ01-I-000001 (F is taken by refunds)
     Column("kind", String(8), nullable=False),  # blue (an invoice) | red (冲红: cancels a blue one)
     Column("contract_id", String(ID), nullable=False, index=True),
     Column("student_id", String(ID)),

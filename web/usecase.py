@@ -4,8 +4,8 @@ A use case is declared with :func:`use_case` and the permission it needs. Called
 node's store, a :class:`CampusContext` and an :class:`Actor`, it checks the permission, runs
 in one unit of work (its rows, their change-log entries and its audit event commit together
 or not at all), and returns a value or raises a named :class:`DomainError`. It must record
-an audit event through :meth:`Work.audit`; one that does not is a programming error and
-writes nothing. The JSON API, the staff screens and the command line only parse input, call
+an audit event through :meth:`Work.audit` unless its permission is listed in
+``NOT_SENSITIVE`` (with the reason); one that does not is a programming error and writes nothing. The JSON API, the staff screens and the command line only parse input, call
 it (off the event loop, through :func:`perform`) and render what it returns.
 """
 
@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from campus.schema.accounts import record_audit
 from campus.schema.context import Actor, CampusContext
+from campus.schema.permissions import NOT_SENSITIVE
 from campus.sync.capture import UnitOfWork
 
 P = ParamSpec("P")
@@ -96,13 +97,13 @@ class UseCase(Generic[P, R]):
         if self.batched:
             batches = Batches(store, ctx, actor)
             result = self.body(batches, *args, **kwargs)
-            if not batches.audited:
+            if not batches.audited and self.permission not in NOT_SENSITIVE:
                 raise Unaudited(f"use case {self.name} recorded no audit event")
             return result
         with store.unit_of_work() as uow:
             work = Work(uow, ctx, actor)
             result = self.body(work, *args, **kwargs)
-            if not work.audited:
+            if not work.audited and self.permission not in NOT_SENSITIVE:
                 raise Unaudited(f"use case {self.name} recorded no audit event")
         return result
 

@@ -22,10 +22,7 @@ def _visible(work: Work, lead_id: str) -> dict[str, Any]:
 @use_case("leads.write")
 def create_lead(work: Work, name: str, phone: str, channel: str | None = None,
                 notes: str | None = None) -> dict[str, Any]:
-    lead = leads.create_lead(work.uow, work.ctx, name, phone, channel, notes)
-    work.audit("lead_created", target_table="leads", target_id=lead["id"],
-               after={"number": lead["number"], "channel": lead["channel"]})
-    return lead
+    return leads.create_lead(work.uow, work.ctx, name, phone, channel, notes)
 
 
 @use_case("leads.write")
@@ -41,23 +38,17 @@ def edit_lead(work: Work, lead_id: str, changes: dict[str, Any]) -> dict[str, An
 def add_follow_up(work: Work, lead_id: str, channel: str, content: str,
                   next_follow_up_on: str | None = None) -> dict[str, Any]:
     _visible(work, lead_id)
-    row = leads.add_follow_up(work.uow, lead_id, channel, content, next_follow_up_on)
-    work.audit("lead_followed_up", target_table="leads", target_id=lead_id,
-               after={"channel": channel, "next_follow_up_on": next_follow_up_on})
-    return row
+    return leads.add_follow_up(work.uow, lead_id, channel, content, next_follow_up_on)
 
 
 @use_case("leads.move")
 def move_lead(work: Work, lead_id: str, move: Move, reason: str | None = None,
               consultant_id: str | None = None) -> dict[str, Any]:
-    """One pool move by the actor (claim, release, assign, invite, return, confirm invalid, revive...)."""
-    before = _visible(work, lead_id)
-    lead = apply_move(work.uow, lead_id, move, work.actor.principal, work.ctx.id, work.ctx.now(), work.ctx.crm,
+    """One pool move by the actor (claim, release, assign, invite, return, confirm invalid, revive...);
+    the lead's history records it."""
+    _visible(work, lead_id)
+    return apply_move(work.uow, lead_id, move, work.actor.principal, work.ctx.id, work.ctx.now(), work.ctx.crm,
                       reason=reason, consultant_id=consultant_id)
-    work.audit(f"lead_{move.value.replace('-', '_')}", target_table="leads", target_id=lead_id,
-               before={"pool": before["pool"], "consultant_id": before["consultant_id"]},
-               after={"pool": lead["pool"], "consultant_id": lead["consultant_id"], "reason": reason})
-    return lead
 
 
 @use_case("leads.import", batched=True)

@@ -81,7 +81,7 @@ def sign_contract(uow: UnitOfWork, campus: Campus, student_id: str, lines: list[
     student = get_student(uow.conn, student_id)
     if student["status"] in (Status.FINISHED, Status.WITHDRAWN):
         raise Conflict(f"student {student['number']} is {student['status']}; readmit them first",
-                       status=student["status"])
+                       student_status=student["status"])
     resolved = [_resolve(uow.conn, spec, i) for i, spec in enumerate(lines)]
     code, uses = (promo_code, 0)
     promo_rule = None

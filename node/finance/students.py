@@ -118,6 +118,6 @@ def move_status(uow: UnitOfWork, student_id: str, move: str) -> dict[str, Any]:
     if Status(student["status"]) not in sources:
         allowed = [m for m, (s, _) in STATUS_MOVES.items() if Status(student["status"]) in s]
         raise IllegalStatusMove(f"cannot {move} a student who is {student['status']}; allowed: "
-                                f"{', '.join(allowed) or 'none'}", status=student["status"], allowed_moves=allowed)
+                                f"{', '.join(allowed) or 'none'}", student_status=student["status"], allowed_moves=allowed)
     uow.update("students", student_id, {"status": target.value})
     return get_student(uow.conn, student_id)

@@ -69,29 +69,50 @@ def _check_lead_visible(work: Work, lead_id: str) -> None:
                                lead_id=lead_id)
 
 
+def _supervision(work: Work, fund_account: str, amount_fen: int) -> list[str]:
+    """Prepaid tuition belongs in a supervised account where the campus says so (资金监管): refused,
+    or taken with a warning that the audit trail keeps."""
+    policy = getattr(work.ctx, "books", None)
+    if policy is None or policy.supervised_receipts == "off" or not policy.supervised_accounts \
+            or fund_account in policy.supervised_accounts:
+        return []
+    detail = (f"prepaid tuition is received into a supervised account ({', '.join(policy.supervised_accounts)}), "
+              f"not {fund_account}")
+    if policy.supervised_receipts == "refuse":
+        raise UnsupervisedReceipt(detail, field="fund_account", supervised_accounts=list(policy.supervised_accounts))
+    work.audit("supervision_warning", after={"fund_account": fund_account, "amount_fen": amount_fen})
+    return [detail]
+
+
+class UnsupervisedReceipt(Conflict):
+    """Tuition taken into an account that is not supervised, where the campus refuses that (409)."""
+
+
 @use_case("payments.take")
 def take_deposit(work: Work, amount_fen: int, fund_account: str, *, student_id: str | None = None,
                  lead_id: str | None = None, note: str | None = None) -> dict[str, Any]:
     if lead_id:
         _check_lead_visible(work, lead_id)
+    warnings = _supervision(work, fund_account, amount_fen)
     payment = payments.take_deposit(work.uow, work.ctx, amount_fen, fund_account, student_id=student_id,
                                     lead_id=lead_id, by_user_id=work.actor.user_id, note=note,
                                     crm=work.ctx.crm, actor=work.actor.principal, now=work.ctx.now())
     work.audit("deposit_taken", target_table="payments", target_id=payment["id"],
                after={"receipt_number": payment["receipt_number"], "amount_fen": amount_fen,
                       "fund_account": fund_account, "student_id": student_id, "lead_id": lead_id})
-    return payment
+    return {**payment, "warnings": warnings}
 
 
 @use_case("payments.take")
 def take_payment(work: Work, contract_id: str, amount_fen: int, fund_account: str, *,
                  note: str | None = None) -> dict[str, Any]:
+    warnings = _supervision(work, fund_account, amount_fen)
     payment = payments.take_payment(work.uow, work.ctx, contract_id, amount_fen, fund_account,
                                     by_user_id=work.actor.user_id, note=note)
     work.audit("payment_taken", target_table="payments", target_id=payment["id"],
                after={"receipt_number": payment["receipt_number"], "amount_fen": amount_fen,
                       "fund_account": fund_account, "contract_id": contract_id})
-    return payment
+    return {**payment, "warnings": warnings}
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def confirm_lesson(uow: UnitOfWork, lesson_id: str, recorded_campus_id: str, by_
     leave was requested, else absent. Confirming again confirms only who was added since."""
     lesson = lesson_row(uow.conn, lesson_id)
     if lesson["status"] != "scheduled":
-        raise Conflict(f"the lesson is {lesson['status']}", status=lesson["status"])
+        raise Conflict(f"the lesson is {lesson['status']}", lesson_status=lesson["status"])
     marks = current_marks(uow.conn, lesson_id)
     on_leave = {r.student_id for r in uow.conn.execute(select(leave_requests.c.student_id).where(
         leave_requests.c.lesson_id == lesson_id))}

@@ -313,7 +313,7 @@ def transfer_class(uow: UnitOfWork, enrolment_id: str, to_class_id: str, on: dat
     the old enrolment stays, marked transferred, and a transfer record links the two."""
     old = _row(uow.conn, enrolments, enrolment_id, "enrolment")
     if old["status"] != "active":
-        raise Conflict(f"the enrolment is {old['status']}", status=old["status"])
+        raise Conflict(f"the enrolment is {old['status']}", enrolment_status=old["status"])
     if old["class_id"] == to_class_id:
         raise Invalid("to_class_id", "the student is already in this class")
     with uow.savepoint():

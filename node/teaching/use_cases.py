@@ -72,18 +72,12 @@ def cancel_lesson(work: Work, lesson_id: str) -> dict[str, Any]:
 
 @use_case("attendance.mark")
 def record_mark(work: Work, lesson_id: str, student_id: str, mark: str, source: str) -> dict[str, Any]:
-    row = att.record_mark(work.uow, lesson_id, student_id, mark, source, by_user_id=work.actor.user_id)
-    work.audit("attendance_marked", target_table="lessons", target_id=lesson_id,
-               after={"student_id": student_id, "mark": mark, "source": source})
-    return row
+    return att.record_mark(work.uow, lesson_id, student_id, mark, source, by_user_id=work.actor.user_id)
 
 
 @use_case("attendance.mark")
 def request_leave(work: Work, lesson_id: str, student_id: str, reason: str | None) -> dict[str, Any]:
-    row = sch.request_leave(work.uow, lesson_id, student_id, reason, work.actor.user_id)
-    work.audit("leave_requested", target_table="lessons", target_id=lesson_id,
-               after={"student_id": student_id, "reason": reason})
-    return row
+    return sch.request_leave(work.uow, lesson_id, student_id, reason, work.actor.user_id)
 
 
 @use_case("teaching.manage")
@@ -114,10 +108,10 @@ def roll_call(work: Work, lesson_id: str, marks: dict[str, str], confirm: bool) 
         if chosen and chosen != seat["mark"]:
             att.record_mark(work.uow, lesson_id, seat["student_id"], chosen, "teacher", by_user_id=work.actor.user_id)
             changed[seat["student_id"]] = chosen
-    confirmed = att.confirm_lesson(work.uow, lesson_id, work.ctx.id, work.actor.user_id,
-                                   work.ctx.teaching) if confirm else []
-    work.audit("attendance_confirmed" if confirm else "attendance_marked", target_table="lessons",
-               target_id=lesson_id, after={"marks": changed, "confirmed": len(confirmed)})
+    if confirm:
+        confirmed = att.confirm_lesson(work.uow, lesson_id, work.ctx.id, work.actor.user_id, work.ctx.teaching)
+        work.audit("attendance_confirmed", target_table="lessons", target_id=lesson_id,
+                   after={"marks": changed, "seats": len(confirmed)})
     return confirm
 
 

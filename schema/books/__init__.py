@@ -3,3 +3,5 @@
 Node and hub both derive a campus's journal here, from the same replicated facts, so the two
 compute identical books and nothing is ever written twice.
 """
+
+from campus.schema.books import entries as _entries  # noqa: E402,F401  (registers manual entries, expenses, closes)

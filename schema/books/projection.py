@@ -15,7 +15,7 @@ So a closed month's entries never change, whatever arrives later, and closing ne
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -165,6 +165,12 @@ def campus_codes(conn: Connection) -> dict[str, str]:
     return {row.id: row.code for row in conn.execute(select(campuses.c.id, campuses.c.code))}
 
 
+FactReader = Callable[[Connection, "str | None", str], list[Fact]]
+# Readers of facts kept in tables of their own (manual entries, expenses; later refunds, payroll):
+# a module that adds a fact kind registers its reader here beside its posting rule.
+FACT_READERS: list[FactReader] = []
+
+
 def read_facts(conn: Connection, campus_id: str | None = None, timezone: str = DEFAULT_TIMEZONE) -> list[Fact]:
     """Every fact the books post, from the replicated tables; with ``campus_id``, those that post at
     that campus (and everything its contracts' positions depend on)."""
@@ -226,12 +232,21 @@ def read_facts(conn: Connection, campus_id: str | None = None, timezone: str = D
                                     contract_id=row["contract_id"], contract_campus_id=row["campus_id"],
                                     change=row["kind"], hours_x100=row["hours_x100"],
                                     due_delta_fen=row["due_delta_fen"]))
+    for reader in FACT_READERS:
+        facts.extend(reader(conn, campus_id, timezone))
     return facts
 
 
+CloseReader = Callable[[Connection, "str | None"], list[PeriodClose]]
+CLOSE_READERS: list[CloseReader] = []
+
+
 def journal(conn: Connection, campus_id: str, *, settings: BooksSettings | None = None,
-            closes: Iterable[PeriodClose] = (), timezone: str = DEFAULT_TIMEZONE) -> list[JournalEntry]:
-    """The journal of one campus, derived from the facts in the store ``conn`` reads."""
+            closes: Iterable[PeriodClose] | None = None, timezone: str = DEFAULT_TIMEZONE) -> list[JournalEntry]:
+    """The journal of one campus, derived from the facts in the store ``conn`` reads, with the
+    month closes recorded there (or ``closes``)."""
+    if closes is None:
+        closes = [close for reader in CLOSE_READERS for close in reader(conn, None)]
     projected = project(read_facts(conn, campus_id, timezone), settings=settings, campus_codes=campus_codes(conn),
                         closes=closes)
     return projected.of_campus(campus_id)

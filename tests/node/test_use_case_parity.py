@@ -183,3 +183,12 @@ def test_the_lead_list_shows_channel_labels_in_chinese_never_the_stored_codes(no
     assert "<td>转介绍</td>" in listing and "<td>到访</td>" in listing
     assert ">referral<" not in listing and ">walk-in<" not in listing
     assert "<dd>转介绍</dd>" in detail and '<option value="call">电话</option>' in detail
+
+
+def test_a_status_move_the_student_cannot_make_is_a_409_naming_the_status_not_a_500(node_client: TestClient) -> None:
+    student = node_client.post("/api/v1/students", json={"name": "王小明", "phone": "13800138000"}).json()
+
+    refused = node_client.post(f"/api/v1/students/{student['id']}/readmit")
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["student_status"] == "pending" and refused.json()["status"] == 409

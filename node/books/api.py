@@ -1,0 +1,207 @@
+"""``/api/v1/books``: the campus's journal and statements, closes, manual entries, expenses,
+invoices, supervised accounts and the daily cash count. Amounts are integer fen."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from campus.node.books import queries
+from campus.node.books import use_cases as cases
+from campus.node.books.statements import (
+    balance_sheet_view,
+    deferred_view,
+    income_view,
+    journal_view,
+    trial_balance_view,
+)
+from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.problems import InvalidInput
+from campus.web.usecase import performs
+
+DATE = r"^\d{4}-\d{2}-\d{2}$"
+PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+MAX_FEN = 10_000_000_000_000
+FundAccount = Literal["cash", "wechat", "alipay", "bank", "pos"]
+
+
+class CloseIn(Input):
+    period: str = Field(pattern=PERIOD)
+
+
+class LineIn(Input):
+    account: str = Field(min_length=4, max_length=16)
+    debit_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    credit_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+
+
+class EntryIn(Input):
+    entry_date: str = Field(pattern=DATE)
+    memo: str = Field(min_length=1, max_length=500)
+    lines: list[LineIn] = Field(min_length=2, max_length=50)
+
+
+class ExpenseIn(Input):
+    category: Literal["rent", "utilities", "salaries", "materials", "marketing", "other"]
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
+    fund_account: FundAccount
+    incurred_on: str = Field(pattern=DATE)
+    description: str = Field(min_length=1, max_length=500)
+    campaign_id: str | None = Field(default=None, max_length=36)
+
+
+class InvoiceIn(Input):
+    contract_id: str = Field(min_length=1, max_length=36)
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
+    buyer_name: str = Field(min_length=1, max_length=200)
+    buyer_tax_id: str | None = Field(default=None, max_length=32)
+
+
+class RedIn(Input):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReleaseIn(Input):
+    fund_account: FundAccount
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
+    released_on: str = Field(pattern=DATE)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class CountIn(Input):
+    day: str = Field(pattern=DATE)
+    fund_account: FundAccount
+    counted_fen: int = Field(ge=0, le=MAX_FEN)
+    note: str | None = Field(default=None, max_length=500)
+
+
+def _period(request: Request, name: str, default: str) -> str:
+    value = request.query_params.get(name) or default
+    if not re.match(PERIOD, value):
+        raise InvalidInput([{"field": name, "message": "a month like 2026-12"}])
+    return value
+
+
+def register(api: Api) -> None:  # noqa: C901 (one route per action)
+    def statement(path: str, summary: str, view: Any, needs: tuple[str, ...]) -> None:
+        @api.route(path, "GET", summary, "books.read", tags=["books"])
+        async def show(request: Request) -> Response:
+            node = request.app.state.node
+            ctx = node.ctx
+            month = ctx.today().isoformat()[:7]
+            start = _period(request, "from", month) if "from" in needs else ""
+            end = _period(request, "to", start or month) if "to" in needs else ""
+            period = _period(request, "period", month) if "period" in needs else ""
+            args = {"from": start, "to": end, "period": period}
+            if "from" in needs and "to" in needs and start > end:
+                raise InvalidInput([{"field": "to", "message": "must not be before from"}])
+            entries = await node.query(queries.campus_journal, ctx, ctx.books)
+            return json_response(view(entries, *(args[n] for n in needs)))
+
+    statement("/books/journal", "The journal (凭证) of months ?from= to ?to=", journal_view, ("from", "to"))
+    statement("/books/trial-balance", "Trial balance (科目余额表): opening, debit, credit, closing per account",
+              trial_balance_view, ("from", "to"))
+    statement("/books/income-statement", "Income statement (利润表) of months ?from= to ?to=", income_view,
+              ("from", "to"))
+    statement("/books/balance-sheet", "Balance sheet (资产负债表) at the end of ?period=", balance_sheet_view,
+              ("period",))
+    statement("/books/deferred-tuition", "Deferred tuition roll-forward (预收学费变动表), per contract",
+              deferred_view, ("from", "to"))
+
+    @api.route("/books/closes", "GET", "The months this campus has closed", "books.read", tags=["books"])
+    async def closes(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"closed": sorted(await node.query(queries.closed_periods, node.ctx.id))})
+
+    @api.route("/books/closes", "POST", "Close a month (its entries are locked)", "books.close", body=CloseIn,
+               tags=["books"])
+    @performs(cases.close_month)
+    async def close(request: Request) -> Response:
+        close_in = await parse_body(request, CloseIn)
+        return json_response(await request.app.state.node.perform(request, cases.close_month, close_in.period), 201)
+
+    @api.route("/books/entries", "POST", "Post a manual journal entry (balanced, known accounts, open month)",
+               "books.write", body=EntryIn, tags=["books"])
+    @performs(cases.post_manual_entry)
+    async def entry(request: Request) -> Response:
+        entry_in = await parse_body(request, EntryIn)
+        made = await request.app.state.node.perform(request, cases.post_manual_entry, entry_in.entry_date,
+                                                    entry_in.memo, [line.model_dump() for line in entry_in.lines])
+        return json_response(made, 201)
+
+    @api.route("/books/expenses", "GET", "Expenses of this campus", "books.read", tags=["books"])
+    async def expense_list(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"items": await node.query(queries.expense_list, node.ctx.id)})
+
+    @api.route("/books/expenses", "POST", "Submit an expense for a manager's approval", "expenses.submit",
+               body=ExpenseIn, tags=["books"])
+    @performs(cases.submit_expense)
+    async def expense(request: Request) -> Response:
+        expense_in = await parse_body(request, ExpenseIn)
+        made = await request.app.state.node.perform(request, cases.submit_expense,
+                                                    cases.NewExpense(**expense_in.model_dump()))
+        return json_response(made, 201)
+
+    @api.route("/books/expenses/{expense_id}/{decision:str}", "POST", "Approve or reject an expense",
+               "expenses.approve", tags=["books"])
+    @performs(cases.decide_expense)
+    async def decide(request: Request) -> Response:
+        decision = request.path_params["decision"]
+        if decision not in ("approve", "reject"):
+            raise InvalidInput([{"field": "decision", "message": "approve or reject"}])
+        return json_response(await request.app.state.node.perform(
+            request, cases.decide_expense, request.path_params["expense_id"], decision == "approve"))
+
+    @api.route("/books/invoices", "GET", "The invoice register (发票)", "books.read", tags=["books"])
+    async def invoice_list(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"items": await node.query(queries.invoice_register, node.ctx.id)})
+
+    @api.route("/books/invoices", "POST", "Issue an invoice on a contract (over the limit: 409 naming it)",
+               "books.write", body=InvoiceIn, tags=["books"])
+    @performs(cases.issue_invoice)
+    async def invoice(request: Request) -> Response:
+        invoice_in = await parse_body(request, InvoiceIn)
+        return json_response(await request.app.state.node.perform(request, cases.issue_invoice,
+                                                                  **invoice_in.model_dump()), 201)
+
+    @api.route("/books/invoices/{invoice_id}/red", "POST", "Cancel an invoice with a red-letter invoice (冲红)",
+               "books.write", body=RedIn, tags=["books"])
+    @performs(cases.red_invoice)
+    async def red(request: Request) -> Response:
+        red_in = await parse_body(request, RedIn)
+        return json_response(await request.app.state.node.perform(
+            request, cases.red_invoice, request.path_params["invoice_id"], red_in.reason), 201)
+
+    @api.route("/books/supervision", "GET", "Supervised accounts (资金监管): received, releasable, released, held",
+               "books.read", tags=["books"])
+    async def supervised(request: Request) -> Response:
+        node = request.app.state.node
+        accounts = node.ctx.books.supervised_accounts
+
+        def read(conn: Any) -> list[dict[str, Any]]:
+            return [queries.supervision(conn, node.ctx.id, account) for account in accounts]
+
+        return json_response({"items": await node.query(read)})
+
+    @api.route("/books/releases", "POST", "Release funds from a supervised account (above releasable: 409)",
+               "books.write", body=ReleaseIn, tags=["books"])
+    @performs(cases.release_funds)
+    async def release(request: Request) -> Response:
+        release_in = await parse_body(request, ReleaseIn)
+        return json_response(await request.app.state.node.perform(request, cases.release_funds,
+                                                                  **release_in.model_dump()), 201)
+
+    @api.route("/books/cash-counts", "POST", "The daily cash count (日结) against the books", "books.count",
+               body=CountIn, tags=["books"])
+    @performs(cases.count_cash)
+    async def count(request: Request) -> Response:
+        count_in = await parse_body(request, CountIn)
+        return json_response(await request.app.state.node.perform(request, cases.count_cash,
+                                                                  **count_in.model_dump()), 201)
+

@@ -42,3 +42,21 @@ def test_kiosk_load_measures_marks_alone_and_while_a_pull_applies(tmp_path: Path
         assert r["p50_ms"] <= r["p99_ms"] and r["sync_round_seconds"] is not None
     assert with_pull["pull_changes"] >= 300 and with_pull["pulled_all"]
     assert result["ratio_p99_with_pull"] > 0
+
+
+@pytest.mark.slow
+def test_group_finance_bench_fills_recomputes_and_times_the_group_statements(tmp_path: Path) -> None:
+    """The group finance bench, small: a few thousand lines on SQLite, two sizes, five runs each."""
+    run = subprocess.run([sys.executable, str(ROOT / "scripts/bench/group_finance.py"), "--lines", "20000",
+                          "--small-lines", "5000", "--runs", "5", "--engine", "sqlite"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "sqlite: p99 at" in run.stdout
+    result = json.loads((tmp_path / "bench-results/group_finance.json").read_text())
+    sqlite = result["engines"]["sqlite"]
+    assert 4000 < sqlite["small"]["lines"] < sqlite["large"]["lines"] <= 20000
+    for size in ("small", "large"):
+        figures = sqlite[size]
+        assert 0 < figures["income_statement"]["p50_ms"] <= figures["income_statement"]["p99_ms"]
+        assert 0 < figures["trial_balance"]["p50_ms"] <= figures["trial_balance"]["p99_ms"]
+        assert figures["recompute_s"] > 0 and figures["raw_group_by_s"] > 0 and figures["rollup_rows"] > 0

@@ -50,14 +50,18 @@ def _sum(column: Any, condition: Any = None) -> Any:
 # --- trial balance ---------------------------------------------------------------------------------------
 
 
-def _tb_rows(conn: Connection, table: Any, start: str, end: str) -> dict[tuple[str, str], list[int]]:
-    """(campus, account) → [opening, debit, credit] over ``start``..``end``."""
+def _tb_rows(conn: Connection, table: Any, start: str, end: str,
+             by_campus: bool = True) -> dict[tuple[str, str], list[int]]:
+    """(campus, account) → [opening, debit, credit] over ``start``..``end`` (campus "" unless ``by_campus``)."""
     before = table.c.period < start
-    query = (select(table.c.campus_id, table.c.account,
-                    _sum(table.c.debit_fen - table.c.credit_fen, before),
+    keys = [table.c.campus_id, table.c.account] if by_campus else [table.c.account]
+    query = (select(*keys, _sum(table.c.debit_fen - table.c.credit_fen, before),
                     _sum(table.c.debit_fen, ~before), _sum(table.c.credit_fen, ~before))
-             .where(table.c.period <= end).group_by(table.c.campus_id, table.c.account))
-    return {(campus, account): [int(o), int(d), int(c)] for campus, account, o, d, c in conn.execute(query)}
+             .where(table.c.period <= end).group_by(*keys))
+    rows = conn.execute(query).all()
+    if not by_campus:
+        return {("", account): [int(o), int(d), int(c)] for account, o, d, c in rows}
+    return {(campus, account): [int(o), int(d), int(c)] for campus, account, o, d, c in rows}
 
 
 def _tb_lines(figures: dict[str, list[int]]) -> list[dict[str, Any]]:
@@ -78,7 +82,7 @@ def group_trial_balance(conn: Connection, start: str, end: str) -> dict[str, Any
         per_campus[campus_id][account] = figures
         group[account] = [a + b for a, b in zip(group[account], figures, strict=True)]
     eliminations: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (_campus_id, account), figures in _tb_rows(conn, hub_book_eliminations, start, end).items():
+    for (_all, account), figures in _tb_rows(conn, hub_book_eliminations, start, end, by_campus=False).items():
         eliminations[account] = [a + b for a, b in zip(eliminations[account], figures, strict=True)]
     for account, figures in eliminations.items():
         group[account] = [a - b for a, b in zip(group[account], figures, strict=True)]
@@ -96,14 +100,23 @@ def group_trial_balance(conn: Connection, start: str, end: str) -> dict[str, Any
 # --- income statement ------------------------------------------------------------------------------------
 
 
-def _pl_figures(conn: Connection, table: Any, start: str, end: str, *,
-                accounts: tuple[str, ...] | None = None) -> dict[tuple[str, str, str], int]:
-    """(campus, period, account) → net debit over the revenue and expense accounts."""
-    where = [table.c.period >= start, table.c.period <= end]
-    where.append(table.c.account.in_(accounts) if accounts else table.c.account.like("6%"))
-    query = (select(table.c.campus_id, table.c.period, table.c.account, _sum(table.c.debit_fen - table.c.credit_fen))
-             .where(*where).group_by(table.c.campus_id, table.c.period, table.c.account))
-    return {(campus, period, account): int(net) for campus, period, account, net in conn.execute(query)}
+def _pl_figures(conn: Connection, start: str, end: str) -> dict[tuple[str, str, str], int]:
+    """(campus, period, account) → net debit over the revenue and expense accounts (6xxx). The
+    roll-ups are already keyed by campus, period and account: the rows are read as they are."""
+    table = hub_book_rollups
+    query = select(table.c.campus_id, table.c.period, table.c.account, table.c.debit_fen - table.c.credit_fen).where(
+        table.c.period >= start, table.c.period <= end, table.c.account >= "6", table.c.account < "7")
+    return {(campus, period, account): int(net) for campus, period, account, net in conn.execute(query).all()}
+
+
+def _pl_eliminations(conn: Connection, start: str, end: str) -> dict[tuple[str, str], int]:
+    """(period, account) → net debit of the settlement revenue and cost eliminated, all campuses together."""
+    table = hub_book_eliminations
+    query = (select(table.c.period, table.c.account, _sum(table.c.debit_fen - table.c.credit_fen))
+             .where(table.c.period >= start, table.c.period <= end,
+                    table.c.account.in_((chart.TUITION_REVENUE, chart.COST_OF_TEACHING)))
+             .group_by(table.c.period, table.c.account))
+    return {(period, account): int(net) for period, account, net in conn.execute(query).all()}
 
 
 def _statement(by_account: dict[str, int]) -> dict[str, Any]:
@@ -145,15 +158,12 @@ def group_income_statement(conn: Connection, start: str, end: str) -> dict[str, 
     periods = periods_between(start, end)
     per_campus: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     group: dict[tuple[str, str], int] = defaultdict(int)
-    for (campus_id, period, account), net in _pl_figures(conn, hub_book_rollups, start, end).items():
+    for (campus_id, period, account), net in _pl_figures(conn, start, end).items():
         per_campus[campus_id][(period, account)] = net
         group[(period, account)] += net
-    eliminated: dict[tuple[str, str], int] = defaultdict(int)
-    for (_campus, period, account), net in _pl_figures(conn, hub_book_eliminations, start, end,
-                                                       accounts=(chart.TUITION_REVENUE,
-                                                                 chart.COST_OF_TEACHING)).items():
-        eliminated[(period, account)] += net
-        group[(period, account)] -= net
+    eliminated = _pl_eliminations(conn, start, end)
+    for key, net in eliminated.items():
+        group[key] -= net
     return {"from": start, "to": end, "periods": periods,
             "campuses": [{"campus_id": c["id"], "campus_code": c["code"], "campus_name": c["name"],
                           **_by_month(per_campus.get(c["id"], {}), periods)} for c in directory(conn, *per_campus)],
@@ -166,7 +176,7 @@ def group_income_statement(conn: Connection, start: str, end: str) -> dict[str, 
 def _balances(conn: Connection, table: Any, period: str) -> dict[tuple[str, str], int]:
     query = (select(table.c.campus_id, table.c.account, _sum(table.c.debit_fen - table.c.credit_fen))
              .where(table.c.period <= period).group_by(table.c.campus_id, table.c.account))
-    return {(campus, account): int(net) for campus, account, net in conn.execute(query)}
+    return {(campus, account): int(net) for campus, account, net in conn.execute(query).all()}
 
 
 def _sheet(balances: dict[str, int]) -> dict[str, Any]:

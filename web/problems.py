@@ -10,8 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from campus.schema.errors import Conflict, DomainError, Invalid, NotFound
-from campus.schema.permissions import NotSignedIn, PermissionDenied
+from campus.schema.errors import DomainError, Invalid
+from campus.schema.permissions import NotSignedIn
 
 log = logging.getLogger("campus.web")
 PROBLEM_JSON = "application/problem+json"
@@ -28,6 +28,7 @@ class Problem(Exception):
         title: str | None = None,
         type_: str = "about:blank",
         errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
@@ -36,6 +37,7 @@ class Problem(Exception):
         self.title = title or HTTPStatus(status).phrase
         self.type = type_
         self.errors = errors
+        self.headers = dict(headers or {})  # sent with the response, e.g. a 401's challenge
         self.extensions = extensions
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
@@ -65,7 +67,9 @@ class InvalidInput(Problem):
 
 def problem_response(problem: Problem, request: Request | None = None) -> Response:
     instance = request.url.path if request is not None else None
-    return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON)
+    response = JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON)
+    response.headers.update(problem.headers)
+    return response
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
@@ -75,11 +79,8 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    problem = Problem(exc.status_code, exc.detail or HTTPStatus(exc.status_code).phrase)
-    response = problem_response(problem, request)
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
+    problem = Problem(exc.status_code, exc.detail or HTTPStatus(exc.status_code).phrase, headers=exc.headers)
+    return problem_response(problem, request)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
@@ -88,34 +89,26 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return problem_response(problem, request)
 
 
-
-
-def _domain_problem(exc: Exception) -> Problem:
+def domain_problem(exc: DomainError) -> Problem:
+    """The one mapping of a domain error to a problem: the status is the error class's own
+    (``DomainError.status``), the title and type its name, its facts the problem's extensions; an
+    :class:`Invalid` names its field in ``errors``; :class:`NotSignedIn` carries the Bearer challenge."""
     name = type(exc).__name__
-    slug = "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
-    facts = dict(getattr(exc, "facts", {}))
-    if isinstance(exc, Invalid):
-        return Problem(422, exc.detail, title=name, type_=f"/problems/{slug}",
-                       errors=[{"field": exc.field, "message": exc.detail}], **facts)
-    if isinstance(exc, NotSignedIn):
-        problem = Problem(401, str(exc), title=name, type_=f"/problems/{slug}", **facts)
-        problem.headers = {"www-authenticate": "Bearer"}
-        return problem
-    status = (403 if isinstance(exc, PermissionDenied) else 404 if isinstance(exc, NotFound)
-              else 409 if isinstance(exc, Conflict) else 400)
-    return Problem(status, str(exc), title=name, type_=f"/problems/{slug}", **facts)
+    slug = exc.problem_slug or "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+    errors = [{"field": exc.field, "message": exc.detail}] if isinstance(exc, Invalid) else None
+    headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotSignedIn) else None
+    return Problem(exc.status, exc.detail, title=exc.problem_title or name, type_=f"/problems/{slug}",
+                   errors=errors, headers=headers, **exc.facts)
 
 
-async def _on_domain_error(request: Request, exc: Exception) -> Response:
-    problem = _domain_problem(exc)
-    response = problem_response(problem, request)
-    response.headers.update(getattr(problem, "headers", {}))
-    return response
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem_response(domain_problem(exc), request)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     Problem: _on_problem,
-    DomainError: _on_domain_error,
+    DomainError: on_domain_error,
     HTTPException: _on_http_exception,
     Exception: _on_unexpected,
 }

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from campus.schema.errors import DomainError
 from campus.sync import protocol
 
 
-class Refused(Exception):
-    """A sync request the hub turns down; ``reason`` is one of the protocol's reason names."""
+class Refused(DomainError):
+    """A sync request the hub turns down; ``reason`` is one of the protocol's reason names, and the
+    problem's type (``/problems/sync-<reason>``) and an extension member."""
+
+    problem_title = "Sync refused"
 
     def __init__(self, status: int, reason: str, detail: str, authentic: bool = False, **facts: Any) -> None:
-        super().__init__(detail)
+        super().__init__(detail, reason=reason, **facts)
         self.status = status
         self.reason = reason
-        self.detail = detail
-        self.facts = facts
+        self.problem_slug = f"sync-{reason}"
         # Whether the refused request carried the node's own signature: only then may it change
         # what the monitor shows of the node (last error, quarantine).
         self.authentic = authentic

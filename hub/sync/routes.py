@@ -16,7 +16,7 @@ from starlette.routing import Route
 from campus.hub.sync import HubSync, Refused
 from campus.sync import protocol
 from campus.web.auth import NODE_SIGNATURE, guard
-from campus.web.problems import Problem, problem_response
+from campus.web.problems import Problem, on_domain_error
 
 MAX_SYNC_BODY = 64 << 20
 
@@ -118,10 +118,10 @@ async def rotate_key(request: Request) -> Response:
 
 
 async def on_refused(request: Request, exc: Exception) -> Response:
+    """Count the refusal for /metrics, then answer it like any domain error."""
     assert isinstance(exc, Refused)
     _sync(request).count_refusal(exc.reason)
-    return problem_response(Problem(exc.status, exc.detail, title="Sync refused",
-                                    type_=f"/problems/sync-{exc.reason}", reason=exc.reason, **exc.facts), request)
+    return await on_domain_error(request, exc)
 
 
 # Nodes are not users: each request is checked against the node's enrolled Ed25519 key

@@ -1,4 +1,5 @@
-"""Engines for the stores: SQLite (nodes, small hubs) and PostgreSQL (large hubs), same Core code."""
+"""Engines for the stores: SQLite (nodes, small hubs) and PostgreSQL (large hubs), same Core code;
+and :class:`LoggedStore`, the start-up and transactions every store (node or hub) shares."""
 
 from __future__ import annotations
 
@@ -8,15 +9,24 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from campus.schema.ids import new_id
+from campus.schema.migrate import upgrade
+from campus.schema.tables import SCHEMA_VERSION, change_log, field_versions, local_state, metadata
+from campus.sync.capture import LogTables, UnitOfWork, ensure_log_state, read_clock, read_head
+from campus.sync.hlc import HybridLogicalClock
+
 WRITE_OPTION = "campus_write"
 BUSY_TIMEOUT_MS = 10_000
+DEFAULT_CACHE_MIB = 16
+# Every store logs its own writes to the same tables: the change log, its head and clock, field versions.
+LOG_TABLES = LogTables(log=change_log, state=local_state, versions=field_versions)
 
 
 def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def create_store_engine(url: str, wal_autocheckpoint: bool = True, cache_mib: int = 16) -> Engine:
+def create_store_engine(url: str, wal_autocheckpoint: bool = True, cache_mib: int = DEFAULT_CACHE_MIB) -> Engine:
     """An engine with the pragmas Campus relies on; SQLite write transactions take the lock up front.
 
     Without ``wal_autocheckpoint`` no commit ever stops to copy the WAL into the database (a
@@ -78,3 +88,47 @@ def checkpoint(engine: Engine) -> tuple[int, int, int]:
     with engine.connect() as connection:
         row = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         return int(row[0]), int(row[1]), int(row[2])
+
+
+class LoggedStore:
+    """A store whose writes are logged: at start it opens the engine, brings the schema up to date,
+    makes sure the change log's state row exists and starts the clock from the last time it holds.
+    ``writer_id`` is the node (or hub) id its changes are stamped with."""
+
+    def __init__(self, url: str, writer_id: str, wal_autocheckpoint: bool = True,
+                 cache_mib: int = DEFAULT_CACHE_MIB) -> None:
+        self.writer_id = writer_id
+        self.engine = create_store_engine(url, wal_autocheckpoint, cache_mib=cache_mib)
+        upgrade(self.engine)
+        with write_transaction(self.engine) as conn:
+            ensure_log_state(conn, LOG_TABLES)
+        with self.read() as conn:
+            self.clock = HybridLogicalClock(last=read_clock(conn, LOG_TABLES))
+
+    def capture_on(self, conn: Connection) -> UnitOfWork:
+        """A unit of work inside a write transaction the caller holds; the caller finishes it."""
+        return UnitOfWork(conn, metadata, LOG_TABLES, self.writer_id, self.clock, SCHEMA_VERSION, new_id)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction with no change capture (bookkeeping tables, applying what was pulled)."""
+        with write_transaction(self.engine) as conn:
+            yield conn
+
+    @contextmanager
+    def read(self, snapshot: bool = False) -> Iterator[Connection]:
+        with read_transaction(self.engine, snapshot) as conn:
+            yield conn
+
+    def head(self) -> tuple[int, bytes]:
+        with self.read() as conn:
+            return read_head(conn, LOG_TABLES)
+
+    def checkpoint(self) -> tuple[int, int, int] | None:
+        """Copy the WAL into the database (SQLite); PostgreSQL needs nothing of the kind."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        return checkpoint(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()

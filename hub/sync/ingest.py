@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import msgpack
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -21,7 +20,7 @@ from campus.hub.sync.monitor import Monitor
 from campus.hub.sync.refusals import Refused, request_count
 from campus.schema.tables import SCHEMA_VERSION, field_versions, hub_nodes, metadata, node_batches
 from campus.schema.times import utc_now_text
-from campus.sync import protocol
+from campus.sync import codec, protocol
 from campus.sync.bulk import gc_paused
 from campus.sync.changes import Change, decode_change, link_hash
 from campus.sync.hlc import MAX_FORWARD_DRIFT_MS, physical_ms
@@ -124,7 +123,7 @@ class Ingest:
         applied, rejected = self._merge(conn, node, fresh, changes)
         conn.execute(insert(node_batches).values(
             node_id=node_id, first_seq=fresh[0][0], last_seq=fresh[-1][0], last_hash=fresh[-1][2],
-            signed_from=first_seq, signature=signature, links=msgpack.packb(fresh, use_bin_type=True),
+            signed_from=first_seq, signature=signature, links=codec.encode(fresh),
             received_at=utc_now_text()))
         new_head = fresh[-1]
         conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
@@ -236,7 +235,7 @@ def iter_stored_links(conn: Connection, node_id: str, first: int = 1, last: int 
             query = query.where(node_batches.c.first_seq <= last)
         rows = conn.execute(query.order_by(node_batches.c.first_seq).limit(page)).all()
         for _last_seq, packed in rows:
-            yield from ((seq, body, digest) for seq, body, digest in msgpack.unpackb(packed)
+            yield from ((seq, body, digest) for seq, body, digest in codec.decode(packed)
                         if seq > after and (last is None or seq <= last))
         if len(rows) < page:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgpack
+import msgspec
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -69,11 +69,11 @@ def test_hub_logs_and_feed_carry_over_into_batches_and_segments(any_hub_url: str
         batches = conn.execute(select(node_batches)).mappings().all()
         assert [(b["node_id"], b["first_seq"], b["last_seq"], b["last_hash"]) for b in batches] == [
             ("n1", 1, 3, bytes([3]) * 32)]
-        assert msgpack.unpackb(batches[0]["links"]) == [
+        assert msgspec.msgpack.decode(batches[0]["links"]) == [
             [seq, f"change {seq}".encode(), bytes([seq]) * 32] for seq in (1, 2, 3)]
         segments = conn.execute(select(hub_feed.c.feed_seq, hub_feed.c.count, hub_feed.c.bodies)
                                 .order_by(hub_feed.c.feed_seq)).all()
-        assert [(s.feed_seq, s.count, msgpack.unpackb(s.bodies)) for s in segments] == [
+        assert [(s.feed_seq, s.count, msgspec.msgpack.decode(s.bodies)) for s in segments] == [
             (7, 1, [b"body 7"]), (9, 1, [b"body 9"]), (12, 1, [b"body 12"])]
         assert conn.execute(select(hub_feed_students.c.student_id, hub_feed_students.c.feed_seq)
                             .order_by(hub_feed_students.c.feed_seq)).all() == [("s1", 7), ("s1", 9)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from enum import IntEnum, StrEnum
 
-import msgpack
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,6 +38,20 @@ def test_known_value_has_known_bytes() -> None:
     # Pinned: a codec change that alters these bytes breaks every stored hash chain.
     assert encode({"b": 1, "a": [True, None, "课"], "c": b"\x00"}).hex() == \
         "83a16193c3c0a3e8afbea16201a163c40100"
+
+
+def test_every_width_of_integer_string_bytes_array_and_map_keeps_its_known_bytes() -> None:
+    # Pinned from msgpack-python (packb, use_bin_type=True), which wrote the codec's bytes before
+    # msgspec did: every stored hash chain depends on the two agreeing.
+    value = {"ints": [0, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**63 - 1, 2**64 - 1,
+                      -1, -32, -33, -128, -129, -32768, -32769, -2**31, -2**31 - 1, -2**63],
+             "text": ["", "a" * 31, "a" * 32, "课" * 100, "b" * 65536],
+             "bytes": [b"", b"\x00" * 255, b"\x01" * 256, b"\x02" * 65536],
+             "lists": [[], [None] * 15, [True] * 16, [False] * 65536],
+             "maps": {str(i): i for i in range(16)}}
+
+    assert hashlib.sha256(encode(value)).hexdigest() == \
+        "6b674d8b031d70fecb92996701905993b8d8ee24f06608ffbf6b43783e7431a6"
 
 
 def test_tuples_encode_like_lists() -> None:
@@ -86,8 +101,21 @@ def test_a_change_with_a_field_of_the_wrong_type_is_refused_naming_it(wire: dict
 
 @pytest.mark.parametrize("value", [12.5, [1, 2], {"yuan": 1}, 2**63, 2**64 - 1])
 def test_a_change_carrying_a_float_or_a_nested_value_is_refused_as_it_is_read(value: object) -> None:
-    body = msgpack.packb({"node": "n", "seq": 3, "hlc": 1, "table": "payments", "id": "r1", "op": "insert",
-                          "fields": {"amount_fen": value}, "schema": 13}, use_bin_type=True)
+    body = msgspec.msgpack.encode({"node": "n", "seq": 3, "hlc": 1, "table": "payments", "id": "r1", "op": "insert",
+                                   "fields": {"amount_fen": value}, "schema": 13})
 
     with pytest.raises(ValueError, match="amount_fen"):
         decode_change(body)
+
+
+@pytest.mark.parametrize("encoded", [
+    bytes.fromhex("810102"),  # {1: 2}
+    bytes.fromhex("9181a16181910102"),  # [{"a": {[1]: 2}}]
+    bytes.fromhex("0102"),  # two values
+    bytes.fromhex("9201"),  # cut short
+    bytes.fromhex("c1"),  # no such type
+    bytes.fromhex("91") * 100_000 + b"\x01",  # nested beyond any real value
+])
+def test_bytes_that_are_not_one_value_with_string_keys_are_refused_as_value_errors(encoded: bytes) -> None:
+    with pytest.raises(ValueError):
+        decode(encoded)

@@ -12,7 +12,7 @@ Create Date: 2026-11-25
 
 from datetime import UTC, datetime
 
-import msgpack
+import msgspec
 import sqlalchemy as sa
 from alembic import op
 
@@ -91,7 +91,7 @@ def _carry_over_logs(bind: sa.Connection) -> None:
                 "insert into node_batches (node_id, first_seq, last_seq, last_hash, links, received_at) "
                 "values (:node, :first, :last, :hash, :links, :at)"),
                 {"node": node, "first": batch[0][0], "last": batch[-1][0], "hash": batch[-1][2],
-                 "links": msgpack.packb(batch, use_bin_type=True), "at": now})
+                 "links": msgspec.msgpack.encode(batch), "at": now})
             batch.clear()
 
     for node_id, seq, body, digest in rows.all():
@@ -110,7 +110,7 @@ def _carry_over_feed(bind: sa.Connection) -> None:
             "insert into hub_feed_segments (feed_seq, origin_node, first_origin_seq, last_origin_seq, campus_id, "
             "count, bodies, accepted_at_ms) values (:seq, :origin, :o, :o, :campus, 1, :bodies, :at)"),
             {"seq": feed_seq, "origin": origin, "o": origin_seq, "campus": campus,
-             "bodies": msgpack.packb([bytes(body)], use_bin_type=True), "at": accepted})
+             "bodies": msgspec.msgpack.encode([bytes(body)]), "at": accepted})
     for table, column in STUDENT_TABLES.items():
         student = "f.row_id" if column == "id" else f"t.{column}"
         join = "" if column == "id" else f"join {table} t on t.id = f.row_id"

@@ -19,6 +19,7 @@ from campus.node.books.statements import (
     journal_view,
     trial_balance_view,
 )
+from campus.schema.books.chart import FundAccount
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
@@ -26,7 +27,6 @@ from campus.web.usecase import performs
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 MAX_FEN = 10_000_000_000_000
-FundAccount = Literal["cash", "wechat", "alipay", "bank", "pos"]
 
 
 class CloseIn(Input):
@@ -48,7 +48,7 @@ class EntryIn(Input):
 class ExpenseIn(Input):
     category: Literal["rent", "utilities", "salaries", "materials", "marketing", "other"]
     amount_fen: int = Field(gt=0, le=MAX_FEN)
-    fund_account: FundAccount
+    fund_account: FundAccount = Field(strict=False)
     incurred_on: str = Field(pattern=DATE)
     description: str = Field(min_length=1, max_length=500)
     campaign_id: str | None = Field(default=None, max_length=36)
@@ -66,7 +66,7 @@ class RedIn(Input):
 
 
 class ReleaseIn(Input):
-    fund_account: FundAccount
+    fund_account: FundAccount = Field(strict=False)
     amount_fen: int = Field(gt=0, le=MAX_FEN)
     released_on: str = Field(pattern=DATE)
     note: str | None = Field(default=None, max_length=500)
@@ -74,7 +74,7 @@ class ReleaseIn(Input):
 
 class CountIn(Input):
     day: str = Field(pattern=DATE)
-    fund_account: FundAccount
+    fund_account: FundAccount = Field(strict=False)
     counted_fen: int = Field(ge=0, le=MAX_FEN)
     note: str | None = Field(default=None, max_length=500)
 

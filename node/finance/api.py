@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy import Connection
@@ -11,9 +11,10 @@ from starlette.responses import Response
 
 from campus.node.finance import ledger
 from campus.node.finance import use_cases as cases
-from campus.node.finance.contracts import LineSpec, contract_view, contracts_of, schedulable
-from campus.node.finance.payments import FUND_ACCOUNTS, get_payment
+from campus.node.finance.contracts import ChangeKind, LineSpec, contract_view, contracts_of, schedulable
+from campus.node.finance.payments import get_payment
 from campus.node.finance.students import STATUS_MOVES, Status, get_student, list_students, present_student
+from campus.schema.books.chart import FundAccount
 from campus.web.api import Api, Input, json_response, page_params, parse_body
 from campus.web.problems import InvalidInput, Problem
 from campus.web.usecase import performs
@@ -21,8 +22,6 @@ from campus.web.usecase import performs
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 MAX_HOURS_X100 = 1_000_000  # 10,000 hours: more is a typo
 MAX_FEN = 10_000_000_000  # ¥100 million
-FundAccount = Literal["cash", "wechat", "alipay", "bank", "pos"]
-assert set(FundAccount.__args__) == set(FUND_ACCOUNTS)  # type: ignore[attr-defined]
 
 
 class GuardianIn(Input):
@@ -67,7 +66,7 @@ class ContractIn(Input):
 
 
 class ChangeIn(Input):
-    kind: Literal["expand", "shrink", "write_off", "extend", "exchange"]
+    kind: ChangeKind = Field(strict=False)
     line_id: str | None = Field(default=None, max_length=36)
     hours_x100: int | None = Field(default=None, gt=0, le=MAX_HOURS_X100)
     gift_hours_x100: int = Field(default=0, ge=0, le=MAX_HOURS_X100)
@@ -79,7 +78,7 @@ class ChangeIn(Input):
 
 class DepositIn(Input):
     amount_fen: int = Field(gt=0, le=MAX_FEN)
-    fund_account: FundAccount
+    fund_account: FundAccount = Field(strict=False)
     student_id: str | None = Field(default=None, max_length=36)
     lead_id: str | None = Field(default=None, max_length=36)
     note: str | None = Field(default=None, max_length=500)
@@ -88,7 +87,7 @@ class DepositIn(Input):
 class PaymentIn(Input):
     contract_id: str = Field(min_length=1, max_length=36)
     amount_fen: int = Field(gt=0, le=MAX_FEN)
-    fund_account: FundAccount
+    fund_account: FundAccount = Field(strict=False)
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -28,7 +29,15 @@ from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
 
 DEFAULT_VALIDITY_DAYS = 365
-CHANGE_KINDS = ("expand", "shrink", "write_off", "extend", "exchange")
+class ChangeKind(StrEnum):
+    EXPAND = "expand"
+    SHRINK = "shrink"
+    WRITE_OFF = "write_off"
+    EXTEND = "extend"
+    EXCHANGE = "exchange"
+
+
+CHANGE_KINDS = tuple(ChangeKind)
 
 
 class ContractNotFound(NotFound):

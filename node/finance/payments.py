@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 from campus.node.crm.leads import Campus, get_lead
 from campus.node.crm.moves import CrmSettings, move_lead
 from campus.node.crm.pools import TRANSITIONS, Move, Pool
+from campus.schema.books.chart import FundAccount
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Principal
@@ -23,7 +24,7 @@ from campus.schema.tables import contract_events, contracts, payments, students
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
 
-FUND_ACCOUNTS = ("cash", "wechat", "alipay", "bank", "pos")  # 现金, 微信, 支付宝, 银行转账, POS 刷卡
+FUND_ACCOUNTS = tuple(FundAccount)  # 现金, 微信, 支付宝, 银行转账, POS 刷卡
 
 
 class Overpayment(Conflict):

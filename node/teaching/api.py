@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sqlalchemy import Connection, select
@@ -14,7 +14,9 @@ from starlette.responses import Response
 from campus.node.teaching import attendance as att
 from campus.node.teaching import scheduling as sch
 from campus.node.teaching import use_cases as cases
+from campus.node.teaching.attendance import Mark
 from campus.node.teaching.export import attendance_workbook
+from campus.node.teaching.scheduling import ClassCategory, Weekday
 from campus.schema.context import CampusContext
 from campus.schema.tables import classes, courses, enrolments, lessons, rooms
 from campus.web.api import Api, Input, json_response, parse_body
@@ -23,7 +25,6 @@ from campus.web.usecase import UseCase, performs
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 TIME = r"^\d{2}:\d{2}$"
-Mark = Literal["present", "late", "leave", "absent", "forfeited", "extra"]
 
 
 class RoomIn(Input):
@@ -44,7 +45,7 @@ class CourseIn(Input):
 class ClassIn(Input):
     course_id: str = Field(min_length=1, max_length=36)
     name: str = Field(min_length=1, max_length=100)
-    category: Literal["regular", "exam", "self_study", "online", "one_on_one"] = "regular"
+    category: ClassCategory = Field(default=ClassCategory.REGULAR, strict=False)
     teacher_id: str | None = Field(default=None, max_length=36)
     class_teacher_id: str | None = Field(default=None, max_length=36)
     room_id: str | None = Field(default=None, max_length=36)
@@ -66,7 +67,7 @@ class LessonIn(Input):
 
 
 class ScheduleIn(Input):
-    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1, max_length=7)
+    weekdays: list[Annotated[Weekday, Field(strict=False)]] = Field(min_length=1, max_length=7)
     start: str = Field(pattern=TIME)
     end: str = Field(pattern=TIME)
     first_date: str = Field(pattern=DATE)
@@ -77,7 +78,7 @@ class ScheduleIn(Input):
 
 class MarkIn(Input):
     student_id: str = Field(min_length=1, max_length=36)
-    mark: Mark
+    mark: Mark = Field(strict=False)
     source: Literal["teacher", "desk"] = "teacher"
 
 
@@ -96,7 +97,7 @@ class MakeupIn(Input):
 
 class ReconfirmIn(Input):
     student_id: str = Field(min_length=1, max_length=36)
-    mark: Mark
+    mark: Mark = Field(strict=False)
     reason: str = Field(min_length=1, max_length=500)
 
 

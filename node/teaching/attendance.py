@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -17,7 +18,17 @@ from campus.schema.tables import attendance_confirmations, attendance_marks, lea
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
 
-MARKS = ("present", "late", "leave", "absent", "forfeited", "extra")
+
+class Mark(StrEnum):
+    PRESENT = "present"
+    LATE = "late"
+    LEAVE = "leave"  # 请假: no deduction
+    ABSENT = "absent"  # 旷课: deducts per [teaching] absent_deducts
+    FORFEITED = "forfeited"  # 损课: deducted
+    EXTRA = "extra"  # 加课
+
+
+MARKS = tuple(Mark)
 SOURCES = ("kiosk", "teacher", "desk")
 
 

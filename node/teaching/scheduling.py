@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,8 +31,27 @@ from campus.schema.tables import (
 from campus.schema.times import utc_now_text, utc_text
 from campus.sync.capture import UnitOfWork
 
-CATEGORIES = ("regular", "exam", "self_study", "online", "one_on_one")
-WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+class ClassCategory(StrEnum):
+    REGULAR = "regular"
+    EXAM = "exam"  # 考试班
+    SELF_STUDY = "self_study"  # 自习班
+    ONLINE = "online"
+    ONE_ON_ONE = "one_on_one"
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+CATEGORIES = tuple(ClassCategory)
+WEEKDAYS = {day.value: i for i, day in enumerate(Weekday)}
 MAX_OCCURRENCES = 200
 
 

@@ -95,13 +95,23 @@ CHART: dict[str, Account] = {a.code: a for a in (
     Account(CREDIT_LOSSES, "信用减值损失", "Credit impairment losses", Kind.EXPENSE),
 )}
 
-# The node's fund accounts (node/finance/payments.py FUND_ACCOUNTS) and where their money sits.
+class FundAccount(StrEnum):
+    """Where a campus receives money (the one declaration: payments, screens and the API use it)."""
+
+    CASH = "cash"  # 现金
+    WECHAT = "wechat"  # 微信支付
+    ALIPAY = "alipay"  # 支付宝
+    BANK = "bank"  # 银行转账
+    POS = "pos"  # POS 刷卡
+
+
+# Where each fund account's money sits in the books.
 FUND_ACCOUNT_CODES: dict[str, str] = {
-    "cash": CASH,
-    "bank": BANK,
-    "wechat": WECHAT_PAY,
-    "alipay": ALIPAY,
-    "pos": POS,
+    FundAccount.CASH: CASH,
+    FundAccount.BANK: BANK,
+    FundAccount.WECHAT: WECHAT_PAY,
+    FundAccount.ALIPAY: ALIPAY,
+    FundAccount.POS: POS,
 }
 
 

@@ -206,6 +206,8 @@ def fill(engine: Engine, start_event: int, end_event: int, campuses_count: int, 
                 conn.execute("COMMIT")
             print(f"  {engine.name}: events up to {chunk_end:,} ({time.perf_counter() - began:.0f} s)", flush=True)
         conn.execute("CREATE INDEX ix_hub_journal_lines_campus_period ON hub_journal_lines (campus_id, period)")
+        if engine.name == "sqlite":
+            conn.execute("PRAGMA analysis_limit=1000")  # statistics from a sample, not a scan of every line
         conn.execute("ANALYZE")
     finally:
         conn.close()

@@ -12,6 +12,7 @@ from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Principal, mask_phone
 from campus.schema.phones import InvalidPhone, normalise_phone
+from campus.schema.search import search_page
 from campus.schema.tables import leads
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
@@ -173,12 +174,8 @@ def list_leads(conn: Connection, campus_id: str, limit: int, offset: int, viewer
         where &= leads.c.pool == pool
     if consultant_id:
         where &= leads.c.consultant_id == consultant_id
-    if query:
-        pattern = f"%{query.strip()}%"
-        where &= leads.c.name.like(pattern) | leads.c.phone.like(pattern) | leads.c.number.like(pattern)
-    total = conn.execute(select(func.count()).select_from(leads).where(where)).scalar_one()
-    rows = conn.execute(select(leads).where(where).order_by(leads.c.id.desc()).limit(limit).offset(offset)).mappings()
-    return total, [present_lead(dict(r), viewer, campus_id) for r in rows]
+    total, rows = search_page(conn, leads, where, query, limit, offset)
+    return total, [present_lead(row, viewer, campus_id) for row in rows]
 
 
 def pool_counts(conn: Connection, campus_id: str, viewer: Principal) -> dict[str, int]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from campus.node.crm.leads import Campus, get_lead
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Principal, mask_phone
 from campus.schema.phones import InvalidPhone, normalise_phone
+from campus.schema.search import search_page
 from campus.schema.tables import guardians, students
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
@@ -102,12 +103,7 @@ def list_students(conn: Connection, campus_id: str, limit: int, offset: int, que
     where = (students.c.home_campus_id == campus_id) & students.c.deleted.is_(False)
     if status:
         where &= students.c.status == status
-    if query:
-        pattern = f"%{query.strip()}%"
-        where &= students.c.name.like(pattern) | students.c.phone.like(pattern) | students.c.number.like(pattern)
-    total = conn.execute(select(func.count()).select_from(students).where(where)).scalar_one()
-    rows = conn.execute(select(students).where(where).order_by(students.c.id.desc()).limit(limit).offset(offset))
-    return total, [dict(r) for r in rows.mappings()]
+    return search_page(conn, students, where, query, limit, offset)
 
 
 def move_status(uow: UnitOfWork, student_id: str, move: str) -> dict[str, Any]:

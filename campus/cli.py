@@ -215,7 +215,7 @@ def _hub_init(args: argparse.Namespace) -> int:
 
 
 def _print_first_admin(directory: Path, chosen: str | None) -> None:
-    from campus.schema.accounts import ADMIN_USERNAME, INITIAL_PASSWORD_FILE
+    from campus.web.accounts.store import ADMIN_USERNAME, INITIAL_PASSWORD_FILE
 
     if chosen:
         print(f"first admin: {ADMIN_USERNAME} with the password you gave")

@@ -24,15 +24,15 @@ from campus.hub.reports import campus_summary
 from campus.hub.store import HubStore
 from campus.hub.sync import HubSync, Refused
 from campus.hub.sync import routes as sync_routes
-from campus.schema.accounts import Accounts
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.signing import load_private_key
-from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
+from campus.web.accounts.routes import login_routes, register_accounts_api, register_auth_api
+from campus.web.accounts.store import Accounts
 from campus.web.api import Api, json_response
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
-from campus.web.price_list_routes import price_list_routes, register_price_list_api
+from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import make_templates, render, static_mount
 

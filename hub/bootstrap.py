@@ -6,9 +6,9 @@ from pathlib import Path
 
 from campus.hub.config import CONFIG_FILE, HubConfig
 from campus.hub.store import HubStore
-from campus.schema.accounts import create_first_admin
 from campus.schema.config import ConfigError
 from campus.sync.signing import generate_private_key, save_private_key
+from campus.web.accounts.store import create_first_admin
 
 
 def init_hub(directory: Path, database_url: str = "", admin_password: str | None = None,

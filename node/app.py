@@ -34,17 +34,17 @@ from campus.node.teaching import api as teaching_api
 from campus.node.teaching import screens as teaching_screens
 from campus.node.teaching.attendance import TeachingSettings
 from campus.node.teaching.kiosk_routes import kiosk_routes
-from campus.schema.accounts import Accounts
 from campus.schema.conflicts import list_conflicts
 from campus.schema.context import Clock, system_clock
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.client import SyncLoop
-from campus.web.account_routes import login_routes, register_accounts_api, register_auth_api
+from campus.web.accounts.routes import login_routes, register_accounts_api, register_auth_api
+from campus.web.accounts.store import Accounts
 from campus.web.api import Api
 from campus.web.auth import PUBLIC, actor_of, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
-from campus.web.price_list_routes import price_list_routes, register_price_list_api
+from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.templating import render, static_mount
 from campus.web.usecase import UseCase, off_loop, perform, query

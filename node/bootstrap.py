@@ -7,12 +7,12 @@ from pathlib import Path
 from campus.node.config import CONFIG_FILE, NodeConfig
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
-from campus.schema.accounts import create_first_admin
 from campus.schema.config import ConfigError
 from campus.schema.ids import new_id
 from campus.schema.times import utc_now_text
 from campus.sync.client import enroll, rotate_key
 from campus.sync.signing import generate_private_key, load_private_key, save_private_key
+from campus.web.accounts.store import create_first_admin
 
 
 def _refuse_existing(directory: Path) -> None:

@@ -35,7 +35,7 @@ from campus.node.teaching import scheduling
 from campus.node.teaching.kiosks import add_device
 from campus.schema.ids import new_id
 from campus.schema.permissions import Role
-from campus.schema.price_list import set_price
+from campus.web.prices.store import set_price
 
 CLASS_SIZE = 50
 

@@ -20,10 +20,10 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 import anyio.to_thread
 from sqlalchemy import Connection
 
-from campus.schema.accounts import record_audit
 from campus.schema.context import Actor, CampusContext
 from campus.schema.permissions import NOT_SENSITIVE
 from campus.sync.capture import UnitOfWork
+from campus.web.accounts.store import record_audit
 
 P = ParamSpec("P")
 R = TypeVar("R")

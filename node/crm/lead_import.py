@@ -22,10 +22,10 @@ from sqlalchemy import select
 from campus.node.crm.leads import Campus, find_lead_by_phone, insert_lead, normalise_channel
 from campus.schema.errors import Invalid
 from campus.schema.phones import InvalidPhone, normalise_phone
-from campus.schema.spreadsheets import SpreadsheetInvalid, cell_text, read_rows
 from campus.schema.tables import campaigns
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
+from campus.web.spreadsheets import SpreadsheetInvalid, cell_text, read_rows
 
 HEADERS = {
     "name": {"姓名", "名字", "学员姓名", "客户姓名", "name"},

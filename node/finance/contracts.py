@@ -22,11 +22,11 @@ from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Role
 from campus.schema.prepaid import Finding, PrepaidRuleBroken, check_line
-from campus.schema.price_list import find_price, price_item, product, promo
 from campus.schema.pricing import LineRequest, list_price, quote
 from campus.schema.tables import asset_entries, contract_events, contract_lines, contracts, leads
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
+from campus.web.prices.store import find_price, price_item, product, promo
 
 DEFAULT_VALIDITY_DAYS = 365
 class ChangeKind(StrEnum):

@@ -20,11 +20,11 @@ from campus.node.finance.students import get_student, list_students, present_stu
 from campus.node.screens import TEMPLATES
 from campus.schema.context import CampusContext
 from campus.schema.errors import DomainError, Invalid
-from campus.schema.price_list import price_list
 from campus.schema.quantities import LessonHours, Money
 from campus.schema.tables import campuses, payments, students
 from campus.web.auth import actor_of, check_csrf
 from campus.web.i18n import gettext_ as _
+from campus.web.prices.store import price_list
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from campus.node.config import NodeConfig
-from campus.schema.accounts import issue_token
 from campus.sync.client import HubUnreachable
+from campus.web.accounts.store import issue_token
 from campus.web.serving import BackgroundServer
 from tests.e2e.sync_helpers import Group, signed_in_client
 

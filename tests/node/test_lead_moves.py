@@ -11,8 +11,8 @@ from campus.node.crm.leads import Campus, LeadNotFound, add_follow_up, create_le
 from campus.node.crm.moves import ClaimLimitReached, CrmSettings, auto_return, move_lead
 from campus.node.crm.pools import IllegalPoolMove, Move
 from campus.node.store import NodeStore
-from campus.schema.accounts import create_user, principal_for_user
 from campus.schema.permissions import PermissionDenied, Principal, Role
+from campus.web.accounts.store import create_user, principal_for_user
 
 SETTINGS = CrmSettings(private_pool_days=7, daily_claim_limit=3, timezone="Asia/Shanghai")
 MONDAY_9AM = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai

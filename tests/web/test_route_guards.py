@@ -19,8 +19,8 @@ from campus.hub.config import HubConfig
 from campus.node.app import create_app as create_node_app
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
-from campus.schema.accounts import create_user
 from campus.schema.permissions import PERMISSIONS, Role
+from campus.web.accounts.store import create_user
 from campus.web.auth import DEVICE_SIGNATURE, NODE_SIGNATURE, PUBLIC
 from tests.conftest import sign_in
 

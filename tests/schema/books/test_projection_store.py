@@ -25,8 +25,8 @@ from campus.schema.books.projection import (
 )
 from campus.schema.db import create_store_engine, sqlite_url, write_transaction
 from campus.schema.permissions import Role
-from campus.schema.price_list import set_price
 from campus.schema.tables import campuses, metadata
+from campus.web.prices.store import set_price
 from tests.schema.books.builders import balances
 
 OTHER = "00000000-0000-7000-8000-00000000b0b0"  # a second campus, as the hub's directory names it

@@ -16,10 +16,10 @@ from campus.schema.errors import Invalid, NotFound
 from campus.schema.prepaid import RULES
 from campus.schema.pricing import Delivery, Promo
 from campus.schema.quantities import Money
-from campus.schema.spreadsheets import cell_text
 from campus.schema.tables import contracts, price_items, products, promo_codes
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
+from campus.web.spreadsheets import cell_text
 
 DELIVERY_NAMES = {"一对一": Delivery.ONE_ON_ONE, "1对1": Delivery.ONE_ON_ONE, "1v1": Delivery.ONE_ON_ONE,
                   "小班": Delivery.SMALL_CLASS, "大班": Delivery.LARGE_CLASS, "网课": Delivery.ONLINE,

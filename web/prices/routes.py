@@ -18,7 +18,11 @@ from starlette.routing import Route
 
 from campus.schema.context import CampusContext
 from campus.schema.errors import Conflict, DomainError, Invalid
-from campus.schema.price_list import (
+from campus.schema.quantities import Money
+from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
+from campus.web.auth import actor_of, check_csrf, guard
+from campus.web.i18n import gettext_ as _
+from campus.web.prices.store import (
     IMPORT_HEADERS,
     import_price_rows,
     price_list,
@@ -26,15 +30,11 @@ from campus.schema.price_list import (
     set_product,
     set_promo,
 )
-from campus.schema.quantities import Money
-from campus.schema.spreadsheets import read_rows
-from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
-from campus.web.auth import actor_of, check_csrf, guard
-from campus.web.i18n import gettext_ as _
+from campus.web.spreadsheets import read_rows
 from campus.web.templating import flash, make_templates, render
 from campus.web.usecase import Work, perform, performs, query, use_case
 
-TEMPLATES = make_templates(Path(__file__).parent / "templates")
+TEMPLATES = make_templates(Path(__file__).parent.parent / "templates")
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 

@@ -11,7 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from campus.schema.accounts import (
+from campus.schema.context import CampusContext
+from campus.schema.errors import Conflict, DomainError, Invalid
+from campus.schema.permissions import Role
+from campus.schema.tables import campuses
+from campus.web.accounts.store import (
     LoginFailed,
     create_user,
     issue_token,
@@ -20,10 +24,6 @@ from campus.schema.accounts import (
     set_roles,
     users_with_roles,
 )
-from campus.schema.context import CampusContext
-from campus.schema.errors import Conflict, DomainError, Invalid
-from campus.schema.permissions import Role
-from campus.schema.tables import campuses
 from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.auth import PUBLIC, actor_of, check_csrf, client_ip, csrf_token, guard, require
 from campus.web.i18n import gettext_ as _
@@ -31,7 +31,7 @@ from campus.web.problems import InvalidInput
 from campus.web.templating import flash, make_templates, render
 from campus.web.usecase import Work, off_loop, perform, performs, use_case
 
-TEMPLATES = make_templates(Path(__file__).parent / "templates")
+TEMPLATES = make_templates(Path(__file__).parent.parent / "templates")
 
 
 class TokenIn(Input):

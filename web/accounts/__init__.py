@@ -1,0 +1,1 @@
+"""Staff accounts, roles, sign-in, API tokens and the audit trail: the same at a node and the hub."""

@@ -89,7 +89,7 @@ def publish(conn: Connection, groups: Groups) -> None:
             segment = items[start:end]
             feed_seq = conn.execute(insert(hub_feed).values(
                 origin_node=origin, first_origin_seq=segment[0][0], last_origin_seq=segment[-1][0], campus_id=scope,
-                count=len(segment), bodies=codec.encode([body for _, body, _ in segment]),
+                count=len(segment), bodies=codec.pack([body for _, body, _ in segment]),
                 accepted_at_ms=now_ms)).inserted_primary_key[0]
             index += [{"student_id": s, "feed_seq": feed_seq} for s in sorted({s for _, _, s in segment if s})]
             start = end
@@ -97,7 +97,7 @@ def publish(conn: Connection, groups: Groups) -> None:
 
 
 def unpack(bodies: bytes) -> list[bytes]:
-    return codec.decode(bodies)
+    return codec.unpack(bodies)
 
 
 def segments_for(conn: Connection, node_id: str, campus_id: str, after: int, upto: int,

@@ -123,7 +123,7 @@ class Ingest:
         applied, rejected = self._merge(conn, node, fresh, changes)
         conn.execute(insert(node_batches).values(
             node_id=node_id, first_seq=fresh[0][0], last_seq=fresh[-1][0], last_hash=fresh[-1][2],
-            signed_from=first_seq, signature=signature, links=codec.encode(fresh),
+            signed_from=first_seq, signature=signature, links=codec.pack(fresh),
             received_at=utc_now_text()))
         new_head = fresh[-1]
         conn.execute(update(hub_nodes).where(hub_nodes.c.node_id == node_id).values(
@@ -235,7 +235,7 @@ def iter_stored_links(conn: Connection, node_id: str, first: int = 1, last: int 
             query = query.where(node_batches.c.first_seq <= last)
         rows = conn.execute(query.order_by(node_batches.c.first_seq).limit(page)).all()
         for _last_seq, packed in rows:
-            yield from ((seq, body, digest) for seq, body, digest in codec.decode(packed)
+            yield from ((seq, body, digest) for seq, body, digest in codec.unpack(packed)
                         if seq > after and (last is None or seq <= last))
         if len(rows) < page:
             return

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from campus.sync.changes import Change, decode_change
-from campus.sync.codec import NotCanonical, decode, encode
+from campus.sync.codec import NotCanonical, decode, encode, pack, unpack
 
 scalars = st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.text() | st.binary()
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner,
@@ -119,3 +119,10 @@ def test_a_change_carrying_a_float_or_a_nested_value_is_refused_as_it_is_read(va
 def test_bytes_that_are_not_one_value_with_string_keys_are_refused_as_value_errors(encoded: bytes) -> None:
     with pytest.raises(ValueError):
         decode(encoded)
+
+
+def test_packing_a_list_of_plain_values_gives_the_canonical_bytes() -> None:
+    links = [(1, b"change", bytes(32)), (2, "课".encode(), b"\xff" * 32)]
+
+    assert pack(links) == encode(links)
+    assert unpack(pack(links)) == decode(encode(links)) == [list(link) for link in links]

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.books import queries
 from campus.node.books import use_cases as cases
+from campus.node.books.api import CloseIn, CountIn, ExpenseIn, ReleaseIn
 from campus.node.books.export import workbook
 from campus.node.books.statements import (
     balance_sheet_view,
@@ -29,6 +30,7 @@ from campus.node.screens import TEMPLATES
 from campus.schema.errors import Invalid
 from campus.schema.tables import cash_counts, contracts, students
 from campus.web.auth import actor_of
+from campus.web.forms import form_model
 from campus.web.i18n import current_locale
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import form_action, render
@@ -214,7 +216,7 @@ async def close_month(request: Request) -> Response:
     node = request.app.state.node
 
     def run(form: FormData) -> str:
-        done = cases.close_month(node.store, node.ctx, actor_of(request), str(form.get("period", "")))
+        done = cases.close_month(node.store, node.ctx, actor_of(request), form_model(form, CloseIn).period)
         return _("Month %(period)s closed") % {"period": done["period"]}
 
     return await form_action(request, _back(request, "trial-balance"), run)
@@ -225,10 +227,8 @@ async def submit_expense(request: Request) -> Response:
     node = request.app.state.node
 
     def run(form: FormData) -> str:
-        made = cases.submit_expense(node.store, node.ctx, actor_of(request), cases.NewExpense(
-            str(form.get("category", "")), form_fen(str(form.get("amount", "")), "amount"),
-            str(form.get("fund_account", "")), str(form.get("incurred_on", "")) or node.ctx.today().isoformat(),
-            str(form.get("description", "")).strip() or _("Expense")))
+        given = form_model(form, ExpenseIn)
+        made = cases.submit_expense(node.store, node.ctx, actor_of(request), cases.NewExpense(**given.model_dump()))
         return _("Expense %(number)s submitted") % {"number": made["number"]}
 
     return await form_action(request, _back(request, "expenses"), run)
@@ -275,9 +275,8 @@ async def release_funds(request: Request) -> Response:
     node = request.app.state.node
 
     def run(form: FormData) -> str:
-        cases.release_funds(node.store, node.ctx, actor_of(request), str(form.get("fund_account", "")),
-                            form_fen(str(form.get("amount", "")), "amount"), node.ctx.today().isoformat(),
-                            str(form.get("note", "")).strip() or None)
+        given = form_model(form, ReleaseIn, released_on=node.ctx.today().isoformat())
+        cases.release_funds(node.store, node.ctx, actor_of(request), **given.model_dump())
         return _("Released")
 
     return await form_action(request, _back(request, "supervision"), run)
@@ -288,9 +287,7 @@ async def count_cash(request: Request) -> Response:
     node = request.app.state.node
 
     def run(form: FormData) -> str:
-        made = cases.count_cash(node.store, node.ctx, actor_of(request), str(form.get("day", "")),
-                                str(form.get("fund_account", "")), form_fen(str(form.get("counted", "")), "counted"),
-                                str(form.get("note", "")).strip() or None)
+        made = cases.count_cash(node.store, node.ctx, actor_of(request), **form_model(form, CountIn).model_dump())
         return _("Counted: difference %(fen)s fen") % {"fen": made["difference_fen"]}
 
     return await form_action(request, _back(request, "cash-counts"), run)

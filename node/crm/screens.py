@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm import use_cases as cases
+from campus.node.crm.api import FollowUpIn
 from campus.node.crm.lead_import import ImportFileInvalid, read_lead_rows
 from campus.node.crm.leads import (
     CHANNEL_LABELS,
@@ -22,12 +23,14 @@ from campus.node.crm.leads import (
 from campus.node.crm.moves import active_consultants, lead_history_of
 from campus.node.crm.pools import Move, Pool, allowed_moves
 from campus.node.finance import use_cases as money
+from campus.node.finance.api import DepositIn
 from campus.node.finance.payments import FUND_ACCOUNTS
-from campus.node.finance.screens import FUND_LABELS, form_fen
+from campus.node.finance.screens import FUND_LABELS
 from campus.node.screens import TEMPLATES
 from campus.schema.errors import Invalid
 from campus.schema.tables import lead_follow_ups, students, users
 from campus.web.auth import actor_of, check_csrf
+from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
@@ -108,9 +111,9 @@ async def lead_deposit(request: Request) -> Response:
     lead_id = request.path_params["lead_id"]
 
     def take(form: FormData) -> str:
-        payment = money.take_deposit(node.store, node.ctx, actor_of(request),
-                                     form_fen(str(form.get("amount", "")), "amount"),
-                                     str(form.get("fund_account", "")), lead_id=lead_id)
+        given = form_model(form, DepositIn, lead_id=lead_id)
+        payment = money.take_deposit(node.store, node.ctx, actor_of(request), given.amount_fen, given.fund_account,
+                                     lead_id=lead_id, note=given.note)
         return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/leads/{lead_id}", take)
@@ -144,11 +147,10 @@ async def lead_follow_up(request: Request) -> Response:
     lead_id = request.path_params["lead_id"]
 
     def record(form: FormData) -> str:
-        content = str(form.get("content", "")).strip()
-        if not content:
+        if not str(form.get("content", "")).strip():
             raise Invalid("content", _("Write what was said"))
-        cases.add_follow_up(node.store, node.ctx, actor_of(request), lead_id, str(form.get("channel", "call")),
-                            content, str(form.get("next_follow_up_on", "")).strip() or None)
+        cases.add_follow_up(node.store, node.ctx, actor_of(request), lead_id,
+                            **form_model(form, FollowUpIn).model_dump())
         return _("Follow-up saved")
 
     return await form_action(request, f"/leads/{lead_id}", record)

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.finance import ledger
 from campus.node.finance import use_cases as cases
+from campus.node.finance.api import ChangeIn, DepositIn, PaymentIn
 from campus.node.finance.contracts import LineSpec, contract_view, contracts_of
 from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits
 from campus.node.finance.students import get_student, list_students, present_student
@@ -23,6 +24,7 @@ from campus.schema.errors import DomainError, Invalid
 from campus.schema.quantities import LessonHours, Money
 from campus.schema.tables import campuses, payments, students
 from campus.web.auth import actor_of, check_csrf
+from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
 from campus.web.prices.store import price_list
 from campus.web.templating import flash, form_action, render
@@ -111,9 +113,9 @@ async def student_deposit(request: Request) -> Response:
     student_id = request.path_params["student_id"]
 
     def take(form: FormData) -> str:
-        payment = cases.take_deposit(node.store, node.ctx, actor_of(request),
-                                     form_fen(str(form.get("amount", "")), "amount"),
-                                     str(form.get("fund_account", "")), student_id=student_id)
+        given = form_model(form, DepositIn, student_id=student_id)
+        payment = cases.take_deposit(node.store, node.ctx, actor_of(request), given.amount_fen, given.fund_account,
+                                     student_id=student_id, note=given.note)
         return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/students/{student_id}", take)
@@ -163,9 +165,9 @@ async def contract_payment(request: Request) -> Response:
     contract_id = request.path_params["contract_id"]
 
     def take(form: FormData) -> str:
-        payment = cases.take_payment(node.store, node.ctx, actor_of(request), contract_id,
-                                     form_fen(str(form.get("amount", "")), "amount"),
-                                     str(form.get("fund_account", "")), note=str(form.get("note", "")).strip() or None)
+        given = form_model(form, PaymentIn, contract_id=contract_id)
+        payment = cases.take_payment(node.store, node.ctx, actor_of(request), contract_id, given.amount_fen,
+                                     given.fund_account, note=given.note)
         return _("Payment received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
     return await form_action(request, f"/contracts/{contract_id}", take)
@@ -179,11 +181,9 @@ async def contract_change(request: Request) -> Response:
     contract_id = request.path_params["contract_id"]
 
     def change(form: FormData) -> str:
-        cases.change_contract(node.store, node.ctx, actor_of(request), contract_id, cases.ContractChange(
-            str(form.get("kind", "")), line_id=str(form.get("line_id", "")) or None,
-            hours_x100=form_hours_x100(str(form.get("hours", "")), "hours") or None,
-            amount_fen=form_fen(str(form.get("amount", "")), "amount") or None,
-            expires_on=str(form.get("expires_on", "")) or None, reason=str(form.get("reason", "")).strip() or None))
+        given = form_model(form, ChangeIn)
+        cases.change_contract(node.store, node.ctx, actor_of(request), contract_id,
+                              cases.ContractChange(**given.model_dump(exclude={"target"})))
         return _("Change recorded")
 
     return await form_action(request, f"/contracts/{contract_id}", change)

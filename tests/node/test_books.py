@@ -241,3 +241,32 @@ def test_the_books_are_closed_to_roles_outside_finance(books: TestClient) -> Non
 
     assert books.get("/api/v1/books/trial-balance").status_code == 403
     assert books.post("/api/v1/books/closes", json={"period": "2026-01"}).status_code == 403
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_an_expense_is_submitted_approved_and_counted_through_the_screens(books: TestClient) -> None:
+    import re
+
+    token = _csrf(books, "/books/expenses")
+
+    submitted = books.post("/books/expenses", data={"csrf_token": token, "category": "rent", "amount": "8,000.00",
+                                                    "fund_account": "bank", "incurred_on": "2026-12-01",
+                                                    "description": "十二月房租"})
+    expense = books.get("/api/v1/books/expenses").json()["items"][0]
+    approved = books.post(f"/books/expenses/{expense['id']}/decision", data={"csrf_token": token,
+                                                                             "decision": "approve"})
+    bad = books.post("/books/cash-counts", data={"csrf_token": token, "day": "2026-12-01", "fund_account": "gold",
+                                                 "counted": "1"})
+
+    assert "费用 BJ01-E-000001 已提交" in submitted.text
+    assert expense["amount_fen"] == 800000 and expense["status"] == "submitted"
+    assert "flash-success" in approved.text, re.findall(r'class="flash[^>]*>[^<]*', approved.text)
+    table = approved.text[approved.text.index('id="books-table"'):]
+    assert "<td>已批准</td>" in table and "¥8000.00" in table
+    assert "flash-error" in bad.text and "fund_account" in bad.text
+    assert books.get("/api/v1/books/income-statement").json()["administrative_expenses_fen"] == 800000

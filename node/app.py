@@ -34,6 +34,7 @@ from campus.node.teaching import api as teaching_api
 from campus.node.teaching import screens as teaching_screens
 from campus.node.teaching.attendance import TeachingSettings
 from campus.node.teaching.kiosk_routes import kiosk_routes
+from campus.schema.books.entries import record_settings
 from campus.schema.conflicts import list_conflicts
 from campus.schema.context import Clock, system_clock
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
@@ -154,6 +155,8 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
     api = build_api()
 
     node = Node(config, store, clock=clock)
+    with store.unit_of_work() as uow:  # the hub derives this campus's books under the same settings
+        record_settings(uow, config.campus_id, node.ctx.books.settings, config.timezone, node.ctx.now_text())
 
     jobs = Jobs()
 

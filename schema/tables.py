@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 16
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -878,6 +878,21 @@ fund_releases = Table(
     Column("by_user_id", String(ID)),
     Column("created_at", String(32), nullable=False),
     info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+# How a campus's books are derived (campus.toml [books] and its time zone), as data: the hub
+# derives the campus's journal under the same settings as its node, so both compute the same.
+campus_book_settings = Table(
+    "campus_book_settings",
+    metadata,
+    _id(),  # the campus id: one row per campus
+    Column("campus_id", String(ID), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("vat_rate_bp", Integer, nullable=False),
+    Column("expiry", String(16), nullable=False),
+    Column("inter_campus_share_bp", Integer, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    info={"sync": campus_owned()},
 )
 
 cash_counts = Table(

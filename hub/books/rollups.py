@@ -31,6 +31,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select
 from campus.hub.store import HubStore
 from campus.hub.sync import iter_stored_links
 from campus.schema.books import chart
+from campus.schema.books.entries import read_settings
 from campus.schema.books.posting import BooksSettings, JournalEntry, Line
 from campus.schema.books.projection import DEFAULT_TIMEZONE, campus_codes, journal
 from campus.schema.tables import (
@@ -64,14 +65,16 @@ LINE_COLUMNS = ("entry_id", "line_no", "campus_id", "period", "entry_date", "acc
 LineRow = tuple[Any, ...]  # the LINE_COLUMNS of one line, in order
 
 
-def settings_for(conn: Connection, campus_id: str) -> BooksSettings:
-    """The books settings a campus's journal is derived under (the defaults until settings are data)."""
-    return BooksSettings()
+def settings_for(conn: Connection, campus_id: str) -> tuple[BooksSettings, str]:
+    """The books settings and time zone a campus derives its journal under, as its node recorded
+    them (replicated ``campus_book_settings``); the defaults where it recorded none."""
+    return read_settings(conn, campus_id) or (BooksSettings(), DEFAULT_TIMEZONE)
 
 
-def derive(conn: Connection, campus_id: str, timezone: str = DEFAULT_TIMEZONE) -> list[JournalEntry]:
+def derive(conn: Connection, campus_id: str, timezone: str | None = None) -> list[JournalEntry]:
     """The campus's journal from the facts ``conn`` reads: what its node computes from the same facts."""
-    return journal(conn, campus_id, settings=settings_for(conn, campus_id), timezone=timezone)
+    settings, zone = settings_for(conn, campus_id)
+    return journal(conn, campus_id, settings=settings, timezone=timezone or zone)
 
 
 # --- lines ⇄ entries ---------------------------------------------------------------------------------
@@ -267,7 +270,7 @@ class KeeperRun:
 class BooksKeeper:
     """Brings the hub's lines and roll-ups up to the merged facts; :meth:`run_once` is the job."""
 
-    def __init__(self, store: HubStore, timezone: str = DEFAULT_TIMEZONE) -> None:
+    def __init__(self, store: HubStore, timezone: str | None = None) -> None:
         self.store = store
         self.timezone = timezone
         self._codes: dict[str, str] | None = None  # campus codes as last seen: a rename moves 1221.<code>
@@ -377,7 +380,7 @@ def _eliminated_lines() -> Any:
                                                                             chart.COST_OF_TEACHING)))
 
 
-def verify(store: HubStore, timezone: str = DEFAULT_TIMEZONE) -> list[str]:
+def verify(store: HubStore, timezone: str | None = None) -> list[str]:
     """Every difference between what the hub holds and a recompute from scratch: each campus's lines
     against its journal derived from the facts, the roll-ups and eliminations against a GROUP BY of
     the lines. Empty when the books are right."""

@@ -14,10 +14,19 @@ from sqlalchemy import Connection, select
 
 from campus.schema.books import chart
 from campus.schema.books.facts import Fact
-from campus.schema.books.posting import Book, Line, Posting, lines, make_entry, register_rule
-from campus.schema.books.projection import CLOSE_READERS, FACT_READERS, PeriodClose
+from campus.schema.books.posting import (
+    Book,
+    BooksSettings,
+    ExpiryTreatment,
+    Line,
+    Posting,
+    lines,
+    make_entry,
+    register_rule,
+)
+from campus.schema.books.projection import CLOSE_READERS, DEFAULT_TIMEZONE, FACT_READERS, PeriodClose
 from campus.schema.errors import Invalid
-from campus.schema.tables import book_closes, expenses, manual_entries
+from campus.schema.tables import book_closes, campus_book_settings, expenses, manual_entries
 
 
 class UnbalancedEntry(Invalid):
@@ -131,3 +140,30 @@ def read_closes(conn: Connection, campus_id: str | None = None) -> list[PeriodCl
 
 FACT_READERS.append(read_book_facts)
 CLOSE_READERS.append(read_closes)
+
+
+def read_settings(conn: Connection, campus_id: str) -> tuple[BooksSettings, str] | None:
+    """The books settings and time zone a campus derives its journal under, as it recorded them."""
+    row = conn.execute(select(campus_book_settings).where(campus_book_settings.c.campus_id == campus_id)
+                       ).mappings().first()
+    if row is None:
+        return None
+    return (BooksSettings(row["vat_rate_bp"], ExpiryTreatment(row["expiry"]), row["inter_campus_share_bp"]),
+            row["timezone"])
+
+
+def record_settings(uow: Any, campus_id: str, settings: BooksSettings, timezone: str, now: str) -> bool:
+    """Keep the campus's settings row equal to what it derives its books under; True if it changed."""
+    values = {"campus_id": campus_id, "timezone": timezone, "vat_rate_bp": settings.vat_rate_bp,
+              "expiry": str(settings.expiry), "inter_campus_share_bp": settings.inter_campus_share_bp}
+    row = uow.conn.execute(select(campus_book_settings).where(campus_book_settings.c.campus_id == campus_id)
+                           ).mappings().first()
+    if row is None and settings == BooksSettings() and timezone == DEFAULT_TIMEZONE:
+        return False  # the defaults need no row: a campus without one is derived under them
+    if row is None:
+        uow.insert("campus_book_settings", {"id": campus_id, **values, "updated_at": now})
+        return True
+    if all(row[k] == v for k, v in values.items()):
+        return False
+    uow.update("campus_book_settings", campus_id, {**values, "updated_at": now})
+    return True

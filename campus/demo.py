@@ -130,6 +130,51 @@ def _lesson_with_kiosk(client: httpx.Client, server: BackgroundServer, signed: l
     return f"kiosk checked in {stored}, lesson confirmed, {LessonHours(hours)} hours deducted"
 
 
+def _expense(client: httpx.Client, url: str, rent_fen: int) -> str:
+    """Finance enters the month's rent; the campus manager approves it, and it posts to 管理费用."""
+    today = datetime.now(UTC).date().isoformat()
+    made = client.post(f"{url}/api/v1/books/expenses", json={
+        "category": "rent", "amount_fen": rent_fen, "fund_account": "bank", "incurred_on": today,
+        "description": "本月房租"})
+    made.raise_for_status()
+    client.post(f"{url}/api/v1/books/expenses/{made.json()['id']}/approve").raise_for_status()
+    return f"rent {Money(rent_fen)} approved ({made.json()['number']})"
+
+
+def _group_books(console: Console, hub_app: object, hub_url: str, password: str,
+                 nodes: list[tuple[NodeConfig, BackgroundServer]]) -> None:
+    """The hub's consolidated books: each campus's income, the group after eliminations, and
+    whether every campus's books at its node equal the hub's for it."""
+    hub_app.state.books.run_once()  # type: ignore[attr-defined]  # the job runs every few seconds anyway
+    months = {"from": "2020-01", "to": "2099-12"}
+    with httpx.Client(timeout=30, headers=_token(hub_url, password)) as client:
+        income = client.get(f"{hub_url}/api/v1/books/income-statement", params=months).json()
+        trial = client.get(f"{hub_url}/api/v1/books/trial-balance", params=months).json()
+    table = Table(title="Group income statement at the hub (利润表)", box=box.SIMPLE_HEAD)
+    for column in ("", "revenue", "expenses", "profit"):
+        table.add_column(column, justify="left" if not column else "right", no_wrap=True)
+    for campus in income["campuses"]:
+        total = campus["total"]
+        table.add_row(campus["campus_code"], str(Money(total["revenue_fen"])), str(Money(total["expenses_fen"])),
+                      str(Money(total["profit_fen"])))
+    eliminated = income["eliminations"]["total"]
+    table.add_row("eliminations", str(Money(-eliminated["revenue_fen"])), str(Money(-eliminated["expenses_fen"])),
+                  str(Money(-eliminated["profit_fen"])))
+    group = income["group"]["total"]
+    table.add_row("[bold]group[/bold]", str(Money(group["revenue_fen"])), str(Money(group["expenses_fen"])),
+                  str(Money(group["profit_fen"])))
+    console.print(table)
+    at_hub = {c["campus_code"]: {r["code"]: r["closing_fen"] for r in c["rows"]} for c in trial["campuses"]}
+    for config, server in nodes:
+        with httpx.Client(timeout=30, headers=_token(server.url, password)) as client:
+            own = client.get(f"{server.url}/api/v1/books/trial-balance", params=months).json()
+        mine = {r["account"]: r["closing_fen"] for r in own["items"]}
+        same = {k: v for k, v in mine.items() if v} == {k: v for k, v in at_hub.get(config.campus_code, {}).items() if v}
+        console.print(f"{config.campus_code}: books balance ({'debits = credits' if own['balanced'] else 'UNBALANCED'}), "
+                      f"deferred tuition (2204) {Money(-mine.get('2204', 0))}, "
+                      f"{'[green]trial balance identical at node and hub[/green]' if same else '[red]books differ[/red]'}")
+
+
 def _digest(store: NodeStore, campus_id: str) -> dict[str, str]:
     with store.read() as conn:
         return subscription_digests(conn, metadata, campus_id)
@@ -176,9 +221,10 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                                       "content": FOLLOW_UPS[k % 3]}).raise_for_status()
                 receipts, signed = _sign_two(client, server.url, product_id)
                 teaching = _lesson_with_kiosk(client, server, signed)
+                rent = _expense(client, server.url, 1_200_000 if config.campus_code == "BJ01" else 900_000)
                 bad = client.post(f"{server.url}/api/v1/leads", json={"name": "赵敏", "phone": "12345"})
                 console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups, "
-                              f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; a bad phone is refused with {bad.status_code} naming "
+                              f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; {rent}; a bad phone is refused with {bad.status_code} naming "
                               f"[bold]{bad.json()['errors'][0]['field']}[/bold]; "
                               f"sync: {_sync(config, server)}")
         console.rule("The link comes back")
@@ -220,6 +266,9 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
             same = _digest(node_store, config.campus_id) == _digest(hub.store, config.campus_id)
             console.print(f"{config.campus_code}: every table it subscribes to "
                           f"{'[green]identical to the hub[/green]' if same else '[red]DIFFERS from the hub[/red]'}")
+        # Reading the books signs in at the hub, which the audit trail records: after the comparison.
+        _group_books(console, hub_server.server.config.app, hub_server.url, password,  # type: ignore[attr-defined]
+                     list(zip(configs, nodes, strict=True)))
         merged = httpx.get(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}", headers=tokens[1]).json()
         console.print(f"lead {merged['number']} after the merge: notes={merged['notes']!r} (BJ01), "
                       f"channel={merged['channel']!r} (SH01)")

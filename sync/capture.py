@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, MetaData, Table, insert, select, update
 
@@ -129,9 +129,10 @@ class UnitOfWork:
         self._start()
         return self._clock.now()
 
-    def _append(self, table: str, row_id: str, op: str, fields: dict[str, Any],
+    def _append(self, table: str, row_id: str, op: Literal["insert", "update"], fields: dict[str, Any],
                 base: dict[str, tuple[int, str]] | None = None) -> Change:
         self._start()
+        assert self._head is not None  # _start read it
         seq, previous_hash = self._head
         change = Change(
             node=self._node_id,
@@ -162,7 +163,9 @@ class UnitOfWork:
         self.conn.execute(insert(table), row)
         fields = {key: value for key, value in row.items() if key != "id"}
         change = self._append(table_name, row["id"], INSERT, fields)
-        if policy_of(table).merge is Merge.LAST_WRITER_WINS:
+        policy = policy_of(table)
+        assert policy is not None  # _table admits only replicated tables
+        if policy.merge is Merge.LAST_WRITER_WINS:
             write_versions(self.conn, self._tables.versions, table_name, change.row_id,
                            [(ROW_VERSION, Version(change.hlc, self._node_id), None)])
         return row["id"]
@@ -170,7 +173,9 @@ class UnitOfWork:
     def update(self, table_name: str, row_id: str, values: Mapping[str, Any]) -> Change | None:
         """Change some fields of a last-writer-wins row; only fields that differ are recorded."""
         table = self._table(table_name)
-        if policy_of(table).merge is Merge.APPEND_ONLY:
+        policy = policy_of(table)
+        assert policy is not None  # _table admits only replicated tables
+        if policy.merge is Merge.APPEND_ONLY:
             raise CaptureError(f"{table_name} is append-only: correct it with a reversing entry")
         if "id" in values:
             raise CaptureError("a row's id cannot change")
@@ -183,7 +188,8 @@ class UnitOfWork:
         self.conn.execute(update(table).where(table.c.id == row_id).values(changed))
         stored = {name: StoredVersion(Version(hlc, node_id), pending) for _row, name, hlc, node_id, pending
                   in select_versions(self.conn, self._tables.versions, table_name, [row_id])}
-        base = {name: tuple(version) for name in changed if (version := effective(stored, name)) is not None}
+        base = {name: (version.hlc, version.node_id) for name in changed
+                if (version := effective(stored, name)) is not None}
         change = self._append(table_name, row_id, UPDATE, changed, base or None)
         version = Version(change.hlc, self._node_id)
         write_versions(self.conn, self._tables.versions, table_name, row_id, [(f, version, None) for f in changed])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -13,8 +13,8 @@ from campus.sync import codec
 GENESIS_HASH = bytes(32)
 # A column's integer is a 64-bit one (SQLite's and PostgreSQL's BIGINT); anything wider is refused as read.
 Int64 = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
-INSERT = "insert"
-UPDATE = "update"
+INSERT: Final = "insert"
+UPDATE: Final = "update"
 OPS = (INSERT, UPDATE)
 
 

@@ -76,8 +76,11 @@ def _bad_keys(value: dict[Any, Any]) -> list[str]:
     raise NotCanonical(f"map keys must be strings, got {type(key).__name__}")
 
 
+_BASES: tuple[type, ...] = (bool, int, str, bytes)
+
+
 def _base(value: Any) -> Any:
-    for base in (bool, int, str, bytes):
+    for base in _BASES:
         if isinstance(value, base):
             return base(value)
     raise NotCanonical(type(value).__name__)

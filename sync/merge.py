@@ -19,9 +19,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from campus.sync import codec
 from campus.sync.bulk import existing_ids, insert_tuples, select_rows, update_tuples
@@ -137,7 +138,7 @@ def merge_change(state: RowState, change: Change, policy: SyncPolicy,
         if version is None or incoming > version:
             winners[name] = value
             seen = base.get(name) if base is not None and state.values is not None and version is not None else None
-            if seen is not None and Version(*seen) < version and version.node_id != change.node \
+            if seen is not None and version is not None and Version(*seen) < version and version.node_id != change.node \
                     and name not in policy.quiet_fields and state.value(name) != value:
                 # Its writer never saw the value it replaces: that value was written at the same
                 # time somewhere else, and is kept for a person to restore.
@@ -214,7 +215,8 @@ class Merger:
     @cache
     def _defaults(table: Table) -> dict[str, Any]:
         """Every column but the id with the value a row gets when an insert leaves it out."""
-        return {column.name: column.default.arg if column.default is not None and column.default.is_scalar else None
+        return {column.name: cast(ScalarElementColumnDefault, column.default).arg
+                if column.default is not None and column.default.is_scalar else None
                 for column in table.c if column.name != "id"}
 
     def apply_batch(self, conn: Connection, changes: Sequence[Change], writer_campus: str | None = None,
@@ -292,7 +294,8 @@ class Merger:
                 rest.append(index)
                 continue
             fields = change.fields
-            if check_owner and (policy.owner is HUB_OWNER or fields.get(column) != writer_campus):
+            # (a campus-owned table always names its campus column)
+            if check_owner and (policy.owner is HUB_OWNER or fields.get(cast(str, column)) != writer_campus):
                 results[index] = MergeResult(rejection=_owner_refusal(change, policy, _ABSENT, writer_campus))
                 continue
             inserted.add(row_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import Table
 
@@ -73,13 +74,14 @@ class Visits:
 NO_NODE = "-"  # the scope of a row no node subscribes to
 
 
-def scope_of(policy: SyncPolicy, campus: str | None) -> str | None:
-    """The campus whose nodes receive a row (None: every node; NO_NODE: none)."""
+def scope_of(policy: SyncPolicy, campus: object) -> str | None:
+    """The campus whose nodes receive a row (None: every node; NO_NODE: none). ``campus`` is the
+    row's campus column, read from a change's fields or the store: a campus id or None."""
     if policy.campus_column is None:
         return None
     if campus is None and not policy.unscoped_rows_shared:
         return NO_NODE
-    return campus
+    return cast("str | None", campus)
 
 
 def policy_of(table: Table) -> SyncPolicy | None:

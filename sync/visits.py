@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, MetaData, Select, Table, select
+from sqlalchemy import ColumnElement, CompoundSelect, Connection, MetaData, Select, Table, select
 
 from campus.sync.policy import Visits, policy_of
 
@@ -11,7 +11,7 @@ def visits_of(metadata: MetaData) -> Visits | None:
     return metadata.info.get("visits")
 
 
-def students_at(metadata: MetaData, campus_id: str) -> Select | None:
+def students_at(metadata: MetaData, campus_id: str) -> Select | CompoundSelect | None:
     """Ids of the students active at ``campus_id``: studying there, or at home there."""
     visits = visits_of(metadata)
     if visits is None:

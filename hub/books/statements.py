@@ -11,12 +11,14 @@ sums from the database are turned back into ``int`` (PostgreSQL returns NUMERIC 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
 from campus.schema.books import chart
+from campus.schema.books.projection import sheet_sides
 from campus.schema.tables import campuses, hub_book_eliminations, hub_book_rollups
 
 FUND_PARENTS = (chart.CASH, chart.BANK, chart.OTHER_MONETARY_FUNDS)
@@ -58,7 +60,7 @@ def _tb_rows(conn: Connection, table: Any, start: str, end: str,
     query = (select(*keys, _sum(table.c.debit_fen - table.c.credit_fen, before),
                     _sum(table.c.debit_fen, ~before), _sum(table.c.credit_fen, ~before))
              .where(table.c.period <= end).group_by(*keys))
-    rows = conn.execute(query).all()
+    rows: Sequence[Sequence[Any]] = conn.execute(query).all()  # as many columns as keys, then three
     if not by_campus:
         return {("", account): [int(o), int(d), int(c)] for account, o, d, c in rows}
     return {(campus, account): [int(o), int(d), int(c)] for campus, account, o, d, c in rows}
@@ -181,24 +183,7 @@ def _balances(conn: Connection, table: Any, period: str) -> dict[tuple[str, str]
 
 def _sheet(balances: dict[str, int]) -> dict[str, Any]:
     """资产负债表 from net debits per account, as :func:`campus.schema.books.projection.balance_sheet` makes it."""
-    assets: dict[str, int] = {}
-    liabilities: dict[str, int] = {}
-    equity: dict[str, int] = {}
-    profit = 0
-    for code, net in sorted(balances.items()):
-        if not net:
-            continue
-        kind = account_of(code).kind
-        if chart.is_inter_campus(code) and net < 0:
-            liabilities[code] = -net
-        elif kind is chart.Kind.ASSET:
-            assets[code] = net
-        elif kind is chart.Kind.LIABILITY:
-            liabilities[code] = -net
-        elif kind is chart.Kind.EQUITY:
-            equity[code] = -net
-        else:
-            profit -= net
+    assets, liabilities, equity, profit = sheet_sides(balances)
     total_assets = sum(assets.values())
     total_claims = sum(liabilities.values()) + sum(equity.values()) + profit
     return {"assets": assets, "liabilities": liabilities, "equity": equity, "profit_fen": profit,

@@ -23,9 +23,8 @@ from campus.node.crm.leads import (
 from campus.node.crm.moves import active_consultants, lead_history_of
 from campus.node.crm.pools import Move, Pool, allowed_moves
 from campus.node.finance import use_cases as money
-from campus.node.finance.api import DepositIn
 from campus.node.finance.payments import FUND_ACCOUNTS
-from campus.node.finance.screens import FUND_LABELS
+from campus.node.finance.screens import FUND_LABELS, deposit_form
 from campus.node.screens import TEMPLATES
 from campus.schema.errors import Invalid
 from campus.schema.tables import lead_follow_ups, students, users
@@ -103,25 +102,13 @@ async def lead_detail(request: Request) -> Response:
 
 
 @performs(money.take_deposit)
-
-
 async def lead_deposit(request: Request) -> Response:
     """Take a deposit from a lead: the money is recorded with a receipt, the lead moves to the deposit pool."""
-    node = request.app.state.node
     lead_id = request.path_params["lead_id"]
-
-    def take(form: FormData) -> str:
-        given = form_model(form, DepositIn, lead_id=lead_id)
-        payment = money.take_deposit(node.store, node.ctx, actor_of(request), given.amount_fen, given.fund_account,
-                                     lead_id=lead_id, note=given.note)
-        return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
-
-    return await form_action(request, f"/leads/{lead_id}", take)
+    return await deposit_form(request, f"/leads/{lead_id}", lead_id=lead_id)
 
 
 @performs(cases.move_lead)
-
-
 async def lead_move(request: Request) -> Response:
     node = request.app.state.node
     lead_id = request.path_params["lead_id"]
@@ -140,8 +127,6 @@ async def lead_move(request: Request) -> Response:
 
 
 @performs(cases.add_follow_up)
-
-
 async def lead_follow_up(request: Request) -> Response:
     node = request.app.state.node
     lead_id = request.path_params["lead_id"]
@@ -157,8 +142,6 @@ async def lead_follow_up(request: Request) -> Response:
 
 
 @performs(cases.import_leads)
-
-
 async def lead_import(request: Request) -> Response:
     node = request.app.state.node
     report, error = None, None
@@ -180,8 +163,6 @@ async def lead_import(request: Request) -> Response:
 
 
 @performs(cases.create_lead)
-
-
 async def new_lead(request: Request) -> Response:
     node = request.app.state.node
     values = {"name": "", "phone": "", "channel": ""}

@@ -59,8 +59,6 @@ async def student_list(request: Request) -> Response:
 
 
 @performs(cases.admit_student)
-
-
 async def student_new(request: Request) -> Response:
     node = request.app.state.node
     lead_id = request.query_params.get("lead") or None
@@ -104,26 +102,27 @@ async def student_detail(request: Request) -> Response:
         "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS]})
 
 
-@performs(cases.take_deposit)
-
-
-async def student_deposit(request: Request) -> Response:
-    """A deposit from a student before a contract (for a course still being chosen)."""
+async def deposit_form(request: Request, back: str, **payer: str) -> Response:
+    """A deposit (订金) typed at the desk, from a student or a lead (``payer``), then back to ``back``."""
     node = request.app.state.node
-    student_id = request.path_params["student_id"]
 
     def take(form: FormData) -> str:
-        given = form_model(form, DepositIn, student_id=student_id)
+        given = form_model(form, DepositIn, **payer)
         payment = cases.take_deposit(node.store, node.ctx, actor_of(request), given.amount_fen, given.fund_account,
-                                     student_id=student_id, note=given.note)
+                                     note=given.note, **payer)
         return _("Deposit received: receipt %(number)s") % {"number": payment["receipt_number"]}
 
-    return await form_action(request, f"/students/{student_id}", take)
+    return await form_action(request, back, take)
+
+
+@performs(cases.take_deposit)
+async def student_deposit(request: Request) -> Response:
+    """A deposit from a student before a contract (for a course still being chosen)."""
+    student_id = request.path_params["student_id"]
+    return await deposit_form(request, f"/students/{student_id}", student_id=student_id)
 
 
 @performs(cases.sign_contract)
-
-
 async def contract_sign(request: Request) -> Response:
     node = request.app.state.node
     student_id = request.path_params["student_id"]
@@ -158,8 +157,6 @@ async def contract_detail(request: Request) -> Response:
 
 
 @performs(cases.take_payment)
-
-
 async def contract_payment(request: Request) -> Response:
     node = request.app.state.node
     contract_id = request.path_params["contract_id"]
@@ -174,8 +171,6 @@ async def contract_payment(request: Request) -> Response:
 
 
 @performs(cases.change_contract)
-
-
 async def contract_change(request: Request) -> Response:
     node = request.app.state.node
     contract_id = request.path_params["contract_id"]

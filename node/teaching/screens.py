@@ -94,8 +94,6 @@ async def lesson_page(request: Request) -> Response:
 
 
 @performs(cases.roll_call)
-
-
 async def lesson_marks(request: Request) -> Response:
     """Mark every student of the lesson at once (the teacher's roll call), and confirm if asked."""
     node = request.app.state.node
@@ -110,8 +108,6 @@ async def lesson_marks(request: Request) -> Response:
 
 
 @performs(cases.reconfirm)
-
-
 async def lesson_reconfirm(request: Request) -> Response:
     node = request.app.state.node
     lesson_id = request.path_params["lesson_id"]
@@ -125,8 +121,6 @@ async def lesson_reconfirm(request: Request) -> Response:
 
 
 @performs(cases.export_attendance)
-
-
 async def attendance_print(request: Request) -> Response:
     """A printable attendance sheet for a period (the same rows as the Excel export)."""
     node = request.app.state.node

@@ -87,7 +87,7 @@ class Closes:
 
 def _state_campus(fact: Fact) -> str:
     """The campus whose contract positions the fact changes (its order matters there)."""
-    return getattr(fact, "contract_campus_id", None) or getattr(fact, "campus_id", "")
+    return getattr(fact, "contract_campus_id", "") or getattr(fact, "campus_id", "")
 
 
 def _order(facts: list[Fact], closes: Closes) -> list[tuple[Fact, str]]:
@@ -227,11 +227,11 @@ def read_facts(conn: Connection, campus_id: str | None = None, timezone: str = D
     changes = select(contract_events)
     if campus_id is not None:
         changes = changes.where(contract_events.c.campus_id == campus_id)
-    for row in conn.execute(changes).mappings():
-        facts.append(ContractChange(id=row["id"], at=row["at"], date=_local_date(row["at"], zone),
-                                    contract_id=row["contract_id"], contract_campus_id=row["campus_id"],
-                                    change=row["kind"], hours_x100=row["hours_x100"],
-                                    due_delta_fen=row["due_delta_fen"]))
+    for event in conn.execute(changes).mappings():
+        facts.append(ContractChange(id=event["id"], at=event["at"], date=_local_date(event["at"], zone),
+                                    contract_id=event["contract_id"], contract_campus_id=event["campus_id"],
+                                    change=event["kind"], hours_x100=event["hours_x100"],
+                                    due_delta_fen=event["due_delta_fen"]))
     for reader in FACT_READERS:
         facts.extend(reader(conn, campus_id, timezone))
     return facts
@@ -370,13 +370,19 @@ class BalanceSheet:
         return sum(self.liabilities.values()) + sum(self.equity.values()) + self.profit_fen
 
 
-def balance_sheet(entries: Iterable[JournalEntry], period: str) -> BalanceSheet:
-    balances = _balances(entries, "", period)
-    assets, liabilities, equity = {}, {}, {}
+def sheet_sides(balances: Mapping[str, int]) -> tuple[dict[str, int], dict[str, int], dict[str, int], int]:
+    """Net debit balances per account sorted into assets, liabilities and equity (each positive in
+    its normal direction), and the profit not yet carried to equity. An inter-campus current
+    account with a credit balance is owed to the counterpart campus: a liability."""
+    assets: dict[str, int] = {}
+    liabilities: dict[str, int] = {}
+    equity: dict[str, int] = {}
     profit = 0
     for code, net in sorted(balances.items()):
+        if not net:
+            continue
         kind = chart.account(code).kind
-        if chart.is_inter_campus(code) and net < 0:  # owed to the counterpart campus
+        if chart.is_inter_campus(code) and net < 0:
             liabilities[code] = -net
         elif kind is chart.Kind.ASSET:
             assets[code] = net
@@ -386,7 +392,11 @@ def balance_sheet(entries: Iterable[JournalEntry], period: str) -> BalanceSheet:
             equity[code] = -net
         else:
             profit -= net
-    return BalanceSheet(period, assets, liabilities, equity, profit)
+    return assets, liabilities, equity, profit
+
+
+def balance_sheet(entries: Iterable[JournalEntry], period: str) -> BalanceSheet:
+    return BalanceSheet(period, *sheet_sides(_balances(entries, "", period)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +465,7 @@ def deferred_tuition(entries: Iterable[JournalEntry], start: str, end: str) -> t
                 row["other_fen"] += net - bad_debt
     made = [RollForward(contract, **values) for contract, values in sorted(rows.items())]
     total = RollForward(None)
-    for row in made:
-        total = total + row
+    for each in made:
+        total = total + each
     return made, total
 

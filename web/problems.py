@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -28,7 +29,7 @@ class Problem(Exception):
         title: str | None = None,
         type_: str = "about:blank",
         errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
@@ -97,8 +98,13 @@ def domain_problem(exc: DomainError) -> Problem:
     slug = exc.problem_slug or "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
     errors = [{"field": exc.field, "message": exc.detail}] if isinstance(exc, Invalid) else None
     headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotSignedIn) else None
+    # A fact named like a member of the problem itself (status, title...) would clobber it: keep it, renamed.
+    facts = {(f"fact_{key}" if key in RESERVED else key): value for key, value in exc.facts.items()}
     return Problem(exc.status, exc.detail, title=exc.problem_title or name, type_=f"/problems/{slug}",
-                   errors=errors, headers=headers, **exc.facts)
+                   errors=errors, headers=headers, **facts)
+
+
+RESERVED = frozenset({"status", "detail", "title", "type", "type_", "errors", "headers", "instance"})
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from campus.node.screens import TEMPLATES
-from campus.node.teaching.kiosks import KioskRefused, accept_marks, authenticate, device_secret
+from campus.node.teaching.kiosks import accept_marks, authenticate, device_secret
 from campus.schema.ids import new_id
 from campus.schema.tables import kiosk_devices, students
 from campus.web.api import json_response
@@ -54,11 +54,7 @@ async def post_marks(request: Request) -> Response:
             results = accept_marks(uow, node.config.campus_id, device_id, marks)
         return results, began
 
-    try:
-        results, began = await node.blocking(store_marks)
-    except KioskRefused as refused:
-        raise Problem(refused.status, refused.detail, type_=f"/problems/kiosk-{refused.reason.replace('_', '-')}",
-                      reason=refused.reason) from None
+    results, began = await node.blocking(store_marks)  # a KioskRefused is answered by the one mapper
     response = json_response({"results": [vars(r) for r in results],
                               "stored": sum(r.outcome in ("stored", "unmatched") for r in results),
                               "duplicates": sum(r.outcome == "duplicate" for r in results),

@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
@@ -44,6 +45,8 @@ class KioskRefused(DomainError):
         super().__init__(detail, reason=reason)
         self.status = status
         self.reason = reason
+        self.problem_slug = f"kiosk-{reason.replace('_', '-')}"
+        self.problem_title = HTTPStatus(status).phrase
 
 
 def add_device(conn: Connection, name: str, device_id: str) -> dict[str, str]:

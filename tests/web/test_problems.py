@@ -49,3 +49,13 @@ def test_a_sync_refusal_keeps_its_own_status_title_and_type() -> None:
 
     assert body == {"type": "/problems/sync-gap", "title": "Sync refused", "status": 409,
                     "detail": "hub holds up to seq 4", "reason": "gap", "resume_from": 5}
+
+
+def test_a_fact_named_like_a_problem_member_is_kept_renamed_instead_of_breaking_the_answer() -> None:
+    from campus.schema.errors import Conflict
+    from campus.web.problems import domain_problem
+
+    body = domain_problem(Conflict("the lesson is cancelled", status="cancelled", title="x")).body()
+
+    assert body["status"] == 409 and body["title"] == "Conflict"
+    assert (body["fact_status"], body["fact_title"]) == ("cancelled", "x")

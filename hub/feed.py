@@ -87,10 +87,12 @@ def publish(conn: Connection, groups: Groups) -> None:
                 size += len(items[end][1])
                 end += 1
             segment = items[start:end]
-            feed_seq = conn.execute(insert(hub_feed).values(
+            primary_key = conn.execute(insert(hub_feed).values(
                 origin_node=origin, first_origin_seq=segment[0][0], last_origin_seq=segment[-1][0], campus_id=scope,
                 count=len(segment), bodies=codec.pack([body for _, body, _ in segment]),
-                accepted_at_ms=now_ms)).inserted_primary_key[0]
+                accepted_at_ms=now_ms)).inserted_primary_key
+            assert primary_key is not None  # a one-row insert
+            feed_seq = primary_key[0]
             index += [{"student_id": s, "feed_seq": feed_seq} for s in sorted({s for _, _, s in segment if s})]
             start = end
     insert_rows(conn, hub_feed_students, index)

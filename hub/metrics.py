@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -39,7 +39,7 @@ class SyncCollector(Collector):
         yield quarantined
 
 
-def metrics_endpoint(sync: HubSync):  # type: ignore[no-untyped-def]
+def metrics_endpoint(sync: HubSync) -> Callable[[Request], Awaitable[Response]]:
     registry = CollectorRegistry()
     registry.register(SyncCollector(sync))
 

@@ -19,10 +19,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campus.schema.errors import Conflict, Invalid
 from campus.schema.quantities import round_half_up
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
 
 
 class EntryKind(StrEnum):
@@ -88,7 +91,7 @@ class Balance:
                 "gift_hours_x100": self.gift_hours_x100, "value_fen": self.value_fen}
 
 
-def entry_from_row(row: Mapping[str, Any]) -> Entry:
+def entry_from_row(row: Mapping[str, Any] | RowMapping) -> Entry:
     return Entry(EntryKind(row["kind"]), row["hours_x100"], row["value_fen"], bool(row["gift"]))
 
 

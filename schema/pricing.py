@@ -12,11 +12,14 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campus.schema.errors import Conflict, Invalid
 from campus.schema.permissions import Role
 from campus.schema.quantities import Money, round_half_up
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping
 
 
 class Delivery(StrEnum):
@@ -64,7 +67,7 @@ class Promo:
     active: bool = True
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Promo:
+    def from_row(cls, row: Mapping[str, Any] | RowMapping) -> Promo:
         return cls(row["code"], row["kind"], row["amount_fen"] or 0, row["percent_bp"] or 0, row["valid_from"],
                    row["valid_until"], row["max_uses"], row["min_subtotal_fen"] or 0, bool(row["active"]))
 

@@ -70,7 +70,7 @@ class _Quantity:
     def _same(self, other: object) -> _Quantity:
         if type(other) is not type(self):
             raise TypeError(f"cannot combine {type(self).__name__} with {type(other).__name__}")
-        return other  # type: ignore[return-value]
+        return other
 
     def __add__(self, other: Self) -> Self:
         return type(self)(self.units + self._same(other).units)
@@ -111,7 +111,7 @@ class _Quantity:
         return [type(self)(p) for p in parts]
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.units == self.units  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.units == self.units
 
     def __lt__(self, other: Self) -> bool:
         return self.units < self._same(other).units

@@ -56,7 +56,7 @@ def _id() -> Column:
 
 def _counter() -> BigInteger:
     """A 64-bit sequence number; INTEGER on SQLite, so that a primary key is the rowid."""
-    return BigInteger().with_variant(Integer, "sqlite")  # type: ignore[return-value]
+    return BigInteger().with_variant(Integer, "sqlite")
 
 
 def _tombstone() -> Column:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +164,7 @@ def _upsert_add(conn: Connection, table: Any, keys: list[str], rows: list[dict[s
     """Add each row's debit and credit to the row with its key, creating it if there is none."""
     if not rows:
         return
+    dialect_insert: Callable[..., Any]  # PostgreSQL's and SQLite's both have on_conflict_do_update
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
@@ -189,8 +190,8 @@ def apply_journal(conn: Connection, campus_id: str, entries: Iterable[JournalEnt
     for chunk in _chunks(gone):
         conn.execute(delete(hub_journal_lines).where(hub_journal_lines.c.entry_id.in_(chunk)))
     inserted = [dict(zip(LINE_COLUMNS, row, strict=True)) for entry_id in new for row in wanted[entry_id]]
-    for row in inserted:
-        delta.add(tuple(row[c] for c in LINE_COLUMNS), +1)
+    for line in inserted:
+        delta.add(tuple(line[c] for c in LINE_COLUMNS), +1)
     for chunk in _chunks(inserted, 2000):
         conn.execute(insert(hub_journal_lines), chunk)
     delta.inserted = len(inserted)
@@ -236,7 +237,7 @@ def campuses_named(conn: Connection, touched: dict[str, set[str]]) -> set[str]:
                                   .where(asset_entries.c.contract_id.in_(chunk))).scalars())
     for chunk in _chunks(sorted(deposit_ids)):
         found.update(conn.execute(select(payments.c.campus_id).where(payments.c.id.in_(chunk))).scalars())
-    found.discard(None)  # type: ignore[arg-type]
+    found.discard(None)
     return found
 
 

@@ -182,9 +182,9 @@ class Ingest:
                     "table_name": change.table, "row_id": change.row_id, "reason": result.rejection,
                     "created_at": utc_now_text()})
                 continue
-            scope, student = result.scope, routing.student(change)
-            for campus in [scope, *routing.also_to(student, scope)]:
-                groups.setdefault((origin, campus), []).append((seq, body, student))
+            scope, about = result.scope, routing.student(change)
+            for target in [scope, *routing.also_to(about, scope)]:
+                groups.setdefault((origin, target), []).append((seq, body, about))
             for lost in result.lost:
                 self._record_conflict(uow, lost, scope)
         feed.publish(conn, groups)

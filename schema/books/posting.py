@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from campus.schema.books import chart
 from campus.schema.books.facts import (
@@ -268,6 +268,7 @@ class Posting:
 
 
 Rule = Callable[[Fact, Book], Posting]
+F = TypeVar("F", bound=Fact)
 
 
 class Category(StrEnum):
@@ -292,9 +293,12 @@ def register_rule(kind: str, rule: Rule, *, categories: Mapping[str, Category] |
     CATEGORIES.update(categories or {})
 
 
-def rule_for(kind: str, *, categories: Mapping[str, Category] | None = None) -> Callable[[Rule], Rule]:
-    def decorate(rule: Rule) -> Rule:
-        register_rule(kind, rule, categories=categories)
+def rule_for(kind: str, *, categories: Mapping[str, Category] | None = None
+             ) -> Callable[[Callable[[F, Book], Posting]], Callable[[F, Book], Posting]]:
+    """Register the decorated rule for facts of ``kind``; it takes that kind's own fact class,
+    which is all :func:`post` hands it."""
+    def decorate(rule: Callable[[F, Book], Posting]) -> Callable[[F, Book], Posting]:
+        register_rule(kind, cast(Rule, rule), categories=categories)
         return rule
     return decorate
 

@@ -133,19 +133,18 @@ def build_api() -> Api:
 async def home(request: Request) -> Response:
     node: Node = request.app.state.node
     return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name,
-                                                     "config": node.config, "sync": node.sync_state()})
+                                                     "config": node.config, "sync": await node.blocking(node.sync_state)})
 
 
 async def conflicts_page(request: Request) -> Response:
     node: Node = request.app.state.node
-    with node.store.read() as conn:
-        rows = list_conflicts(conn, node.config.campus_id)
+    rows = await node.query(list_conflicts, node.config.campus_id)
     return render(TEMPLATES, request, "conflicts.html", {"app_title": node.config.campus_name, "conflicts": rows})
 
 
 async def healthz(request: Request) -> Response:
     node: Node = request.app.state.node
-    seq, _ = node.store.head()
+    seq, _ = await node.blocking(node.store.head)
     return JSONResponse({"status": "ok", "role": "node", "campus": node.config.campus_code, "head_seq": seq})
 
 

@@ -12,9 +12,10 @@ def register(api: Api) -> None:
     @api.route("/log/head", "GET", "This node's change-log head", "sync.view", tags=["sync"])
     async def head(request: Request) -> Response:
         node = request.app.state.node
-        seq, digest = node.store.head()
+        seq, digest = await node.blocking(node.store.head)
         return json_response({"node_id": node.config.node_id, "seq": seq, "hash": digest.hex()})
 
     @api.route("/sync/status", "GET", "Outbox size and last successful sync", "sync.view", tags=["sync"])
     async def sync_status(request: Request) -> Response:
-        return json_response(request.app.state.node.sync_state())
+        node = request.app.state.node
+        return json_response(await node.blocking(node.sync_state))

@@ -29,7 +29,7 @@ from campus.web.auth import PUBLIC, actor_of, check_csrf, client_ip, csrf_token,
 from campus.web.i18n import gettext_ as _
 from campus.web.problems import InvalidInput
 from campus.web.templating import flash, make_templates, render
-from campus.web.usecase import Work, off_loop, perform, performs, use_case
+from campus.web.usecase import Work, off_loop, perform, performs, query, use_case
 
 TEMPLATES = make_templates(Path(__file__).parent.parent / "templates")
 
@@ -45,14 +45,15 @@ def register_auth_api(api: Api) -> None:
     async def token(request: Request) -> Response:
         credentials = await parse_body(request, TokenIn)
         auth = request.app.state.auth
-        principal = auth.sign_in(credentials.username, credentials.password, client_ip(request))
-        value, expires = issue_token(auth.store, principal.user_id)
+        # Argon2 and the store: on a worker thread, so a sign-in never stalls the node's other requests.
+        principal = await off_loop(auth.sign_in, credentials.username, credentials.password, client_ip(request))
+        value, expires = await off_loop(issue_token, auth.store, principal.user_id)
         return json_response({"token": value, "token_type": "bearer", "expires_at": expires,
                               "user": {"id": principal.user_id, "username": principal.username}}, 201)
 
     @api.route("/auth/revoke", "POST", "Revoke the bearer token this request carries", "home.view", tags=["auth"])
     async def revoke(request: Request) -> Response:
-        revoke_token(request.app.state.auth.store, request.headers["authorization"][7:].strip())
+        await off_loop(revoke_token, request.app.state.auth.store, request.headers["authorization"][7:].strip())
         return json_response({"revoked": True})
 
 
@@ -65,8 +66,8 @@ async def login(request: Request) -> Response:
         form = await request.form()
         check_csrf(request, form)
         try:
-            principal = request.app.state.auth.sign_in(str(form.get("username", "")), str(form.get("password", "")),
-                                                       client_ip(request))
+            principal = await off_loop(request.app.state.auth.sign_in, str(form.get("username", "")),
+                                       str(form.get("password", "")), client_ip(request))
         except LoginFailed:
             error = _("Wrong username or password, or the account is locked for a while.")
         else:
@@ -85,7 +86,28 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-AUDITED_ACTIONS = ["login", "login_failed", "permission_change", "conflict_resolved", "leads_imported"]
+AUDITED_ACTIONS = {
+    "login": "Signed in",
+    "login_failed": "Sign-in failed",
+    "permission_change": "Permissions changed",
+    "conflict_resolved": "Conflict resolved",
+    "leads_imported": "Leads imported",
+    "contract_signed": "Contract signed",
+    "manual_discount": "Manual discount",
+    "deposit_taken": "Deposit taken",
+    "payment_taken": "Payment taken",
+    "attendance_confirmed": "Attendance confirmed",
+    "attendance_changed": "Attendance corrected",
+    "personal_data_exported": "Personal data exported",
+    "price_changed": "Price changed",
+    "books_month_closed": "Month closed",
+    "journal_entry_posted": "Journal entry posted",
+    "expense_approved": "Expense approved",
+    "invoice_issued": "Invoice issued",
+    "invoice_cancelled": "Invoice cancelled (red)",
+    "supervised_funds_released": "Supervised funds released",
+}  # what the filter offers, with the label shown for each
+
 
 
 async def audit_page(request: Request) -> Response:
@@ -93,10 +115,9 @@ async def audit_page(request: Request) -> Response:
     auth = request.app.state.auth
     action = request.query_params.get("action") or None
     username = request.query_params.get("username", "").strip() or None
-    with auth.store.read() as conn:
-        events = list_audit(conn, auth.campus_id, action, username, limit=500)
+    events = await query(auth.store, list_audit, auth.campus_id, action, username, limit=500)
     return render(TEMPLATES, request, "audit.html",
-                  {"app_title": request.app.state.title, "events": events, "actions": AUDITED_ACTIONS,
+                  {"app_title": request.app.state.title, "events": events, "actions": {code: _(label) for code, label in AUDITED_ACTIONS.items()},
                    "chosen_action": action or "", "chosen_username": username or ""})
 
 
@@ -123,10 +144,12 @@ async def users_page(request: Request) -> Response:
         except (DomainError, ValueError) as exc:
             flash(request, getattr(exc, "detail", str(exc)), "error")
         return RedirectResponse("/users", status_code=303)
-    with auth.store.read() as conn:
-        people = list(users_with_roles(conn))
-        places = {row.id: row.name for row in conn.execute(select(campuses.c.id, campuses.c.name)
-                                                            .where(campuses.c.deleted.is_(False)))}
+
+    def read(conn: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        return list(users_with_roles(conn)), {row.id: row.name for row in conn.execute(
+            select(campuses.c.id, campuses.c.name).where(campuses.c.deleted.is_(False)))}
+
+    people, places = await query(auth.store, read)
     return render(TEMPLATES, request, "users.html", {
         "app_title": request.app.state.title, "people": people, "campuses": places, "manages": manages,
         "roles": [(role.value, _(label)) for role, label in ROLE_LABELS.items()],
@@ -161,7 +184,7 @@ def _change_users(request: Request, form: Any) -> None:
 
 
 @use_case("users.manage")
-def create_account(work: Work, username: str, display_name: str, password: str,
+def create_account(work: Work[CampusContext], username: str, display_name: str, password: str,
                    grants: list[tuple[Role, str | None]]) -> str:
     user_id = create_user(work.uow, username, display_name, password, grants)
     work.audit("permission_change", target_table="users", target_id=user_id, before=[],
@@ -170,7 +193,7 @@ def create_account(work: Work, username: str, display_name: str, password: str,
 
 
 @use_case("users.manage")
-def replace_roles(work: Work, user_id: str, grants: list[tuple[Role, str | None]]) -> list[Any]:
+def replace_roles(work: Work[CampusContext], user_id: str, grants: list[tuple[Role, str | None]]) -> list[Any]:
     before, after = set_roles(work.uow, user_id, grants)
     work.audit("permission_change", target_table="users", target_id=user_id, before=before, after=after)
     return after
@@ -214,8 +237,8 @@ def register_accounts_api(api: Api) -> None:
 
     @api.route("/users", "GET", "Users and their roles", "users.read", tags=["accounts"])
     async def list_users(request: Request) -> Response:
-        with request.app.state.auth.store.read() as conn:
-            return json_response({"items": list(users_with_roles(conn))})
+        people = await query(request.app.state.auth.store, lambda conn: list(users_with_roles(conn)))
+        return json_response({"items": people})
 
     @api.route("/users", "POST", "Create a user with roles", "users.manage", body=UserIn, tags=["accounts"])
     @performs(create_account)
@@ -244,7 +267,6 @@ def register_accounts_api(api: Api) -> None:
         limit = request.query_params.get("limit", "200")
         if not limit.isdigit() or not 1 <= int(limit) <= 1000:
             raise InvalidInput([{"field": "limit", "message": "must be an integer from 1 to 1000"}])
-        with auth.store.read() as conn:
-            rows = list_audit(conn, auth.campus_id, request.query_params.get("action") or None,
-                              request.query_params.get("username") or None, int(limit))
+        rows = await query(auth.store, list_audit, auth.campus_id, request.query_params.get("action") or None,
+                           request.query_params.get("username") or None, int(limit))
         return json_response({"items": rows})

@@ -12,11 +12,13 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from starlette.applications import Starlette
 
 from campus.hub.app import create_app as create_hub_app
 from campus.hub.bootstrap import init_hub
@@ -45,8 +47,13 @@ LEADS = {
 FOLLOW_UPS = ["电话沟通,家长想了解周末钢琴班", "微信发送课程表和试听安排", "到店参观,约了周六试听"]
 
 
+def _app(server: BackgroundServer) -> Starlette:
+    """The app a server runs: the demo's servers run Campus's node and hub apps."""
+    return cast(Starlette, server.server.config.app)
+
+
 def _sync(config: NodeConfig, server: BackgroundServer) -> str:
-    store: NodeStore = server.server.config.app.state.node.store  # type: ignore[attr-defined]
+    store: NodeStore = _app(server).state.node.store
     client = client_for(config, store, timeout=5)
     try:
         report = client.sync_once()
@@ -116,7 +123,7 @@ def _lesson_with_kiosk(client: httpx.Client, server: BackgroundServer, signed: l
     lesson = client.post(f"{url}/api/v1/classes/{klass}/lessons", json={
         "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(minutes=90)).isoformat()})
     lesson.raise_for_status()
-    node_store = server.server.config.app.state.node.store  # type: ignore[attr-defined]
+    node_store = _app(server).state.node.store
     with node_store.write() as conn:
         device = add_device(conn, "前台考勤机", new_id())
     kiosk = Kiosk(url, device["id"], device["secret"])
@@ -141,11 +148,11 @@ def _expense(client: httpx.Client, url: str, rent_fen: int) -> str:
     return f"rent {Money(rent_fen)} approved ({made.json()['number']})"
 
 
-def _group_books(console: Console, hub_app: object, hub_url: str, password: str,
+def _group_books(console: Console, hub_app: Starlette, hub_url: str, password: str,
                  nodes: list[tuple[NodeConfig, BackgroundServer]]) -> None:
     """The hub's consolidated books: each campus's income, the group after eliminations, and
     whether every campus's books at its node equal the hub's for it."""
-    hub_app.state.books.run_once()  # type: ignore[attr-defined]  # the job runs every few seconds anyway
+    hub_app.state.books.run_once()  # the job runs every few seconds anyway
     months = {"from": "2020-01", "to": "2099-12"}
     with httpx.Client(timeout=30, headers=_token(hub_url, password)) as client:
         income = client.get(f"{hub_url}/api/v1/books/income-statement", params=months).json()
@@ -187,7 +194,7 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
     password = secrets.token_urlsafe(9)
     hub_config = init_hub(base / "hub", admin_password=password)
     hub_server = BackgroundServer(create_hub_app(hub_config)).start()
-    hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
+    hub = _app(hub_server).state.hub
     configs = []
     for code, name in CAMPUSES:
         _, token = hub.sync.add_campus(code, name)
@@ -203,7 +210,7 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
     try:
         console.rule("The link to headquarters goes down")
         hub_server.stop()
-        shared_lead = None
+        shared_lead: dict[str, Any] | None = None  # the first lead made, edited at both campuses below
         with httpx.Client(timeout=10) as client:
             for config, server in zip(configs, nodes, strict=True):
                 # The hub is away, yet staff sign in: the accounts came to the campus as hashes.
@@ -227,9 +234,10 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                               f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; {rent}; a bad phone is refused with {bad.status_code} naming "
                               f"[bold]{bad.json()['errors'][0]['field']}[/bold]; "
                               f"sync: {_sync(config, server)}")
+        assert shared_lead is not None  # every campus made leads
         console.rule("The link comes back")
         hub_server = BackgroundServer(create_hub_app(hub_config), port=hub_server.port).start()
-        hub = hub_server.server.config.app.state.hub  # type: ignore[attr-defined]
+        hub = _app(hub_server).state.hub
         # BJ01's first lead is edited at both campuses once SH01 knows it: different fields merge.
         _sync(configs[0], nodes[0]), _sync(configs[1], nodes[1])
         tokens = [_token(server.url, password) for server in nodes]
@@ -262,12 +270,12 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                             row["key_status"], str(row["quarantined"]), row["last_error"] or "—")
         console.print(monitor)
         for config, server in zip(configs, nodes, strict=True):
-            node_store = server.server.config.app.state.node.store  # type: ignore[attr-defined]
+            node_store = _app(server).state.node.store
             same = _digest(node_store, config.campus_id) == _digest(hub.store, config.campus_id)
             console.print(f"{config.campus_code}: every table it subscribes to "
                           f"{'[green]identical to the hub[/green]' if same else '[red]DIFFERS from the hub[/red]'}")
         # Reading the books signs in at the hub, which the audit trail records: after the comparison.
-        _group_books(console, hub_server.server.config.app, hub_server.url, password,  # type: ignore[attr-defined]
+        _group_books(console, _app(hub_server), hub_server.url, password,
                      list(zip(configs, nodes, strict=True)))
         merged = httpx.get(f"{nodes[1].url}/api/v1/leads/{shared_lead['id']}", headers=tokens[1]).json()
         console.print(f"lead {merged['number']} after the merge: notes={merged['notes']!r} (BJ01), "

@@ -92,7 +92,7 @@ class NodeConfig:
             raise ConfigError(f"{directory / CONFIG_FILE} has no [node] section: is it a hub directory?")
         node = content["node"]
         values: dict[str, Any] = {"directory": directory, **{k: node[k] for k in REQUIRED}}
-        defaults = {f.name: f.default for f in fields(cls)}
+        defaults: dict[str, Any] = {f.name: f.default for f in fields(cls)}
         for name, (section, key) in SETTINGS.items():  # each default is stated once: on the field
             given = content.get(section, {}).get(key, defaults[name])
             values[name] = type(defaults[name])(given) if not isinstance(defaults[name], tuple) else tuple(given)

@@ -9,6 +9,7 @@ from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
 from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.context import CampusContext, Clock, system_clock
+from campus.web.usecase import Batches, Work
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,7 @@ class NodeContext(CampusContext):
                                              config.lesson_change_alert, config.expiry_policy, config.timezone),
                    books=policy_of(config.vat_rate_bp, config.books_expiry, config.inter_campus_share_bp,
                                    config.invoice_limit, config.supervised_accounts, config.supervised_receipts))
+
+
+NodeWork = Work[NodeContext]  # what a node's use case works with: its context carries the settings
+NodeBatches = Batches[NodeContext]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import Connection
 
 from campus.node.config import NodeConfig
@@ -25,8 +27,9 @@ def check_after_merge(store: NodeStore, conn: Connection, changes: list[Change])
     """Run the business rules a merge can break on what just arrived, in the transaction that
     merged it; returns conflicts recorded."""
     lead_ids = {c.row_id for c in changes if c.table == "leads"}
-    lead_ids |= {c.fields["lead_id"] for c in changes if c.table == "lead_history" and "lead_id" in c.fields}
-    line_ids = {c.fields["line_id"] for c in changes if c.table == "asset_entries" and "line_id" in c.fields}
+    # (id columns hold text ids)
+    lead_ids |= {cast(str, c.fields["lead_id"]) for c in changes if c.table == "lead_history" and "lead_id" in c.fields}
+    line_ids = {cast(str, c.fields["line_id"]) for c in changes if c.table == "asset_entries" and "line_id" in c.fields}
     if not lead_ids and not line_ids:
         return 0
     with store.capture(conn) as uow:

@@ -27,6 +27,7 @@ from campus.web.accounts.store import record_audit
 
 P = ParamSpec("P")
 R = TypeVar("R")
+C = TypeVar("C", bound=CampusContext)  # a node's use cases work with its own context, with its settings
 
 
 class Store(Protocol):
@@ -40,11 +41,11 @@ class Unaudited(RuntimeError):
 
 
 @dataclass
-class Work:
+class Work(Generic[C]):
     """What a use case works with: its unit of work, the campus and who acts."""
 
     uow: UnitOfWork
-    ctx: CampusContext
+    ctx: C
     actor: Actor
     audited: list[str] = field(default_factory=list)
 
@@ -67,17 +68,17 @@ class Work:
 
 
 @dataclass
-class Batches:
+class Batches(Generic[C]):
     """What a batched use case works with: it opens one unit of work per batch (a long import
     must not hold the write lock for its whole length), and audits in the last of them."""
 
     store: Store
-    ctx: CampusContext
+    ctx: C
     actor: Actor
     audited: list[str] = field(default_factory=list)
 
     @contextmanager
-    def unit(self) -> Iterator[Work]:
+    def unit(self) -> Iterator[Work[C]]:
         with self.store.unit_of_work() as uow:
             work = Work(uow, self.ctx, self.actor, self.audited)
             yield work

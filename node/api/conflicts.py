@@ -8,10 +8,11 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campus.node.context import NodeWork
 from campus.schema.conflicts import list_conflicts
 from campus.schema.conflicts import resolve_conflict as apply_resolution
 from campus.web.api import Api, Input, json_response, parse_body
-from campus.web.usecase import Work, performs, use_case
+from campus.web.usecase import performs, use_case
 
 
 class ResolutionIn(Input):
@@ -20,7 +21,7 @@ class ResolutionIn(Input):
 
 
 @use_case("conflicts.resolve")
-def resolve_conflict(work: Work, conflict_id: str, resolution: str, restore_lost_value: bool) -> dict[str, Any]:
+def resolve_conflict(work: NodeWork, conflict_id: str, resolution: str, restore_lost_value: bool) -> dict[str, Any]:
     row = apply_resolution(work.uow, conflict_id, resolution, restore_lost_value, work.actor.user_id)
     work.audit("conflict_resolved", target_table="conflicts", target_id=row["id"],
                after={"resolution": row["resolution"], "restored": restore_lost_value})

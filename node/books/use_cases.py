@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from campus.node.books import queries
 from campus.node.books.rules import check_close, check_invoice, check_open, check_release
+from campus.node.context import NodeWork
 from campus.node.finance.payments import FUND_ACCOUNTS
 from campus.schema.books import chart
 from campus.schema.books.entries import checked_lines
@@ -17,7 +18,7 @@ from campus.schema.books.projection import close_period
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.tables import campaigns, contracts, expenses, invoices
-from campus.web.usecase import Work, use_case
+from campus.web.usecase import use_case
 
 # What each kind of expense posts to (企业会计准则 codes); marketing may name its campaign.
 EXPENSE_ACCOUNTS = {"rent": chart.ADMINISTRATIVE_EXPENSES, "utilities": chart.ADMINISTRATIVE_EXPENSES,
@@ -32,7 +33,7 @@ def _fund(value: str, field: str = "fund_account") -> str:
 
 
 @use_case("books.close")
-def close_month(work: Work, period: str) -> dict[str, Any]:
+def close_month(work: NodeWork, period: str) -> dict[str, Any]:
     """Lock a month: the entries it holds now are its entries for good; later facts dated in it
     post in the next open month as prior-period adjustments. Works offline."""
     projection = queries.campus_projection(work.conn, work.ctx, work.ctx.books)
@@ -50,10 +51,11 @@ def close_month(work: Work, period: str) -> dict[str, Any]:
 
 
 @use_case("books.write")
-def post_manual_entry(work: Work, entry_date: str, memo: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def post_manual_entry(work: NodeWork, entry_date: str, memo: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
     """A journal entry typed by finance: balanced, on known accounts, into an open month."""
     checked = checked_lines(lines)
     check_open(entry_date, queries.closed_periods(work.conn, work.ctx.id))
+    row: dict[str, Any]  # column values of mixed types
     row = {"campus_id": work.ctx.id, "number": next_number(work.conn, work.ctx.code, "journal"),
            "entry_date": entry_date, "memo": memo,
            "lines": json.dumps([{"account": x.account, "debit_fen": x.debit_fen, "credit_fen": x.credit_fen}
@@ -77,7 +79,7 @@ class NewExpense:
 
 
 @use_case("expenses.submit")
-def submit_expense(work: Work, new: NewExpense) -> dict[str, Any]:
+def submit_expense(work: NodeWork, new: NewExpense) -> dict[str, Any]:
     if new.category not in EXPENSE_ACCOUNTS:
         raise Invalid("category", f"one of {', '.join(EXPENSE_ACCOUNTS)}")
     if type(new.amount_fen) is not int or new.amount_fen <= 0:
@@ -88,6 +90,7 @@ def submit_expense(work: Work, new: NewExpense) -> dict[str, Any]:
             raise Invalid("campaign_id", "only a marketing expense names a campaign")
         if work.conn.execute(select(campaigns.c.id).where(campaigns.c.id == new.campaign_id)).first() is None:
             raise Invalid("campaign_id", f"no campaign {new.campaign_id}")
+    row: dict[str, Any]  # column values of mixed types
     row = {"campus_id": work.ctx.id, "number": next_number(work.conn, work.ctx.code, "expense"),
            "category": new.category, "account": EXPENSE_ACCOUNTS[new.category], "amount_fen": new.amount_fen,
            "fund_account": new.fund_account, "incurred_on": new.incurred_on, "campaign_id": new.campaign_id,
@@ -100,7 +103,7 @@ def submit_expense(work: Work, new: NewExpense) -> dict[str, Any]:
 
 
 @use_case("expenses.approve")
-def decide_expense(work: Work, expense_id: str, approve: bool) -> dict[str, Any]:
+def decide_expense(work: NodeWork, expense_id: str, approve: bool) -> dict[str, Any]:
     """A campus manager approves (it posts on the day approved) or rejects a submitted expense."""
     row = work.conn.execute(select(expenses).where(expenses.c.id == expense_id,
                                                    expenses.c.campus_id == work.ctx.id)).mappings().first()
@@ -117,7 +120,7 @@ def decide_expense(work: Work, expense_id: str, approve: bool) -> dict[str, Any]
 
 
 @use_case("books.write")
-def issue_invoice(work: Work, contract_id: str, amount_fen: int, buyer_name: str,
+def issue_invoice(work: NodeWork, contract_id: str, amount_fen: int, buyer_name: str,
                   buyer_tax_id: str | None = None) -> dict[str, Any]:
     """An invoice (发票 register) against a contract, up to what the campus setting allows."""
     contract = work.conn.execute(select(contracts.c.id, contracts.c.student_id, contracts.c.campus_id)
@@ -141,7 +144,7 @@ def issue_invoice(work: Work, contract_id: str, amount_fen: int, buyer_name: str
 
 
 @use_case("books.write")
-def red_invoice(work: Work, invoice_id: str, reason: str) -> dict[str, Any]:
+def red_invoice(work: NodeWork, invoice_id: str, reason: str) -> dict[str, Any]:
     """A red-letter invoice (冲红) cancelling a blue one whole, as a refund of invoiced value needs."""
     blue = work.conn.execute(select(invoices).where(invoices.c.id == invoice_id)).mappings().first()
     if blue is None or blue["kind"] != "blue":
@@ -159,7 +162,7 @@ def red_invoice(work: Work, invoice_id: str, reason: str) -> dict[str, Any]:
 
 
 @use_case("books.write")
-def release_funds(work: Work, fund_account: str, amount_fen: int, released_on: str,
+def release_funds(work: NodeWork, fund_account: str, amount_fen: int, released_on: str,
                   note: str | None = None) -> dict[str, Any]:
     """A transfer out of a supervised account (资金监管), never above what consumption released."""
     _fund(fund_account)
@@ -168,6 +171,7 @@ def release_funds(work: Work, fund_account: str, amount_fen: int, released_on: s
     if type(amount_fen) is not int or amount_fen <= 0:
         raise Invalid("amount_fen", "a positive whole number of fen")
     check_release(amount_fen, queries.supervision(work.conn, work.ctx.id, fund_account)["releasable_fen"])
+    row: dict[str, Any]  # column values of mixed types
     row = {"campus_id": work.ctx.id, "fund_account": fund_account, "amount_fen": amount_fen,
            "released_on": released_on, "note": note, "by_user_id": work.actor.user_id,
            "created_at": work.ctx.now_text()}
@@ -178,13 +182,14 @@ def release_funds(work: Work, fund_account: str, amount_fen: int, released_on: s
 
 
 @use_case("books.count")
-def count_cash(work: Work, day: str, fund_account: str, counted_fen: int, note: str | None = None) -> dict[str, Any]:
+def count_cash(work: NodeWork, day: str, fund_account: str, counted_fen: int, note: str | None = None) -> dict[str, Any]:
     """The front desk's daily close (日结): what was counted against what the books say."""
     _fund(fund_account)
     if type(counted_fen) is not int or counted_fen < 0:
         raise Invalid("counted_fen", "a whole, non-negative number of fen")
     entries = queries.campus_journal(work.conn, work.ctx, work.ctx.books)
     book = queries.fund_balance(entries, fund_account, day)
+    row: dict[str, Any]  # column values of mixed types
     row = {"campus_id": work.ctx.id, "day": day, "fund_account": fund_account, "counted_fen": counted_fen,
            "book_fen": book, "difference_fen": counted_fen - book, "note": note, "by_user_id": work.actor.user_id,
            "counted_at": work.ctx.now_text()}

@@ -86,6 +86,7 @@ def register(api: Api) -> None:
     @performs(cases.import_leads)
     async def import_file(request: Request) -> Response:
         upload = await uploaded_file(request)
+        assert upload.filename  # uploaded_file refuses a file without a name
         report = await request.app.state.node.perform(
             request, cases.import_leads, read_lead_rows(upload.file, upload.filename), upload.filename)
         return json_response(report.as_dict(), 201)

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from campus.node.crm.leads import Campus, find_lead_by_phone, insert_lead, normalise_channel
+from campus.node.crm.leads import CampusRef, find_lead_by_phone, insert_lead, normalise_channel
 from campus.schema.errors import Invalid
 from campus.schema.phones import InvalidPhone, normalise_phone
 from campus.schema.tables import campaigns
@@ -152,7 +152,7 @@ def check_row(values: dict[str, Any], campus_code: str, today: date) -> CheckedR
 
 # --- writing -------------------------------------------------------------------------------
 
-def _campaign_id(uow: UnitOfWork, campus: Campus, name: str, channel: str | None) -> str:
+def _campaign_id(uow: UnitOfWork, campus: CampusRef, name: str, channel: str | None) -> str:
     existing = uow.conn.execute(select(campaigns.c.id).where(
         campaigns.c.name == name, campaigns.c.deleted.is_(False),
         (campaigns.c.campus_id == campus.id) | campaigns.c.campus_id.is_(None))).scalar()
@@ -160,7 +160,7 @@ def _campaign_id(uow: UnitOfWork, campus: Campus, name: str, channel: str | None
                                                "cost_fen": 0, "created_at": utc_now_text(), "deleted": False})
 
 
-def import_row(uow: UnitOfWork, campus: Campus, row: CheckedRow, row_number: int, source: str) -> RowResult:
+def import_row(uow: UnitOfWork, campus: CampusRef, row: CheckedRow, row_number: int, source: str) -> RowResult:
     existing = find_lead_by_phone(uow.conn, row.phone)
     if existing is not None:
         detail = {"source": source, "row": row_number, "name": row.name, "channel": row.channel,
@@ -174,7 +174,7 @@ def import_row(uow: UnitOfWork, campus: Campus, row: CheckedRow, row_number: int
     return RowResult(row_number, row.name, "created", lead["number"], lead["id"])
 
 
-def import_rows(unit: Callable[[], Any], campus: Campus, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
+def import_rows(unit: Callable[[], Any], campus: CampusRef, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
                 today: date, report: ImportReport, progress: Callable[[RowResult], None] | None = None) -> None:
     """Import every row atomically on its own, ``ROWS_PER_TRANSACTION`` rows per unit of work
     (``unit()`` opens one); each row's outcome goes to ``report`` once committed."""
@@ -192,7 +192,7 @@ def import_rows(unit: Callable[[], Any], campus: Campus, rows: Iterable[tuple[in
                 progress(result)
 
 
-def _import_one(uow: UnitOfWork, campus: Campus, row_number: int, values: dict[str, Any], source: str,
+def _import_one(uow: UnitOfWork, campus: CampusRef, row_number: int, values: dict[str, Any], source: str,
                 today: date) -> RowResult:
     name = cell_text(values.get("name")).strip()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, func, select, true
 
@@ -30,6 +30,16 @@ class LeadNotFound(NotFound):
 class Campus:
     id: str
     code: str
+
+
+class CampusRef(Protocol):
+    """What the domain functions read of a campus: a :class:`Campus`, or a use case's context."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def code(self) -> str: ...
 
 
 class Channel(StrEnum):
@@ -75,7 +85,7 @@ def find_lead_by_phone(conn: Connection, phone: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def insert_lead(uow: UnitOfWork, campus: Campus, **fields: Any) -> dict[str, Any]:
+def insert_lead(uow: UnitOfWork, campus: CampusRef, **fields: Any) -> dict[str, Any]:
     """Write a new lead in the lead pool; ``fields`` are already checked and normalised."""
     row = {
         "campus_id": campus.id,
@@ -90,7 +100,7 @@ def insert_lead(uow: UnitOfWork, campus: Campus, **fields: Any) -> dict[str, Any
 
 
 def create_lead(
-    uow: UnitOfWork, campus: Campus, name: str, phone: str, channel: str | None = None, notes: str | None = None
+    uow: UnitOfWork, campus: CampusRef, name: str, phone: str, channel: str | None = None, notes: str | None = None
 ) -> dict[str, Any]:
     try:
         normalised = normalise_phone(phone)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from campus.node.context import NodeBatches, NodeWork
 from campus.node.crm import lead_import, leads
 from campus.node.crm.moves import move_lead as apply_move
 from campus.node.crm.pools import Move
-from campus.web.usecase import Batches, Work, use_case
+from campus.web.usecase import use_case
 
 
-def _visible(work: Work, lead_id: str) -> dict[str, Any]:
+def _visible(work: NodeWork, lead_id: str) -> dict[str, Any]:
     """The lead as the actor may see it: another consultant's private lead is not found."""
     principal = work.actor.principal
     if principal is None:
@@ -20,13 +21,13 @@ def _visible(work: Work, lead_id: str) -> dict[str, Any]:
 
 
 @use_case("leads.write")
-def create_lead(work: Work, name: str, phone: str, channel: str | None = None,
+def create_lead(work: NodeWork, name: str, phone: str, channel: str | None = None,
                 notes: str | None = None) -> dict[str, Any]:
     return leads.create_lead(work.uow, work.ctx, name, phone, channel, notes)
 
 
 @use_case("leads.write")
-def edit_lead(work: Work, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+def edit_lead(work: NodeWork, lead_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     before = _visible(work, lead_id)
     lead = leads.edit_lead(work.uow, lead_id, changes)
     work.audit("lead_edited", target_table="leads", target_id=lead_id,
@@ -35,14 +36,14 @@ def edit_lead(work: Work, lead_id: str, changes: dict[str, Any]) -> dict[str, An
 
 
 @use_case("leads.write")
-def add_follow_up(work: Work, lead_id: str, channel: str, content: str,
+def add_follow_up(work: NodeWork, lead_id: str, channel: str, content: str,
                   next_follow_up_on: str | None = None) -> dict[str, Any]:
     _visible(work, lead_id)
     return leads.add_follow_up(work.uow, lead_id, channel, content, next_follow_up_on)
 
 
 @use_case("leads.move")
-def move_lead(work: Work, lead_id: str, move: Move, reason: str | None = None,
+def move_lead(work: NodeWork, lead_id: str, move: Move, reason: str | None = None,
               consultant_id: str | None = None) -> dict[str, Any]:
     """One pool move by the actor (claim, release, assign, invite, return, confirm invalid, revive...);
     the lead's history records it."""
@@ -52,7 +53,7 @@ def move_lead(work: Work, lead_id: str, move: Move, reason: str | None = None,
 
 
 @use_case("leads.import", batched=True)
-def import_leads(batches: Batches, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
+def import_leads(batches: NodeBatches, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
                  progress: Callable[[lead_import.RowResult], None] | None = None) -> lead_import.ImportReport:
     """Import a file's rows, a batch of rows per unit of work; the audit trail records the import
     with its counts, also when it stops part way (what was committed stays, and says so)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from campus.node.crm.leads import Campus
+from campus.node.crm.leads import CampusRef
 from campus.node.crm.moves import CrmSettings, move_lead
 from campus.node.crm.pools import TRANSITIONS, Move, Pool
 from campus.node.finance import ledger
@@ -82,7 +82,7 @@ def _resolve(conn: Connection, spec: LineSpec, i: int, field: str = "lines",
     return found, spec.hours_x100, spec.gift_hours_x100, None  # type: ignore[return-value]
 
 
-def sign_contract(uow: UnitOfWork, campus: Campus, student_id: str, lines: list[LineSpec], *,
+def sign_contract(uow: UnitOfWork, campus: CampusRef, student_id: str, lines: list[LineSpec], *,
                   roles: frozenset[Role], by_user_id: str | None, today: date,
                   promo_code: str | None = None, manual_discount_fen: int = 0,
                   deposit_ids: list[str] | None = None, expires_on: str | None = None,
@@ -209,7 +209,7 @@ def _hours(value: int | None) -> int:
     return value
 
 
-def change_contract(uow: UnitOfWork, campus: Campus, contract_id: str, kind: str, *, by_user_id: str | None,
+def change_contract(uow: UnitOfWork, campus: CampusRef, contract_id: str, kind: str, *, by_user_id: str | None,
                     today: date, line_id: str | None = None, hours_x100: int | None = None,
                     gift_hours_x100: int = 0, amount_fen: int | None = None, expires_on: str | None = None,
                     target: LineSpec | None = None, reason: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from campus.node.crm.leads import Campus, get_lead
+from campus.node.crm.leads import CampusRef, get_lead
 from campus.node.crm.moves import CrmSettings, move_lead
 from campus.node.crm.pools import TRANSITIONS, Move, Pool
 from campus.schema.books.chart import FundAccount
@@ -43,7 +43,7 @@ def _amount(value: int) -> int:
     return value
 
 
-def record(uow: UnitOfWork, campus: Campus, kind: str, amount_fen: int, *, fund_account: str | None,
+def record(uow: UnitOfWork, campus: CampusRef, kind: str, amount_fen: int, *, fund_account: str | None,
            student_id: str | None = None, lead_id: str | None = None, contract_id: str | None = None,
            source_payment_id: str | None = None, by_user_id: str | None = None,
            note: str | None = None) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def record(uow: UnitOfWork, campus: Campus, kind: str, amount_fen: int, *, fund_
     return {"id": uow.insert("payments", row), **row}
 
 
-def take_deposit(uow: UnitOfWork, campus: Campus, amount_fen: int, fund_account: str, *,
+def take_deposit(uow: UnitOfWork, campus: CampusRef, amount_fen: int, fund_account: str, *,
                  student_id: str | None = None, lead_id: str | None = None, by_user_id: str | None = None,
                  note: str | None = None, crm: CrmSettings | None = None, actor: Principal | None = None,
                  now: datetime | None = None) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def contract_money(conn: Connection, contract_id: str) -> dict[str, int]:
     return {"due_fen": due, "paid_fen": paid, "arrears_fen": due - paid}
 
 
-def take_payment(uow: UnitOfWork, campus: Campus, contract_id: str, amount_fen: int, fund_account: str, *,
+def take_payment(uow: UnitOfWork, campus: CampusRef, contract_id: str, amount_fen: int, fund_account: str, *,
                  by_user_id: str | None = None, note: str | None = None) -> dict[str, Any]:
     """An instalment on a contract. More than the contract owes is refused: overpaid money
     would have to be refunded, so the desk takes only what is owed."""
@@ -127,7 +127,7 @@ def take_payment(uow: UnitOfWork, campus: Campus, contract_id: str, amount_fen: 
                   contract_id=contract_id, by_user_id=by_user_id, note=note)
 
 
-def apply_deposit(uow: UnitOfWork, campus: Campus, deposit_id: str, contract_id: str, student_id: str,
+def apply_deposit(uow: UnitOfWork, campus: CampusRef, deposit_id: str, contract_id: str, student_id: str,
                   lead_id: str | None, by_user_id: str | None) -> dict[str, Any] | None:
     """Apply what is left of a deposit (at most what the contract owes) to the contract."""
     deposit = uow.conn.execute(select(payments).where(payments.c.id == deposit_id)).mappings().first()

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from campus.node.crm.leads import Campus, get_lead
+from campus.node.crm.leads import CampusRef, get_lead
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Principal, mask_phone
@@ -50,7 +50,7 @@ def _phone(value: str | None, field: str) -> str | None:
         raise Invalid(field, str(exc)) from None
 
 
-def create_student(uow: UnitOfWork, campus: Campus, name: str | None = None, phone: str | None = None, *,
+def create_student(uow: UnitOfWork, campus: CampusRef, name: str | None = None, phone: str | None = None, *,
                    lead_id: str | None = None, birthday: str | None = None, grade: str | None = None,
                    id_number: str | None = None, partner_institution: str | None = None,
                    notes: str | None = None, guardian_list: list[dict[str, str]] | None = None) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from campus.node.context import NodeWork
 from campus.node.crm.leads import get_lead, visible_leads
 from campus.node.finance import contracts, payments, students
 from campus.node.finance.contracts import LineSpec
 from campus.schema.errors import Conflict
 from campus.schema.permissions import PermissionDenied, Role
 from campus.schema.tables import leads
-from campus.web.usecase import Work, use_case
+from campus.web.usecase import use_case
 
 
 class NotHomeCampus(Conflict):
@@ -34,7 +35,7 @@ class NewStudent:
 
 
 @use_case("students.write")
-def admit_student(work: Work, new: NewStudent) -> dict[str, Any]:
+def admit_student(work: NodeWork, new: NewStudent) -> dict[str, Any]:
     fields = {k: v for k, v in vars(new).items() if k not in ("name", "phone", "guardians")}
     student = students.create_student(work.uow, work.ctx, new.name, new.phone, guardian_list=new.guardians,
                                       **fields)
@@ -44,7 +45,7 @@ def admit_student(work: Work, new: NewStudent) -> dict[str, Any]:
 
 
 @use_case("students.write")
-def change_student_status(work: Work, student_id: str, move: str) -> dict[str, Any]:
+def change_student_status(work: NodeWork, student_id: str, move: str) -> dict[str, Any]:
     """Admit, finish, withdraw or readmit; only at the student's home campus."""
     before = students.get_student(work.conn, student_id)
     if before["home_campus_id"] != work.ctx.id:
@@ -56,7 +57,7 @@ def change_student_status(work: Work, student_id: str, move: str) -> dict[str, A
     return after
 
 
-def _check_lead_visible(work: Work, lead_id: str) -> None:
+def _check_lead_visible(work: NodeWork, lead_id: str) -> None:
     """A deposit on a lead is taken by someone who may see it: not on a colleague's private lead."""
     get_lead(work.conn, lead_id)  # 404 when there is no such lead at all
     principal = work.actor.principal
@@ -69,7 +70,7 @@ def _check_lead_visible(work: Work, lead_id: str) -> None:
                                lead_id=lead_id)
 
 
-def _supervision(work: Work, fund_account: str, amount_fen: int) -> list[str]:
+def _supervision(work: NodeWork, fund_account: str, amount_fen: int) -> list[str]:
     """Prepaid tuition belongs in a supervised account where the campus says so (资金监管): refused,
     or taken with a warning that the audit trail keeps."""
     policy = getattr(work.ctx, "books", None)
@@ -89,7 +90,7 @@ class UnsupervisedReceipt(Conflict):
 
 
 @use_case("payments.take")
-def take_deposit(work: Work, amount_fen: int, fund_account: str, *, student_id: str | None = None,
+def take_deposit(work: NodeWork, amount_fen: int, fund_account: str, *, student_id: str | None = None,
                  lead_id: str | None = None, note: str | None = None) -> dict[str, Any]:
     if lead_id:
         _check_lead_visible(work, lead_id)
@@ -104,7 +105,7 @@ def take_deposit(work: Work, amount_fen: int, fund_account: str, *, student_id: 
 
 
 @use_case("payments.take")
-def take_payment(work: Work, contract_id: str, amount_fen: int, fund_account: str, *,
+def take_payment(work: NodeWork, contract_id: str, amount_fen: int, fund_account: str, *,
                  note: str | None = None) -> dict[str, Any]:
     warnings = _supervision(work, fund_account, amount_fen)
     payment = payments.take_payment(work.uow, work.ctx, contract_id, amount_fen, fund_account,
@@ -126,7 +127,7 @@ class NewContract:
 
 
 @use_case("contracts.sign")
-def sign_contract(work: Work, new: NewContract) -> dict[str, Any]:
+def sign_contract(work: NodeWork, new: NewContract) -> dict[str, Any]:
     principal = work.actor.principal
     roles = principal.roles_at(work.ctx.id) if principal else frozenset({Role.CAMPUS_MANAGER})
     contract = contracts.sign_contract(
@@ -158,7 +159,7 @@ class ContractChange:
 
 
 @use_case("contracts.change")
-def change_contract(work: Work, contract_id: str, change: ContractChange) -> dict[str, Any]:
+def change_contract(work: NodeWork, contract_id: str, change: ContractChange) -> dict[str, Any]:
     before = contracts.contract_view(work.conn, contract_id)
     after = contracts.change_contract(
         work.uow, work.ctx, contract_id, change.kind, by_user_id=work.actor.user_id, today=work.ctx.today(),

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -132,7 +132,7 @@ def lessons_between(conn: Connection, ctx: CampusContext, start: date, end: date
 
 
 def _enrolments(conn: Connection, class_id: str | None, student_id: str | None) -> list[dict[str, Any]]:
-    where = enrolments.c.deleted.is_(False)
+    where: ColumnElement[bool] = enrolments.c.deleted.is_(False)
     if class_id:
         where &= enrolments.c.class_id == class_id
     if student_id:

@@ -143,6 +143,7 @@ def enrol(uow: UnitOfWork, campus_id: str, class_id: str, student_id: str, line_
         if size >= klass["capacity"]:
             raise Conflict(f"the class is full ({klass['capacity']})", capacity=klass["capacity"])
     _check_contract(uow.conn, line_id, today, expiry_policy)
+    row: dict[str, Any]  # column values of mixed types
     row = {"campus_id": campus_id, "class_id": class_id, "student_id": student_id, "line_id": line_id,
            "joined_on": joined_on.isoformat(), "left_on": None, "status": "active", "transferred_to": None,
            "created_at": utc_now_text(), "deleted": False}

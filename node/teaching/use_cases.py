@@ -6,44 +6,45 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from campus.node.context import NodeWork
 from campus.node.teaching import attendance as att
 from campus.node.teaching import scheduling as sch
 from campus.node.teaching.export import attendance_rows
 from campus.schema.permissions import PermissionDenied
-from campus.web.usecase import Work, use_case
+from campus.web.usecase import use_case
 
 
-def _audited(work: Work, action: str, table: str, row: dict[str, Any], **after: Any) -> dict[str, Any]:
+def _audited(work: NodeWork, action: str, table: str, row: dict[str, Any], **after: Any) -> dict[str, Any]:
     work.audit(action, target_table=table, target_id=row.get("id"), after=after or None)
     return row
 
 
 @use_case("teaching.manage")
-def add_room(work: Work, name: str, capacity: int = 0) -> dict[str, Any]:
+def add_room(work: NodeWork, name: str, capacity: int = 0) -> dict[str, Any]:
     return _audited(work, "room_added", "rooms", sch.add_room(work.uow, work.ctx.id, name, capacity), name=name)
 
 
 @use_case("teaching.manage")
-def add_course(work: Work, **fields: Any) -> dict[str, Any]:
+def add_course(work: NodeWork, **fields: Any) -> dict[str, Any]:
     return _audited(work, "course_added", "courses", sch.add_course(work.uow, work.ctx.id, **fields),
                     name=fields.get("name"))
 
 
 @use_case("teaching.manage")
-def add_class(work: Work, **fields: Any) -> dict[str, Any]:
+def add_class(work: NodeWork, **fields: Any) -> dict[str, Any]:
     return _audited(work, "class_opened", "classes", sch.add_class(work.uow, work.ctx.id, **fields),
                     name=fields.get("name"))
 
 
 @use_case("teaching.manage")
-def enrol(work: Work, class_id: str, student_id: str, line_id: str, joined_on: date | None) -> dict[str, Any]:
+def enrol(work: NodeWork, class_id: str, student_id: str, line_id: str, joined_on: date | None) -> dict[str, Any]:
     row = sch.enrol(work.uow, work.ctx.id, class_id, student_id, line_id, joined_on or work.ctx.today(),
                     work.ctx.today(), work.ctx.expiry_policy)
     return _audited(work, "student_enrolled", "enrolments", row, class_id=class_id, student_id=student_id)
 
 
 @use_case("teaching.manage")
-def book_lesson(work: Work, class_id: str, starts: datetime, ends: datetime, *, teacher_id: str | None = None,
+def book_lesson(work: NodeWork, class_id: str, starts: datetime, ends: datetime, *, teacher_id: str | None = None,
                 room_id: str | None = None, kind: str = "regular") -> dict[str, Any]:
     row = sch.book_lesson(work.uow, work.ctx.id, class_id, starts, ends, teacher_id=teacher_id, room_id=room_id,
                           kind=kind, today=work.ctx.today(), expiry_policy=work.ctx.expiry_policy)
@@ -51,7 +52,7 @@ def book_lesson(work: Work, class_id: str, starts: datetime, ends: datetime, *, 
 
 
 @use_case("teaching.manage")
-def schedule_recurring(work: Work, class_id: str, weekdays: list[str], start: str, end: str, first_date: date,
+def schedule_recurring(work: NodeWork, class_id: str, weekdays: list[str], start: str, end: str, first_date: date,
                        weeks: int, *, teacher_id: str | None = None, room_id: str | None = None
                        ) -> list[dict[str, Any]]:
     made = sch.schedule_recurring(work.uow, work.ctx.id, class_id, weekdays, start, end, first_date, weeks,
@@ -64,24 +65,24 @@ def schedule_recurring(work: Work, class_id: str, weekdays: list[str], start: st
 
 
 @use_case("teaching.manage")
-def cancel_lesson(work: Work, lesson_id: str) -> dict[str, Any]:
+def cancel_lesson(work: NodeWork, lesson_id: str) -> dict[str, Any]:
     sch.cancel_lesson(work.uow, lesson_id)
     work.audit("lesson_cancelled", target_table="lessons", target_id=lesson_id)
     return sch.lesson_row(work.conn, lesson_id)
 
 
 @use_case("attendance.mark")
-def record_mark(work: Work, lesson_id: str, student_id: str, mark: str, source: str) -> dict[str, Any]:
+def record_mark(work: NodeWork, lesson_id: str, student_id: str, mark: str, source: str) -> dict[str, Any]:
     return att.record_mark(work.uow, lesson_id, student_id, mark, source, by_user_id=work.actor.user_id)
 
 
 @use_case("attendance.mark")
-def request_leave(work: Work, lesson_id: str, student_id: str, reason: str | None) -> dict[str, Any]:
+def request_leave(work: NodeWork, lesson_id: str, student_id: str, reason: str | None) -> dict[str, Any]:
     return sch.request_leave(work.uow, lesson_id, student_id, reason, work.actor.user_id)
 
 
 @use_case("teaching.manage")
-def book_makeup(work: Work, lesson_id: str, student_id: str, starts: datetime, ends: datetime, *,
+def book_makeup(work: NodeWork, lesson_id: str, student_id: str, starts: datetime, ends: datetime, *,
                 teacher_id: str | None = None, room_id: str | None = None) -> dict[str, Any]:
     row = sch.book_makeup(work.uow, lesson_id, student_id, starts, ends, teacher_id=teacher_id, room_id=room_id,
                           today=work.ctx.today(), expiry_policy=work.ctx.expiry_policy)
@@ -89,14 +90,14 @@ def book_makeup(work: Work, lesson_id: str, student_id: str, starts: datetime, e
 
 
 @use_case("attendance.confirm")
-def confirm_lesson(work: Work, lesson_id: str) -> list[dict[str, Any]]:
+def confirm_lesson(work: NodeWork, lesson_id: str) -> list[dict[str, Any]]:
     made = att.confirm_lesson(work.uow, lesson_id, work.ctx.id, work.actor.user_id, work.ctx.teaching)
     work.audit("attendance_confirmed", target_table="lessons", target_id=lesson_id, after={"seats": len(made)})
     return made
 
 
 @use_case("attendance.mark")
-def roll_call(work: Work, lesson_id: str, marks: dict[str, str], confirm: bool) -> bool:
+def roll_call(work: NodeWork, lesson_id: str, marks: dict[str, str], confirm: bool) -> bool:
     """The teacher's roll call: every changed mark at once and, if asked, the confirmation that
     deducts hours. Asking to confirm without the permission is refused, and nothing is saved."""
     if confirm and not work.can("attendance.confirm"):
@@ -116,7 +117,7 @@ def roll_call(work: Work, lesson_id: str, marks: dict[str, str], confirm: bool) 
 
 
 @use_case("attendance.reconfirm")
-def reconfirm(work: Work, lesson_id: str, student_id: str, mark: str, reason: str) -> dict[str, Any]:
+def reconfirm(work: NodeWork, lesson_id: str, student_id: str, mark: str, reason: str) -> dict[str, Any]:
     before = att.live_confirmations(work.conn, lesson_id).get(student_id)
     row = att.reconfirm(work.uow, lesson_id, student_id, mark, reason, work.ctx.id, work.actor.user_id,
                         work.ctx.teaching)
@@ -127,7 +128,7 @@ def reconfirm(work: Work, lesson_id: str, student_id: str, mark: str, reason: st
 
 
 @use_case("teaching.manage")
-def transfer_class(work: Work, enrolment_id: str, to_class_id: str, on: date, reason: str | None) -> dict[str, Any]:
+def transfer_class(work: NodeWork, enrolment_id: str, to_class_id: str, on: date, reason: str | None) -> dict[str, Any]:
     row = sch.transfer_class(work.uow, enrolment_id, to_class_id, on, reason, work.actor.user_id,
                              work.ctx.today(), work.ctx.expiry_policy)
     work.audit("class_transferred", target_table="enrolments", target_id=enrolment_id,
@@ -136,7 +137,7 @@ def transfer_class(work: Work, enrolment_id: str, to_class_id: str, on: date, re
 
 
 @use_case("attendance.export")
-def export_attendance(work: Work, start: date, end: date, what: str) -> list[dict[str, Any]]:
+def export_attendance(work: NodeWork, start: date, end: date, what: str) -> list[dict[str, Any]]:
     """The attendance rows of a period, for a spreadsheet or a print: personal data leaving the
     system, so the export is audited with what, the period and how many rows."""
     rows = attendance_rows(work.conn, work.ctx.id, start, end, work.ctx.timezone)

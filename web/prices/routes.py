@@ -76,7 +76,7 @@ def _owned_here(request: Request) -> None:
 
 
 @use_case("prices.manage")
-def change_price(work: Work, setter: Callable[..., dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
+def change_price(work: Work[CampusContext], setter: Callable[..., dict[str, Any]], fields: dict[str, Any]) -> dict[str, Any]:
     """Set a unit price, a product or a promo code (``setter`` says which) and audit the change."""
     item = setter(work.uow, **fields)
     work.audit("price_changed", after=item)
@@ -84,7 +84,7 @@ def change_price(work: Work, setter: Callable[..., dict[str, Any]], fields: dict
 
 
 @use_case("prices.manage")
-def import_prices(work: Work, upload: UploadFile) -> list[Any]:
+def import_prices(work: Work[CampusContext], upload: UploadFile) -> list[Any]:
     results = import_price_rows(work.uow, read_rows(upload.file, upload.filename or "", IMPORT_HEADERS,
                                                     set(IMPORT_HEADERS)))
     work.audit("price_list_imported", after={"file": upload.filename, "set": sum(r.outcome == "set" for r in results),
@@ -103,8 +103,8 @@ async def _perform(request: Request, case: Any, *args: Any) -> Any:
 def register_price_list_api(api: Api) -> None:
     @api.route("/price-list", "GET", "Unit prices, products and promo codes", "prices.read", tags=["prices"])
     async def show(request: Request) -> Response:
-        with request.app.state.auth.store.read() as conn:
-            return json_response({**price_list(conn), "maintained_here": request.app.state.manages_price_list})
+        listing = await query(request.app.state.auth.store, price_list)
+        return json_response({**listing, "maintained_here": request.app.state.manages_price_list})
 
     @api.route("/price-list/items", "POST", "Set the unit price of a grade × subject × level × delivery",
                "prices.manage", body=PriceIn, tags=["prices"])

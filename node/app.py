@@ -218,6 +218,8 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
                   methods=["POST"]),
             Route("/books/cash-counts", guard("books.count", books_screens.count_cash, screen=True),
                   methods=["POST"]),
+            Route("/books/statements", guard("books.write", books_screens.import_statement, screen=True),
+                  methods=["POST"]),
             Route("/schedule", guard("teaching.read", teaching_screens.schedule_page, screen=True)),
             Route("/lessons/{lesson_id}", guard("teaching.read", teaching_screens.lesson_page, screen=True)),
             Route("/lessons/{lesson_id}/marks", guard("attendance.mark", teaching_screens.lesson_marks, screen=True),

@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -877,6 +877,43 @@ fund_releases = Table(
     Column("note", Text),
     Column("by_user_id", String(ID)),
     Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+# Reconciliation: how a bank's, WeChat Pay's or Alipay's statement export names its columns
+# (mapped once per format), and each imported line with the receipt it was matched to.
+statement_formats = Table(
+    "statement_formats",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("name", String(64), nullable=False),  # 工商银行流水, 微信支付账单...
+    Column("fund_account", String(16), nullable=False),  # whose receipts its lines are matched to
+    Column("date_column", String(64), nullable=False),
+    Column("amount_column", String(64), nullable=False),
+    Column("reference_column", String(64)),
+    Column("counterparty_column", String(64)),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+statement_lines = Table(
+    "statement_lines",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("format_id", String(ID), nullable=False),
+    Column("fund_account", String(16), nullable=False),
+    Column("source", String(200), nullable=False),  # the file it came from
+    Column("row_number", Integer, nullable=False),
+    Column("booked_on", String(10), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),  # money in positive, out negative
+    Column("reference", String(200)),
+    Column("counterparty", String(200)),
+    Column("matched_payment_id", String(ID), index=True),  # the receipt it is, when matched
+    Column("imported_at", String(32), nullable=False),
+    Column("by_user_id", String(ID)),
     info={"sync": campus_owned(Merge.APPEND_ONLY)},
 )
 

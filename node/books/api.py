@@ -17,10 +17,12 @@ from campus.node.books.statements import (
     deferred_view,
     income_view,
     journal_view,
+    statement_rows,
     trial_balance_view,
 )
 from campus.schema.books.chart import FundAccount
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
+from campus.web.auth import actor_of
 from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
 
@@ -77,6 +79,15 @@ class CountIn(Input):
     fund_account: FundAccount = Field(strict=False)
     counted_fen: int = Field(ge=0, le=MAX_FEN)
     note: str | None = Field(default=None, max_length=500)
+
+
+class StatementFormatIn(Input):
+    name: str = Field(min_length=1, max_length=64)
+    fund_account: FundAccount = Field(strict=False)
+    date_column: str = Field(min_length=1, max_length=64)
+    amount_column: str = Field(min_length=1, max_length=64)
+    reference_column: str | None = Field(default=None, max_length=64)
+    counterparty_column: str | None = Field(default=None, max_length=64)
 
 
 def _period(request: Request, name: str, default: str) -> str:
@@ -196,6 +207,54 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
         release_in = await parse_body(request, ReleaseIn)
         return json_response(await request.app.state.node.perform(request, cases.release_funds,
                                                                   **release_in.model_dump()), 201)
+
+    @api.route("/books/statement-formats", "GET", "Statement formats: the columns of each bank or wallet export",
+               "books.read", tags=["books"])
+    async def formats(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"items": await node.query(queries.statement_formats_of, node.ctx.id)})
+
+    @api.route("/books/statement-formats", "POST", "Map a statement export's columns once", "books.write",
+               body=StatementFormatIn, tags=["books"])
+    @performs(cases.add_statement_format)
+    async def add_format(request: Request) -> Response:
+        format_in = await parse_body(request, StatementFormatIn)
+        return json_response(await request.app.state.node.perform(
+            request, cases.add_statement_format, cases.StatementFormat(**format_in.model_dump())), 201)
+
+    @api.route("/books/statements", "POST", "Import a statement (?format_id=, multipart field 'file'): lines "
+               "matched to receipts by receipt number, or by amount and date", "books.write", tags=["books"])
+    @performs(cases.import_statement)
+    async def statement(request: Request) -> Response:
+        node = request.app.state.node
+        format_id = request.query_params.get("format_id", "")
+        upload = await uploaded_file(request)
+
+        def imported() -> dict[str, Any]:
+            with node.store.read() as conn:
+                fmt = next((f for f in queries.statement_formats_of(conn, node.ctx.id) if f["id"] == format_id), None)
+            if fmt is None:
+                raise InvalidInput([{"field": "format_id", "message": "a statement format of this campus"}])
+            rows = list(statement_rows(upload.file, upload.filename or "", fmt))
+            return cases.import_statement(node.store, node.ctx, actor_of(request), format_id, rows,
+                                          upload.filename or "statement")
+
+        return json_response(await node.blocking(imported), 201)
+
+    @api.route("/books/reconciliation", "GET", "Statement lines and receipts of a fund account (?fund_account=&"
+               "from=&to= dates): matched, and unmatched both ways", "books.read", tags=["books"])
+    async def reconcile(request: Request) -> Response:
+        node = request.app.state.node
+        params = request.query_params
+        fund = params.get("fund_account", "bank")
+        if fund not in {f.value for f in FundAccount}:
+            raise InvalidInput([{"field": "fund_account", "message": "a fund account"}])
+        today = node.ctx.today().isoformat()
+        start, end = params.get("from") or today[:8] + "01", params.get("to") or today
+        for name, value in (("from", start), ("to", end)):
+            if not re.match(DATE, value):
+                raise InvalidInput([{"field": name, "message": "a date like 2026-12-01"}])
+        return json_response(await node.query(queries.reconciliation, node.ctx, fund, start, end))
 
     @api.route("/books/cash-counts", "POST", "The daily cash count (日结) against the books", "books.count",
                body=CountIn, tags=["books"])

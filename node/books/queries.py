@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -20,7 +21,15 @@ from campus.schema.books.projection import (
     read_facts,
 )
 from campus.schema.context import CampusContext
-from campus.schema.tables import asset_entries, expenses, fund_releases, invoices, payments
+from campus.schema.tables import (
+    asset_entries,
+    expenses,
+    fund_releases,
+    invoices,
+    payments,
+    statement_formats,
+    statement_lines,
+)
 
 
 def campus_journal(conn: Connection, ctx: CampusContext, policy: BooksPolicy) -> list[JournalEntry]:
@@ -100,3 +109,29 @@ def fund_balance(entries: list[JournalEntry], fund_account: str, through: str) -
     code = chart.fund_account_code(fund_account)
     return sum(line.net_fen for entry in entries if entry.date <= through for line in entry.lines
                if line.account == code)
+
+
+def reconciliation(conn: Connection, ctx: CampusContext, fund_account: str, start: str, end: str) -> dict[str, Any]:
+    """For a fund account and the campus days ``start``..``end``: statement lines and receipts,
+    the matched pairs, and what matched nothing on either side."""
+    lines = [dict(r) for r in conn.execute(select(statement_lines).where(
+        statement_lines.c.campus_id == ctx.id, statement_lines.c.fund_account == fund_account,
+        statement_lines.c.booked_on >= start, statement_lines.c.booked_on <= end)
+        .order_by(statement_lines.c.booked_on, statement_lines.c.row_number)).mappings()]
+    matched_ids = {row.matched_payment_id for row in conn.execute(
+        select(statement_lines.c.matched_payment_id).where(statement_lines.c.matched_payment_id.is_not(None)))}
+    bounds = ctx.day_bounds(date.fromisoformat(start), date.fromisoformat(end))
+    receipts = [dict(r) for r in conn.execute(select(payments).where(
+        payments.c.campus_id == ctx.id, payments.c.fund_account == fund_account,
+        payments.c.kind.in_(("deposit", "payment")), payments.c.paid_at >= bounds[0], payments.c.paid_at < bounds[1])
+        .order_by(payments.c.paid_at)).mappings()]
+    return {"fund_account": fund_account, "from": start, "to": end,
+            "matched": [x for x in lines if x["matched_payment_id"]],
+            "unmatched_lines": [x for x in lines if not x["matched_payment_id"]],
+            "unmatched_receipts": [r for r in receipts if r["id"] not in matched_ids]}
+
+
+def statement_formats_of(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(statement_formats).where(
+        statement_formats.c.campus_id == campus_id, statement_formats.c.deleted.is_(False))
+        .order_by(statement_formats.c.name)).mappings()]

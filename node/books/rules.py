@@ -96,3 +96,53 @@ def check_open(entry_date: str, closed: set[str]) -> None:
     if entry_date[:7] in closed or (closed and entry_date[:7] < max(closed)):
         raise PeriodClosed(f"{entry_date[:7]} is closed: post the correction in an open month",
                            field="entry_date", closed_through=max(closed))
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    row: int
+    booked_on: str  # ISO date
+    amount_fen: int
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    payment_id: str
+    paid_on: str  # the campus-local ISO date
+    amount_fen: int
+    receipt_number: str = ""
+
+
+def _days_apart(a: str, b: str) -> int:
+    from datetime import date
+
+    return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
+
+
+def match_statement(lines: list[StatementLine], receipts: list[Receipt],
+                    window_days: int = 2) -> dict[int, str]:
+    """Which receipt each statement line is (row → payment id): a line naming a receipt number
+    in its reference is that receipt; otherwise the receipt of the same amount nearest in date
+    within ``window_days`` (the bank may book a day or two later), earliest first. Each receipt
+    matches at most one line; the result does not depend on the order of either list."""
+    free = {r.payment_id: r for r in receipts}
+    matched: dict[int, str] = {}
+    ordered = sorted(lines, key=lambda x: (x.booked_on, x.row))
+    for line in ordered:
+        named = [r for r in free.values() if r.receipt_number and r.receipt_number in line.reference
+                 and r.amount_fen == line.amount_fen]
+        if named:
+            chosen = min(named, key=lambda r: r.payment_id)
+            matched[line.row] = chosen.payment_id
+            del free[chosen.payment_id]
+    for line in ordered:
+        if line.row in matched or line.amount_fen <= 0:
+            continue
+        near = [r for r in free.values() if r.amount_fen == line.amount_fen
+                and _days_apart(r.paid_on, line.booked_on) <= window_days]
+        if near:
+            chosen = min(near, key=lambda r: (_days_apart(r.paid_on, line.booked_on), r.paid_on, r.payment_id))
+            matched[line.row] = chosen.payment_id
+            del free[chosen.payment_id]
+    return matched

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -22,13 +22,14 @@ from campus.node.books.statements import (
     deferred_view,
     income_view,
     journal_view,
+    statement_rows,
     trial_balance_view,
 )
 from campus.node.finance.payments import FUND_ACCOUNTS
 from campus.node.finance.screens import FUND_LABELS, form_fen
 from campus.node.screens import TEMPLATES
 from campus.schema.errors import Invalid
-from campus.schema.tables import cash_counts, contracts, students
+from campus.schema.tables import cash_counts, contracts, payments, students
 from campus.web.auth import actor_of
 from campus.web.forms import form_model
 from campus.web.i18n import current_locale
@@ -124,7 +125,7 @@ STATEMENTS: dict[str, Report] = {
                                ("from", "to")),
 }
 REGISTERS = {"invoices": "Invoices", "expenses": "Expenses", "supervision": "Supervised accounts",
-             "cash-counts": "Daily cash count"}
+             "cash-counts": "Daily cash count", "reconciliation": "Reconciliation"}
 
 
 def _month(request: Request, name: str, default: str) -> str:
@@ -154,6 +155,20 @@ def _register(conn: Connection, ctx: Any, name: str) -> Table:
         return Table([_("Fund account"), _("Received"), _("Consumed"), _("Released"), _("Releasable"), _("Held")],
                      [[fund[r["fund_account"]], *(Money(r[k]) for k in ("received_fen", "consumed_fen", "released_fen",
                                                                          "releasable_fen", "held_fen"))] for r in rows])
+    if name == "reconciliation":
+        today = ctx.today()
+        receipts = {r.id: r.receipt_number for r in conn.execute(select(payments.c.id, payments.c.receipt_number))}
+        rows: list[list[Any]] = []
+        for account in FUND_ACCOUNTS:
+            shown = queries.reconciliation(conn, ctx, account, today.replace(day=1).isoformat(), today.isoformat())
+            for line in shown["matched"] + shown["unmatched_lines"]:
+                rows.append([line["booked_on"], fund[account], line["reference"] or "", line["counterparty"] or "",
+                             receipts.get(line["matched_payment_id"], _("Not matched")), Money(line["amount_fen"])])
+            for receipt in shown["unmatched_receipts"]:
+                rows.append([ctx.local_date(receipt["paid_at"]).isoformat(), fund[account], receipt["receipt_number"],
+                             "", _("In the books only"), Money(receipt["amount_fen"])])
+        return Table([_("Day"), _("Fund account"), _("Reference"), _("Counterparty"), _("Receipt"), _("Amount")],
+                     sorted(rows, key=lambda r: (r[0], r[1])))
     counts = conn.execute(select(cash_counts).where(cash_counts.c.campus_id == ctx.id)
                           .order_by(cash_counts.c.day.desc(), cash_counts.c.counted_at.desc())).mappings().all()
     return Table([_("Day"), _("Fund account"), _("Counted"), _("Books"), _("Difference"), _("Note")],
@@ -204,7 +219,8 @@ async def books_page(request: Request) -> Response:
         if name == "expenses" else [],
         "may_write": viewer.can("books.write", ctx.id), "may_close": viewer.can("books.close", ctx.id),
         "may_approve": viewer.can("expenses.approve", ctx.id), "may_count": viewer.can("books.count", ctx.id),
-        "today": ctx.today().isoformat()})
+        "today": ctx.today().isoformat(),
+        "formats": await node.query(queries.statement_formats_of, ctx.id) if name == "reconciliation" else []})
 
 
 def _back(request: Request, report: str) -> str:
@@ -291,3 +307,24 @@ async def count_cash(request: Request) -> Response:
         return _("Counted: difference %(fen)s fen") % {"fen": made["difference_fen"]}
 
     return await form_action(request, _back(request, "cash-counts"), run)
+
+
+@performs(cases.import_statement)
+async def import_statement(request: Request) -> Response:
+    node = request.app.state.node
+    form = await request.form(max_files=1)
+    upload = form.get("file")
+
+    def run(form: FormData) -> str:
+        format_id = str(form.get("format_id", ""))
+        with node.store.read() as conn:
+            fmt = next((f for f in queries.statement_formats_of(conn, node.ctx.id) if f["id"] == format_id), None)
+        if fmt is None:
+            raise Invalid("format_id", _("Choose a statement format"))
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Invalid("file", _("Choose a .csv or .xlsx file"))
+        rows = list(statement_rows(upload.file, upload.filename, fmt))
+        done = cases.import_statement(node.store, node.ctx, actor_of(request), format_id, rows, upload.filename)
+        return _("%(lines)s lines, %(matched)s matched") % {"lines": done["lines"], "matched": done["matched"]}
+
+    return await form_action(request, "/books/reconciliation", run)

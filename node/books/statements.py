@@ -73,3 +73,15 @@ def deferred_view(entries: Sequence[JournalEntry], start: str, end: str) -> dict
                 "closing_fen": row.closing_fen}
 
     return {"from": start, "to": end, "items": [shown(r) for r in rows], "total": shown(total)}
+
+
+def statement_rows(stream: Any, filename: str, fmt: dict[str, Any]) -> Any:
+    """The rows of a statement export, by the columns its format names (header texts as the bank
+    writes them)."""
+    from campus.web.spreadsheets import read_rows
+
+    headers = {"date": {fmt["date_column"].strip().lower()}, "amount": {fmt["amount_column"].strip().lower()}}
+    for column, key in (("reference", "reference_column"), ("counterparty", "counterparty_column")):
+        if fmt.get(key):
+            headers[column] = {fmt[key].strip().lower()}
+    return read_rows(stream, filename, headers, {"date", "amount"})

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from campus.node.books import queries
-from campus.node.books.rules import check_close, check_invoice, check_open, check_release
+from campus.node.books.rules import (
+    Receipt,
+    StatementLine,
+    check_close,
+    check_invoice,
+    check_open,
+    check_release,
+    match_statement,
+)
 from campus.node.context import NodeWork
 from campus.node.finance.payments import FUND_ACCOUNTS
 from campus.schema.books import chart
@@ -17,7 +26,17 @@ from campus.schema.books.entries import checked_lines
 from campus.schema.books.projection import close_period
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
-from campus.schema.tables import campaigns, contracts, expenses, invoices
+from campus.schema.quantities import Money
+from campus.schema.tables import (
+    campaigns,
+    contracts,
+    expenses,
+    invoices,
+    payments,
+    statement_formats,
+    statement_lines,
+)
+from campus.web.spreadsheets import cell_text
 from campus.web.usecase import use_case
 
 # What each kind of expense posts to (企业会计准则 codes); marketing may name its campaign.
@@ -197,3 +216,89 @@ def count_cash(work: NodeWork, day: str, fund_account: str, counted_fen: int, no
     work.audit("cash_counted", target_table="cash_counts", target_id=row["id"],
                after={"day": day, "fund_account": fund_account, "counted_fen": counted_fen, "book_fen": book})
     return row
+
+
+@dataclass(frozen=True)
+class StatementFormat:
+    name: str
+    fund_account: str
+    date_column: str
+    amount_column: str
+    reference_column: str | None = None
+    counterparty_column: str | None = None
+
+
+@use_case("books.write")
+def add_statement_format(work: NodeWork, fmt: StatementFormat) -> dict[str, Any]:
+    """How one kind of statement export names its columns; mapped once, used for every import."""
+    _fund(fmt.fund_account)
+    row = {"campus_id": work.ctx.id, **vars(fmt), "created_at": work.ctx.now_text(), "deleted": False}
+    row["id"] = work.uow.insert("statement_formats", row)
+    work.audit("statement_format_added", target_table="statement_formats", target_id=row["id"],
+               after={"name": fmt.name, "fund_account": fmt.fund_account})
+    return row
+
+
+@use_case("books.write")
+def import_statement(work: NodeWork, format_id: str, rows: Iterable[tuple[int, dict[str, Any]]],
+                     source: str) -> dict[str, Any]:
+    """A statement's lines, each matched to a receipt of the format's fund account (by receipt
+    number in its reference, or by amount and date); all the file or nothing, with every row's
+    fault named. Lines and matches are recorded; what matched nothing is reported both ways."""
+    fmt = work.conn.execute(select(statement_formats).where(statement_formats.c.id == format_id,
+                                                            statement_formats.c.campus_id == work.ctx.id,
+                                                            statement_formats.c.deleted.is_(False))
+                            ).mappings().first()
+    if fmt is None:
+        raise Invalid("format_id", f"no statement format {format_id}")
+    lines: list[StatementLine] = []
+    extra: dict[int, dict[str, str | None]] = {}
+    for number, values in rows:
+        booked = _statement_date(values.get("date"), number)
+        try:
+            amount = Money.parse(cell_text(values.get("amount")).replace("¥", "").replace("￥", "").strip()).fen
+        except ValueError:
+            raise Invalid(f"rows.{number}.amount", f"row {number}: {values.get('amount')!r} is not an amount") from None
+        reference = cell_text(values.get("reference")).strip()
+        lines.append(StatementLine(number, booked, amount, reference))
+        extra[number] = {"reference": reference or None,
+                         "counterparty": cell_text(values.get("counterparty")).strip() or None}
+    if not lines:
+        raise Invalid("file", "the statement has no lines")
+    taken = {row.matched_payment_id for row in work.conn.execute(
+        select(statement_lines.c.matched_payment_id).where(statement_lines.c.matched_payment_id.is_not(None)))}
+    receipts = [Receipt(p["id"], work.ctx.local_date(p["paid_at"]).isoformat(), p["amount_fen"], p["receipt_number"])
+                for p in work.conn.execute(select(payments).where(
+                    payments.c.campus_id == work.ctx.id, payments.c.fund_account == fmt["fund_account"],
+                    payments.c.kind.in_(("deposit", "payment")))).mappings() if p["id"] not in taken]
+    matched = match_statement(lines, receipts)
+    now = work.ctx.now_text()
+    for line in lines:
+        work.uow.insert("statement_lines", {
+            "campus_id": work.ctx.id, "format_id": format_id, "fund_account": fmt["fund_account"], "source": source,
+            "row_number": line.row, "booked_on": line.booked_on, "amount_fen": line.amount_fen,
+            **extra[line.row], "matched_payment_id": matched.get(line.row), "imported_at": now,
+            "by_user_id": work.actor.user_id})
+    report = {"source": source, "lines": len(lines), "matched": len(matched),
+              "unmatched_lines": [vars(x) for x in lines if x.row not in matched]}
+    work.audit("statement_imported", target_table="statement_formats", target_id=format_id,
+               after={"source": source, "lines": len(lines), "matched": len(matched)})
+    return report
+
+
+def _statement_date(value: Any, number: int) -> str:
+    """A booking date as exports write it: a spreadsheet date, 2026-12-01, 2026/12/01 or 20261201,
+    possibly with a time after it."""
+    from datetime import date, datetime
+
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = cell_text(value).strip().split(" ")[0].split("T")[0].replace("/", "-").replace(".", "-")
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return date.fromisoformat("-".join(part.zfill(2) for part in text.split("-"))).isoformat()
+    except ValueError:
+        raise Invalid(f"rows.{number}.date", f"row {number}: {value!r} is not a date") from None

@@ -222,7 +222,7 @@ def test_the_books_screens_are_in_chinese_and_export_to_excel(books: TestClient)
     _taught(books)
     pages = {name: books.get(f"/books/{name}") for name in (
         "journal", "trial-balance", "income-statement", "balance-sheet", "deferred-tuition", "invoices", "expenses",
-        "supervision", "cash-counts")}
+        "supervision", "cash-counts", "reconciliation")}
     export = books.get("/books/trial-balance", params={"format": "xlsx"})
 
     assert all(page.status_code == 200 for page in pages.values()), {k: v.status_code for k, v in pages.items()}
@@ -270,3 +270,34 @@ def test_an_expense_is_submitted_approved_and_counted_through_the_screens(books:
     assert "<td>已批准</td>" in table and "¥8000.00" in table
     assert "flash-error" in bad.text and "fund_account" in bad.text
     assert books.get("/api/v1/books/income-statement").json()["administrative_expenses_fen"] == 800000
+
+
+def test_a_bank_statement_is_matched_to_receipts_and_what_matched_nothing_is_shown_both_ways(
+        books: TestClient) -> None:
+    school = set_up_school(books, students=2)
+    first = books.post("/api/v1/payments", json={"contract_id": school.students[0]["contract_id"],
+                                                 "amount_fen": 300000, "fund_account": "bank"}).json()
+    books.post("/api/v1/payments", json={"contract_id": school.students[1]["contract_id"], "amount_fen": 150000,
+                                         "fund_account": "bank"})
+    today = datetime.now(UTC).astimezone().date()
+    fmt = books.post("/api/v1/books/statement-formats", json={
+        "name": "工商银行流水", "fund_account": "bank", "date_column": "交易日期", "amount_column": "收入金额",
+        "reference_column": "摘要", "counterparty_column": "对方户名"})
+    assert fmt.status_code == 201, fmt.text
+    csv = ("交易日期,收入金额,摘要,对方户名\n"
+           f"{today:%Y/%m/%d},\"3,000.00\",学费 {first['receipt_number']},王父\n"
+           f"{today:%Y%m%d},88.00,利息,银行\n").encode("utf-8")
+
+    imported = books.post("/api/v1/books/statements", params={"format_id": fmt.json()["id"]},
+                          files={"file": ("icbc.csv", csv, "text/csv")})
+    shown = books.get("/api/v1/books/reconciliation", params={"fund_account": "bank", "from": today.isoformat(),
+                                                              "to": today.isoformat()}).json()
+    bad = books.post("/api/v1/books/statements", params={"format_id": fmt.json()["id"]},
+                     files={"file": ("bad.csv", "交易日期,收入金额\n2026-13-45,1\n".encode(), "text/csv")})
+
+    assert imported.status_code == 201, imported.text
+    assert (imported.json()["lines"], imported.json()["matched"]) == (2, 1)
+    assert [x["matched_payment_id"] for x in shown["matched"]] == [first["id"]]
+    assert [x["amount_fen"] for x in shown["unmatched_lines"]] == [8800]
+    assert [r["amount_fen"] for r in shown["unmatched_receipts"]] == [150000]
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rows.1.date"

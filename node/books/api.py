@@ -225,7 +225,7 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
     @api.route("/books/statements", "POST", "Import a statement (?format_id=, multipart field 'file'): lines "
                "matched to receipts by receipt number, or by amount and date", "books.write", tags=["books"])
     @performs(cases.import_statement)
-    async def statement(request: Request) -> Response:
+    async def import_statement_file(request: Request) -> Response:
         node = request.app.state.node
         format_id = request.query_params.get("format_id", "")
         upload = await uploaded_file(request)

@@ -158,17 +158,17 @@ def _register(conn: Connection, ctx: Any, name: str) -> Table:
     if name == "reconciliation":
         today = ctx.today()
         receipts = {r.id: r.receipt_number for r in conn.execute(select(payments.c.id, payments.c.receipt_number))}
-        rows: list[list[Any]] = []
+        found: list[list[Any]] = []
         for account in FUND_ACCOUNTS:
             shown = queries.reconciliation(conn, ctx, account, today.replace(day=1).isoformat(), today.isoformat())
             for line in shown["matched"] + shown["unmatched_lines"]:
-                rows.append([line["booked_on"], fund[account], line["reference"] or "", line["counterparty"] or "",
+                found.append([line["booked_on"], fund[account], line["reference"] or "", line["counterparty"] or "",
                              receipts.get(line["matched_payment_id"], _("Not matched")), Money(line["amount_fen"])])
             for receipt in shown["unmatched_receipts"]:
-                rows.append([ctx.local_date(receipt["paid_at"]).isoformat(), fund[account], receipt["receipt_number"],
+                found.append([ctx.local_date(receipt["paid_at"]).isoformat(), fund[account], receipt["receipt_number"],
                              "", _("In the books only"), Money(receipt["amount_fen"])])
         return Table([_("Day"), _("Fund account"), _("Reference"), _("Counterparty"), _("Receipt"), _("Amount")],
-                     sorted(rows, key=lambda r: (r[0], r[1])))
+                     sorted(found, key=lambda r: (r[0], r[1])))
     counts = conn.execute(select(cash_counts).where(cash_counts.c.campus_id == ctx.id)
                           .order_by(cash_counts.c.day.desc(), cash_counts.c.counted_at.desc())).mappings().all()
     return Table([_("Day"), _("Fund account"), _("Counted"), _("Books"), _("Difference"), _("Note")],

@@ -286,7 +286,7 @@ def test_a_bank_statement_is_matched_to_receipts_and_what_matched_nothing_is_sho
     assert fmt.status_code == 201, fmt.text
     csv = ("交易日期,收入金额,摘要,对方户名\n"
            f"{today:%Y/%m/%d},\"3,000.00\",学费 {first['receipt_number']},王父\n"
-           f"{today:%Y%m%d},88.00,利息,银行\n").encode("utf-8")
+           f"{today:%Y%m%d},88.00,利息,银行\n").encode()
 
     imported = books.post("/api/v1/books/statements", params={"format_id": fmt.json()["id"]},
                           files={"file": ("icbc.csv", csv, "text/csv")})

@@ -28,6 +28,7 @@ from campus.node.crm import screens as crm_screens
 from campus.node.crm.moves import CrmSettings, auto_return
 from campus.node.finance import api as finance_api
 from campus.node.finance import screens as finance_screens
+from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
 from campus.node.teaching import api as teaching_api
@@ -36,7 +37,7 @@ from campus.node.teaching.attendance import TeachingSettings
 from campus.node.teaching.kiosk_routes import kiosk_routes
 from campus.schema.books.entries import record_settings
 from campus.schema.conflicts import list_conflicts
-from campus.schema.context import Clock, system_clock
+from campus.schema.context import Actor, Clock, system_clock
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.client import SyncLoop
 from campus.web.accounts.routes import login_routes, register_accounts_api, register_auth_api
@@ -130,6 +131,18 @@ def build_api() -> Api:
     return api
 
 
+def expire_due(node: Node) -> int:
+    """The hourly job: hours left on contracts that expired come off their lines, where the campus
+    requires an extension before they are scheduled (``[contracts] expiry_policy``)."""
+    ctx = node.ctx
+    if ctx.expiry_policy != "extension_required":
+        return 0
+    with node.store.read() as conn:
+        if not lines_due_to_expire(conn, ctx.id, ctx.today().isoformat()):
+            return 0
+    return expire_contracts(node.store, ctx, Actor.machine("contract-expiry"))
+
+
 async def home(request: Request) -> Response:
     node: Node = request.app.state.node
     return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name,
@@ -166,6 +179,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
             node.sync_loop.start()
         # Also at start, so a node that was switched off catches up with what fell due meanwhile.
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
+        jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "contract-expiry", lambda: expire_due(node))
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "auto-return",
                    lambda: auto_return(store, config.campus_id, node.ctx.now(), node.crm_settings))
         try:

@@ -257,6 +257,7 @@ def change_contract(uow: UnitOfWork, campus: CampusRef, contract_id: str, kind: 
             raise Invalid("expires_on", f"must be after the current expiry {contract['expires_on']}")
         event.update(detail=json.dumps({"from": contract["expires_on"], "to": expires_on}))
         uow.update("contracts", contract_id, {"expires_on": expires_on})
+        _give_back_expired(uow, contract_id, campus.id, by_user_id)
     elif kind == "exchange":
         line = _line_of(uow.conn, contract_id, line_id)
         hours = _hours(hours_x100)
@@ -282,6 +283,18 @@ def change_contract(uow: UnitOfWork, campus: CampusRef, contract_id: str, kind: 
         ledger.post(uow, line, entries, recorded_campus_id=campus.id, cause_table="contract_events",
                     cause_id=event_id, by_user_id=by_user_id, at=now)
     return contract_view(uow.conn, contract_id)
+
+
+def _give_back_expired(uow: UnitOfWork, contract_id: str, campus_id: str, by_user_id: str | None) -> None:
+    """An extension returns the hours an expiry took off the contract's lines (reversing entries)."""
+    entries = uow.conn.execute(select(asset_entries.c.id).where(
+        asset_entries.c.contract_id == contract_id, asset_entries.c.kind == "expired")).all()
+    reversed_ids = {row.reverses_entry_id for row in uow.conn.execute(select(asset_entries.c.reverses_entry_id).where(
+        asset_entries.c.contract_id == contract_id, asset_entries.c.reverses_entry_id.is_not(None)))}
+    for entry in entries:
+        if entry.id not in reversed_ids:
+            ledger.reverse_entry(uow, entry.id, recorded_campus_id=campus_id, by_user_id=by_user_id,
+                                 cause_table="contracts", cause_id=contract_id)
 
 
 def contracts_of(conn: Connection, student_id: str) -> list[dict[str, Any]]:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from campus.node.context import NodeWork
 from campus.node.crm.leads import get_lead, visible_leads
-from campus.node.finance import contracts, payments, students
+from campus.node.finance import contracts, ledger, payments, students
 from campus.node.finance.contracts import LineSpec
+from campus.schema import assets
 from campus.schema.errors import Conflict
 from campus.schema.permissions import PermissionDenied, Role
-from campus.schema.tables import leads
+from campus.schema.tables import asset_entries, contract_lines, leads
+from campus.schema.tables import contracts as contract_rows
 from campus.web.usecase import use_case
 
 
@@ -169,3 +171,38 @@ def change_contract(work: NodeWork, contract_id: str, change: ContractChange) ->
                before={"due_fen": before["due_fen"], "expires_on": before["expires_on"]},
                after={"due_fen": after["due_fen"], "expires_on": after["expires_on"], "reason": change.reason})
     return after
+
+
+def lines_due_to_expire(conn: Connection, campus_id: str, today: str) -> list[dict[str, Any]]:
+    """Lines of this campus's contracts that expired before ``today`` and still hold hours that no
+    expiry has taken yet (each with its balance)."""
+    expired_contracts = {row.id for row in conn.execute(select(contract_rows.c.id).where(
+        contract_rows.c.campus_id == campus_id, contract_rows.c.deleted.is_(False),
+        contract_rows.c.expires_on < today))}
+    if not expired_contracts:
+        return []
+    reversed_ids = {row.reverses_entry_id for row in conn.execute(
+        select(asset_entries.c.reverses_entry_id).where(asset_entries.c.reverses_entry_id.is_not(None)))}
+    due = []
+    for line in conn.execute(select(contract_lines).where(contract_lines.c.contract_id.in_(expired_contracts))
+                             ).mappings():
+        live_expiry = any(e["kind"] == "expired" and e["id"] not in reversed_ids
+                          for e in ledger.entries_of(conn, line["id"]))
+        balance = ledger.line_balance(conn, line["id"])
+        if not live_expiry and (balance.paid_hours_x100 > 0 or balance.gift_hours_x100 > 0):
+            due.append({**dict(line), "balance": balance})
+    return due
+
+
+@use_case("contracts.change")
+def expire_contracts(work: NodeWork) -> int:
+    """Take the hours left on expired contracts off their lines (under ``extension_required``: such
+    hours cannot be scheduled until an extension gives them back). What the books do with the
+    value is the campus's ``[books] expiry`` setting. Returns the lines expired."""
+    due = lines_due_to_expire(work.conn, work.ctx.id, work.ctx.today().isoformat())
+    for line in due:
+        ledger.post(work.uow, line, assets.expire(line["balance"]), recorded_campus_id=work.ctx.id,
+                    cause_table="contracts", cause_id=line["contract_id"], by_user_id=work.actor.user_id,
+                    at=work.ctx.now_text())
+    work.audit("contracts_expired", after={"lines": len(due), "contracts": sorted({x["contract_id"] for x in due})})
+    return len(due)

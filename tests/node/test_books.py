@@ -301,3 +301,34 @@ def test_a_bank_statement_is_matched_to_receipts_and_what_matched_nothing_is_sho
     assert [x["amount_fen"] for x in shown["unmatched_lines"]] == [8800]
     assert [r["amount_fen"] for r in shown["unmatched_receipts"]] == [150000]
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rows.1.date"
+
+
+def test_hours_left_on_an_expired_contract_come_off_and_an_extension_gives_them_back(
+        node_config: NodeConfig, clock: Clock) -> None:
+    from campus.node.app import expire_due
+
+    config = NodeConfig(**{**vars(node_config), "books_expiry": "recognise"})
+    config.save()
+    with TestClient(create_app(config, clock=clock), raise_server_exceptions=False) as client:
+        sign_in(client)
+        _, student = _taught(client)  # 20 h bought, 1.5 h taught, ¥3,000 paid of ¥4,000
+        contract = client.get(f"/api/v1/contracts/{student['contract_id']}").json()
+        node = client.app.state.node  # type: ignore[attr-defined]
+        assert expire_due(node) == 0  # not expired yet
+        clock.now = datetime.fromisoformat(contract["expires_on"] + "T12:00:00+08:00") + timedelta(days=1)
+
+        expired = expire_due(node)
+        again = expire_due(node)
+        after_expiry = client.get(f"/api/v1/students/{student['id']}/account").json()["remaining"]
+        income = client.get("/api/v1/books/income-statement", params={"from": "2020-01", "to": "2099-12"}).json()
+        extended = client.post(f"/api/v1/contracts/{student['contract_id']}/changes", json={
+            "kind": "extend", "expires_on": (clock.now + timedelta(days=90)).date().isoformat()})
+        after_extension = client.get(f"/api/v1/students/{student['id']}/account").json()["remaining"]
+        income_after = client.get("/api/v1/books/income-statement", params={"from": "2020-01", "to": "2099-12"}).json()
+
+    assert (expired, again) == (1, 0)
+    assert after_expiry["hours_x100"] == 0
+    assert income["tuition_revenue_fen"] == 300000  # recognised on expiry: all that was paid
+    assert extended.status_code == 201, extended.text
+    assert after_extension["hours_x100"] == 1850
+    assert income_after["tuition_revenue_fen"] == 30000  # the extension took the expiry back

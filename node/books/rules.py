@@ -146,3 +146,16 @@ def match_statement(lines: list[StatementLine], receipts: list[Receipt],
             matched[line.row] = chosen.payment_id
             del free[chosen.payment_id]
     return matched
+
+
+class InvoicedValue(Conflict):
+    """A refund would return money an invoice still covers: cancel it with a red-letter invoice first."""
+
+
+def check_refund_against_invoices(refund_fen: int, paid_fen: int, invoiced_fen: int) -> None:
+    """For the refunds issue to call before a payout: what stays paid after the refund must still
+    cover what the contract's invoices (blue less red) say was paid for."""
+    if paid_fen - refund_fen < invoiced_fen:
+        raise InvoicedValue(f"invoices cover {invoiced_fen} fen of this contract; after refunding {refund_fen} fen "
+                            f"only {paid_fen - refund_fen} fen would stay paid: issue a red-letter invoice first",
+                            field="amount_fen", invoiced_fen=invoiced_fen, paid_fen=paid_fen)

@@ -127,3 +127,18 @@ def test_matching_uses_each_receipt_once_whatever_the_order(raw: list[tuple[int,
     assert len(set(matched.values())) == len(matched)
     amounts = {r.payment_id: r.amount_fen for r in RECEIPTS}
     assert all(amounts[pid] == next(x.amount_fen for x in lines if x.row == row) for row, pid in matched.items())
+
+
+@pytest.mark.parametrize(("refund", "paid", "invoiced", "refused"), [
+    (100000, 300000, 0, False), (270000, 300000, 30000, False), (270001, 300000, 30000, True),
+    (300000, 300000, 30000, True), (0, 0, 0, False),
+])
+def test_a_refund_of_invoiced_value_needs_a_red_letter_invoice_first(refund: int, paid: int, invoiced: int,
+                                                                     refused: bool) -> None:
+    from campus.node.books.rules import InvoicedValue, check_refund_against_invoices
+
+    if refused:
+        with pytest.raises(InvoicedValue):
+            check_refund_against_invoices(refund, paid, invoiced)
+    else:
+        check_refund_against_invoices(refund, paid, invoiced)

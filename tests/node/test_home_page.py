@@ -86,8 +86,8 @@ def test_audit_screen_lists_sign_ins_with_ip_and_filters_by_action(node_client: 
     failures = node_client.get("/audit?action=login_failed")
 
     assert everything.status_code == 200 and "审计日志" in everything.text
-    assert everything.text.count("<td>login</td>") == 1 and "<td>login_failed</td>" in everything.text
-    assert "<td>login</td>" not in failures.text and failures.text.count("<td>login_failed</td>") == 1
+    assert everything.text.count("<td>登录</td>") == 1 and "<td>登录失败</td>" in everything.text  # labels, not codes
+    assert "<td>登录</td>" not in failures.text and failures.text.count("<td>登录失败</td>") == 1
     assert "testclient" in everything.text  # the client address the request came from
 
 

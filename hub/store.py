@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from campus.hub import feed
-from campus.schema.db import LoggedStore, write_transaction
+from campus.schema.db import LoggedStore
 from campus.schema.tables import campuses
 from campus.sync.capture import UnitOfWork
 
@@ -24,7 +24,7 @@ class HubStore(LoggedStore):
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """Hub-owned writes (campuses, users, price lists) and their change log, in one transaction."""
-        with write_transaction(self.engine) as conn:
+        with self.writing() as conn:
             uow = self.unit_of_work_on(conn)
             yield uow
             self.finish(uow)

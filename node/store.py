@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 
-from campus.schema.db import LOG_TABLES, LoggedStore, sqlite_url, write_transaction
+from campus.schema.db import LOG_TABLES, LoggedStore, sqlite_url
 from campus.schema.tables import change_log
 from campus.sync.capture import UnitOfWork
 from campus.sync.changes import verify_chain
@@ -24,7 +24,7 @@ class NodeStore(LoggedStore):
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """Rows and change-log entries written here commit together, or not at all."""
-        with write_transaction(self.engine) as conn, self.capture(conn) as uow:
+        with self.writing() as conn, self.capture(conn) as uow:
             yield uow
 
     @contextmanager

@@ -3,8 +3,9 @@ and :class:`LoggedStore`, the start-up and transactions every store (node or hub
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,11 @@ class LoggedStore:
                  cache_mib: int = DEFAULT_CACHE_MIB) -> None:
         self.writer_id = writer_id
         self.engine = create_store_engine(url, wal_autocheckpoint, cache_mib=cache_mib)
+        # SQLite takes one writer at a time, and a writer that finds the lock taken sleeps in steps
+        # of up to 100 ms before it looks again: behind a long pull a kiosk's check-in could sleep
+        # past every gap between the pull's transactions. Writers of this process queue on a lock
+        # instead and are woken the moment the one before commits. (PostgreSQL needs none.)
+        self._writers: Any = threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext()
         upgrade(self.engine)
         with write_transaction(self.engine) as conn:
             ensure_log_state(conn, LOG_TABLES)
@@ -111,9 +117,15 @@ class LoggedStore:
         return UnitOfWork(conn, metadata, LOG_TABLES, self.writer_id, self.clock, SCHEMA_VERSION, new_id)
 
     @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction, taken in turn with this process's other writers."""
+        with self._writers, write_transaction(self.engine) as conn:
+            yield conn
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction with no change capture (bookkeeping tables, applying what was pulled)."""
-        with write_transaction(self.engine) as conn:
+        with self.writing() as conn:
             yield conn
 
     @contextmanager

@@ -166,7 +166,8 @@ class SyncClient:
                                           own[-1][0] if own else None, checkpoint)
                 if own:
                     restored += self.replica.restore_own(own)
-                self.replica.apply_pulled(bodies, answer["cursor"])
+                self.replica.apply_pulled_entries([(int(seq), body) for seq, body in answer["entries"]],
+                                                  answer["cursor"])
                 cursor = answer["cursor"]
                 pulled += len(bodies)
                 if progress and (bodies or own):

@@ -66,3 +66,23 @@ def test_the_domain_checks_run_in_the_transaction_that_moves_the_cursor(
     assert replica.pull_cursor() == 0  # and nothing moved on without them: the page comes again
     with node_store.read() as conn:
         assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 0
+
+
+def test_a_pulled_page_commits_in_chunks_each_moving_the_cursor_past_whole_feed_entries(
+    node_config: NodeConfig, node_store: NodeStore
+) -> None:
+    replica = replica_for(node_store, node_config.campus_id)
+    bodies = [_change(k + 1, SCHEMA_VERSION, f"学员{k}") for k in range(6)]
+    newer = _change(7, SCHEMA_VERSION + 1, "后来者")
+    entries = [(10, bodies[0]), (10, bodies[1]), (11, bodies[2]), (12, bodies[3]), (12, bodies[4]),
+               (12, bodies[5]), (13, newer)]
+
+    with pytest.raises(SchemaTooNew):  # the last chunk comes from a newer schema: it stops there
+        replica.apply_pulled_entries(entries, 20, chunk_changes=2)
+
+    # chunks of 2 grow to keep feed entry 12 whole: [10, 10] then [11, 12, 12, 12] committed
+    assert replica.pull_cursor() == 12
+    with node_store.read() as conn:
+        assert conn.exec_driver_sql("select count(*) from leads").scalar_one() == 6
+    assert replica.apply_pulled_entries([(14, _change(8, SCHEMA_VERSION, "再来"))], 20) == 1
+    assert replica.pull_cursor() == 20

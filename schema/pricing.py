@@ -146,7 +146,9 @@ def quote(lines: Sequence[LineRequest], promo: Promo | None = None, promo_uses: 
             raise Invalid(f"lines.{i}.gift_hours_x100", "must be a whole number of hundredths, not negative")
     list_prices = [list_price(line.hours_x100, line.unit_price_fen) for line in lines]
     subtotal = sum(list_prices)
-    promo_fen = promo.discount(subtotal, on or date.today(), promo_uses) if promo else 0
+    if promo is not None and on is None:
+        raise ValueError("a promo code is priced on a day: pass the campus's day as `on`")
+    promo_fen = promo.discount(subtotal, on, promo_uses) if promo is not None and on is not None else 0
     if type(manual_discount_fen) is not int or manual_discount_fen < 0:
         raise Invalid("manual_discount_fen", "must be a whole number of fen, not negative")
     limit_bp = manual_discount_limit_bp(roles)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm import use_cases as cases
-from campus.node.crm.api import FollowUpIn
+from campus.node.crm.api import FollowUpIn, MoveIn
 from campus.node.crm.lead_import import ImportFileInvalid, read_lead_rows
 from campus.node.crm.leads import (
     CHANNEL_LABELS,
@@ -118,9 +118,9 @@ async def lead_move(request: Request) -> Response:
             chosen = Move(str(form.get("move", "")))
         except ValueError:
             raise Invalid("move", _("Unknown action")) from None
-        cases.move_lead(node.store, node.ctx, actor_of(request), lead_id, chosen,
-                        reason=str(form.get("reason", "")).strip() or None,
-                        consultant_id=str(form.get("consultant_id", "")) or None)  # none: round-robin
+        given = form_model(form, MoveIn)  # no consultant_id: round-robin
+        cases.move_lead(node.store, node.ctx, actor_of(request), lead_id, chosen, reason=given.reason,
+                        consultant_id=given.consultant_id)
         return _("Done: %(move)s") % {"move": _(MOVE_LABELS[chosen])}
 
     return await form_action(request, f"/leads/{lead_id}", move)

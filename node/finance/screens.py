@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.finance import ledger
 from campus.node.finance import use_cases as cases
-from campus.node.finance.api import ChangeIn, DepositIn, PaymentIn
-from campus.node.finance.contracts import LineSpec, contract_view, contracts_of
+from campus.node.finance.api import ChangeIn, ContractIn, DepositIn, PaymentIn
+from campus.node.finance.contracts import contract_view, contracts_of
 from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits
 from campus.node.finance.students import get_student, list_students, present_student
 from campus.node.screens import TEMPLATES
@@ -129,11 +129,12 @@ async def contract_sign(request: Request) -> Response:
     form = await request.form()
     check_csrf(request, form)
     try:
+        given = form_model(form, ContractIn, student_id=student_id,
+                           lines=[{"product_id": str(form.get("product_id", "")) or None}],
+                           deposit_ids=[str(d) for d in form.getlist("deposit_id")])
         contract = await node.perform(request, cases.sign_contract, cases.NewContract(
-            student_id, [LineSpec(product_id=str(form.get("product_id", "")) or None)],
-            promo_code=str(form.get("promo_code", "")).strip() or None,
-            manual_discount_fen=form_fen(str(form.get("manual_discount", "")), "manual_discount"),
-            deposit_ids=[str(d) for d in form.getlist("deposit_id")]))
+            student_id, [line.spec() for line in given.lines], given.promo_code, given.manual_discount_fen,
+            given.deposit_ids, given.expires_on))
     except DomainError as exc:
         flash(request, exc.detail, "error")
         return RedirectResponse(f"/students/{student_id}", status_code=303)

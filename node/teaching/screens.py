@@ -15,10 +15,12 @@ from starlette.responses import Response
 from campus.node.screens import TEMPLATES
 from campus.node.teaching import attendance as att
 from campus.node.teaching import use_cases as cases
+from campus.node.teaching.api import ReconfirmIn
 from campus.node.teaching.scheduling import lesson_row
 from campus.schema.context import CampusContext
 from campus.schema.tables import attendance_marks, classes, kiosk_devices, lessons, rooms, students, users
 from campus.web.auth import actor_of
+from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import form_action, render
 from campus.web.usecase import performs
@@ -113,8 +115,9 @@ async def lesson_reconfirm(request: Request) -> Response:
     lesson_id = request.path_params["lesson_id"]
 
     def correct(form: FormData) -> str:
-        cases.reconfirm(node.store, node.ctx, actor_of(request), lesson_id, str(form.get("student_id", "")),
-                        str(form.get("mark", "")), str(form.get("reason", "")))
+        given = form_model(form, ReconfirmIn)
+        cases.reconfirm(node.store, node.ctx, actor_of(request), lesson_id, given.student_id, given.mark,
+                        given.reason)
         return _("Attendance corrected")
 
     return await form_action(request, f"/lessons/{lesson_id}", correct)

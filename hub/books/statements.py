@@ -20,6 +20,7 @@ from sqlalchemy import Connection, case, func, select
 from campus.schema.books import chart
 from campus.schema.books.projection import sheet_sides
 from campus.schema.tables import campuses, hub_book_eliminations, hub_book_rollups
+from campus.sync.bulk import gc_paused
 
 FUND_PARENTS = (chart.CASH, chart.BANK, chart.OTHER_MONETARY_FUNDS)
 PROFIT_AND_LOSS = (chart.Kind.REVENUE, chart.Kind.EXPENSE)
@@ -90,6 +91,11 @@ def _tb_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def group_trial_balance(conn: Connection, start: str, end: str) -> dict[str, Any]:
+    with gc_paused():  # thousands of small dicts, no cycles: a collection mid-way only adds a tail
+        return _group_trial_balance(conn, start, end)
+
+
+def _group_trial_balance(conn: Connection, start: str, end: str) -> dict[str, Any]:
     """科目余额表 per campus, the eliminations and the group, for the months ``start``..``end``."""
     per_campus: dict[str, dict[str, list[int]]] = defaultdict(dict)
     group: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -178,6 +184,11 @@ def _by_month(figures: dict[tuple[str, str], int], periods: list[str]) -> dict[s
 
 
 def group_income_statement(conn: Connection, start: str, end: str) -> dict[str, Any]:
+    with gc_paused():  # as for the trial balance
+        return _group_income_statement(conn, start, end)
+
+
+def _group_income_statement(conn: Connection, start: str, end: str) -> dict[str, Any]:
     """利润表 by campus and month, the eliminated settlement between campuses, and the group."""
     periods = periods_between(start, end)
     per_campus: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -174,6 +175,9 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # What exists at start lives as long as the node: keep it out of the cyclic collector's
+        # walks, so a collection (a large pull makes many) stays short for the requests it stalls.
+        gc.freeze()
         if config.hub_url and config.sync_interval_seconds > 0 and background_sync:
             node.sync_loop = SyncLoop(client_for(config, store), config.sync_interval_seconds)
             node.sync_loop.start()

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm import use_cases as cases
-from campus.node.crm.api import FollowUpIn, MoveIn
+from campus.node.crm.api import FollowUpIn, LeadIn, MoveIn
 from campus.node.crm.lead_import import ImportFileInvalid, read_lead_rows
 from campus.node.crm.leads import (
     CHANNEL_LABELS,
@@ -177,10 +177,11 @@ async def new_lead(request: Request) -> Response:
             errors["phone"] = _("Required")
         if not errors:
             try:
-                lead = await node.perform(request, cases.create_lead, values["name"], values["phone"],
-                                          values["channel"] or None)
+                given = form_model(form, LeadIn)
+                lead = await node.perform(request, cases.create_lead, **given.model_dump())
             except Invalid as exc:
-                errors[exc.field] = _("Not a valid mainland mobile or landline number")
+                errors[exc.field] = (_("Not a valid mainland mobile or landline number") if exc.field == "phone"
+                                     else exc.detail)
             except DuplicatePhone as exc:
                 errors["phone"] = _("Lead %(number)s already has this phone") % {"number": exc.facts["number"]}
             else:

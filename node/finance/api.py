@@ -97,8 +97,6 @@ def register(api: Api) -> None:
     @performs(cases.admit_student)
     async def create(request: Request) -> Response:
         student_in = await parse_body(request, StudentIn)
-        if not student_in.name and not student_in.lead_id:
-            raise InvalidInput([{"field": "name", "message": "give a name, or the lead_id the student comes from"}])
         node = request.app.state.node
         student = await node.perform(request, cases.admit_student, cases.NewStudent(
             **student_in.model_dump(exclude={"guardians"}), guardians=[g.model_dump() for g in student_in.guardians]))

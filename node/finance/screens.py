@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.finance import ledger
 from campus.node.finance import use_cases as cases
-from campus.node.finance.api import ChangeIn, ContractIn, DepositIn, PaymentIn
+from campus.node.finance.api import ChangeIn, ContractIn, DepositIn, PaymentIn, StudentIn
 from campus.node.finance.contracts import contract_view, contracts_of
 from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits
 from campus.node.finance.students import get_student, list_students, present_student
@@ -69,10 +69,10 @@ async def student_new(request: Request) -> Response:
                      "relation": str(form.get("guardian_relation", "")).strip() or "parent",
                      "phone": str(form.get("guardian_phone", "")).strip()}]
         try:
+            given = form_model(form, StudentIn, guardians=guardian if guardian[0]["name"] and guardian[0]["phone"]
+                               else [])
             student = await node.perform(request, cases.admit_student, cases.NewStudent(
-                str(form.get("name", "")).strip() or None, str(form.get("phone", "")).strip() or None,
-                lead_id=str(form.get("lead_id", "")) or None, grade=str(form.get("grade", "")).strip() or None,
-                guardians=guardian if guardian[0]["name"] and guardian[0]["phone"] else []))
+                **given.model_dump(exclude={"guardians"}), guardians=[g.model_dump() for g in given.guardians]))
         except DomainError as exc:
             flash(request, exc.detail, "error")
             return RedirectResponse("/students/new" + (f"?lead={lead_id}" if lead_id else ""), status_code=303)

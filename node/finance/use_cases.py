@@ -12,7 +12,7 @@ from campus.node.crm.leads import get_lead, visible_leads
 from campus.node.finance import contracts, ledger, payments, students
 from campus.node.finance.contracts import LineSpec
 from campus.schema import assets
-from campus.schema.errors import Conflict
+from campus.schema.errors import Conflict, Invalid
 from campus.schema.permissions import PermissionDenied, Role
 from campus.schema.tables import asset_entries, contract_lines, leads
 from campus.schema.tables import contracts as contract_rows
@@ -38,6 +38,8 @@ class NewStudent:
 
 @use_case("students.write")
 def admit_student(work: NodeWork, new: NewStudent) -> dict[str, Any]:
+    if not new.name and not new.lead_id:
+        raise Invalid("name", "give a name, or the lead_id the student comes from")
     fields = {k: v for k, v in vars(new).items() if k not in ("name", "phone", "guardians")}
     student = students.create_student(work.uow, work.ctx, new.name, new.phone, guardian_list=new.guardians,
                                       **fields)

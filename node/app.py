@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from starlette.applications import Starlette
@@ -76,9 +77,10 @@ class Node:
     sync_loop: SyncLoop | None = None
     clock: Clock = system_clock
 
-    @property
+    @cached_property
     def ctx(self) -> NodeContext:
-        """The campus, its clock and settings, as every use case and query takes them."""
+        """The campus, its clock and settings, as every use case and query takes them (the config
+        is frozen and the clock fixed, so it is built once, not on every request)."""
         return NodeContext.of(self.config, self.clock)
 
     @property

@@ -184,7 +184,8 @@ def lines_due_to_expire(conn: Connection, campus_id: str, today: str) -> list[di
     if not expired_contracts:
         return []
     reversed_ids = {row.reverses_entry_id for row in conn.execute(
-        select(asset_entries.c.reverses_entry_id).where(asset_entries.c.reverses_entry_id.is_not(None)))}
+        select(asset_entries.c.reverses_entry_id).where(asset_entries.c.contract_id.in_(expired_contracts),
+                                                        asset_entries.c.reverses_entry_id.is_not(None)))}
     due = []
     for line in conn.execute(select(contract_lines).where(contract_lines.c.contract_id.in_(expired_contracts))
                              ).mappings():

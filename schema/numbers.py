@@ -13,6 +13,7 @@ from campus.schema.tables import (
     manual_entries,
     number_counters,
     payments,
+    refunds,
     students,
 )
 
@@ -21,7 +22,7 @@ from campus.schema.tables import (
 NUMBERED: dict[str, Column] = {"lead": leads.c.number, "student": students.c.number,
                                "contract": contracts.c.number, "receipt": payments.c.receipt_number,
                                "journal": manual_entries.c.number, "expense": expenses.c.number,
-                               "invoice": invoices.c.number}
+                               "invoice": invoices.c.number, "refund": refunds.c.number}
 
 
 def _highest_issued(conn: Connection, campus_code: str, kind: str) -> int:

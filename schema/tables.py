@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -946,6 +946,87 @@ cash_counts = Table(
     Column("by_user_id", String(ID)),
     Column("counted_at", String(32), nullable=False),
     info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+# --- refunds (退费) and the refund-risk warning (危单预警) ------------------------------------
+
+# A policy is an ordered list of tiers (JSON, see campus.node.refunds.rules), kept by headquarters
+# (or a standalone campus) and attached to a product, to a product line (a subject), or the default.
+refund_policies = Table(
+    "refund_policies",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("product_id", String(ID)),  # this product's policy
+    Column("subject", String(32)),  # or the policy of a product line
+    Column("is_default", Boolean, nullable=False, default=False, server_default="0"),
+    Column("tiers", Text, nullable=False),  # JSON: the ordered tiers
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": HUB_OWNED},
+)
+
+# A refund, from request to payout; each step is also an audit event. The campus that requests
+# it approves and pays it (a student's home or study campus); lines, policy and the calculation
+# are kept as they were when it was requested, so the form printed later shows what was decided.
+refunds = Table(
+    "refunds",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # the campus that requested and pays it
+    Column("number", String(32), nullable=False, unique=True),  # BJ01-F-000001
+    Column("contract_id", String(ID), nullable=False, index=True),
+    Column("contract_campus_id", String(ID), nullable=False),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("consultant_id", String(ID)),  # whose commission the payout claws back
+    Column("lines", Text, nullable=False),  # JSON: [{"line_id", "hours_x100", "gift_hours_x100", "value_fen"}]
+    Column("policy_id", String(ID)),
+    Column("calculation", Text, nullable=False),  # JSON: the labelled steps and the tier applied
+    Column("refundable_fen", BigInteger, nullable=False),  # as calculated
+    Column("amount_fen", BigInteger, nullable=False),  # paid back
+    Column("fee_fen", BigInteger, nullable=False),  # kept: handling fee under the policy (6051)
+    Column("materials_fen", BigInteger, nullable=False, default=0, server_default="0"),  # kept: materials
+    Column("value_fen", BigInteger, nullable=False),  # ledger value of the hours the refund takes off
+    Column("kind", String(8), nullable=False),  # full | partial
+    Column("stage", String(12), nullable=False),  # new | continuing (the contract's kind)
+    Column("reason_category", String(8), nullable=False),  # school | customer | other (校方/客户/其他)
+    Column("reason", String(64), nullable=False),  # the sub-reason
+    Column("notes", Text),  # retention-visit notes (挽单回访)
+    Column("status", String(10), nullable=False),  # requested | approved | rejected | paid
+    Column("requested_by", String(ID)),
+    Column("requested_at", String(32), nullable=False),
+    Column("decided_by", String(ID)),
+    Column("decided_at", String(32)),
+    Column("decision_reason", Text),
+    Column("due_on", String(10)),  # payout deadline: working days after approval
+    Column("fund_account", String(16)),  # paid into (the original channel by default)
+    Column("paid_by", String(ID)),
+    Column("paid_at", String(32)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned(student_column="student_id")},
+)
+
+# A student whose refund-risk score crossed the threshold: raised once, not again while the
+# score stays above; cleared when it falls below, so a later rise raises a new one.
+risk_alerts = Table(
+    "risk_alerts",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("score", Integer, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("factors", Text, nullable=False),  # JSON: each factor's figure and contribution
+    Column("notified", Text),  # JSON: the user ids reminded (consultant, academic advisor)
+    Column("raised_on", String(10), nullable=False),  # campus-local date
+    Column("raised_at", String(32), nullable=False),
+    Column("cleared_at", String(32)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned(student_column="student_id")},
 )
 
 # --- the hub's books (issue 15): hub only, never replicated; on a node these stay empty ----------

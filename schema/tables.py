@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -1027,6 +1027,122 @@ risk_alerts = Table(
     Column("updated_at", String(32), nullable=False),
     _tombstone(),
     info={"sync": campus_owned(student_column="student_id")},
+)
+
+# --- payroll (issue 17): staff records, commission plans as data, monthly runs and payslips --------
+
+# A user's position at a campus: what payroll pays them there. A teacher teaching at two campuses
+# has a record at each (lesson fees follow the campus where the lesson was taught). The bank
+# account is shown masked except to finance.
+staff_records = Table(
+    "staff_records",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("position", String(20), nullable=False),  # consultant | academic_advisor | teacher | front_desk | manager
+    Column("level", String(16)),  # a teacher's star level, as the lesson-fee plan names it
+    Column("base_salary_fen", BigInteger, nullable=False, default=0, server_default="0"),  # a full month's
+    Column("start_on", String(10), nullable=False),
+    Column("end_on", String(10)),  # the last day worked
+    Column("bank_name", String(100)),
+    Column("bank_account", String(64)),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    Index("ix_staff_records_campus_user", "campus_id", "user_id"),
+    info={"sync": campus_owned()},
+)
+
+# A pay plan for one position, effective from a date (JSON rules, validated by
+# campus.web.payroll.plans): kept by headquarters, or by a campus that runs without a hub. A plan
+# naming a campus applies there instead of the group's plan for the position.
+commission_plans = Table(
+    "commission_plans",
+    metadata,
+    _id(),
+    Column("code", String(32), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("position", String(20), nullable=False),  # consultant | academic_advisor | teacher
+    Column("for_campus_id", String(ID)),  # NULL: every campus
+    Column("effective_from", String(10), nullable=False),
+    Column("rules", Text, nullable=False),  # JSON: rates in basis points, money in fen, hours in hundredths
+    Column("active", Boolean, nullable=False, default=True, server_default="1"),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    UniqueConstraint("code", "effective_from"),
+    info={"sync": HUB_OWNED},
+)
+
+# One campus's payroll for one month: draft → review → approved → paid. The totals per expense
+# account are frozen at approval; approval and payment are what the books post (schema.books.payroll).
+payroll_runs = Table(
+    "payroll_runs",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM
+    Column("status", String(10), nullable=False),  # draft | review | approved | paid
+    Column("total_fen", BigInteger, nullable=False),  # the sum of its payslips, and so of every line
+    Column("lesson_fees_fen", BigInteger, nullable=False),  # 6401: lesson fees, add-ons, class bonuses
+    Column("commissions_fen", BigInteger, nullable=False),  # 6601: commissions less clawbacks
+    Column("other_pay_fen", BigInteger, nullable=False),  # 6602: base pay and adjustments
+    Column("facts_digest", String(64), nullable=False),  # SHA-256 of the facts the draft was computed from
+    Column("computed_at", String(32), nullable=False),
+    Column("created_by", String(ID)),
+    Column("submitted_by", String(ID)),
+    Column("submitted_at", String(32)),
+    Column("approved_by", String(ID)),
+    Column("approved_at", String(32)),
+    Column("paid_by", String(ID)),
+    Column("paid_at", String(32)),
+    Column("fund_account", String(16)),  # paid from
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    UniqueConstraint("campus_id", "period"),
+    info={"sync": campus_owned()},
+)
+
+# One employee's pay in a run, with every line and the fact it came from (JSON
+# ``[{"category", "label", "amount_fen", "source_table", "source_id", "source_period", "late", "detail"}]``).
+payslips = Table(
+    "payslips",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("run_id", String(ID), nullable=False, index=True),
+    Column("period", String(7), nullable=False),
+    Column("user_id", String(ID), nullable=False, index=True),
+    Column("positions", String(100), nullable=False),  # comma-separated, as the staff records name them
+    Column("base_fen", BigInteger, nullable=False),
+    Column("commission_fen", BigInteger, nullable=False),
+    Column("lesson_fee_fen", BigInteger, nullable=False),
+    Column("bonus_fen", BigInteger, nullable=False),
+    Column("clawback_fen", BigInteger, nullable=False),  # negative: taken back this month (carried included)
+    Column("adjustment_fen", BigInteger, nullable=False),
+    Column("carry_out_fen", BigInteger, nullable=False),  # clawback beyond this month's pay, taken next month
+    Column("total_fen", BigInteger, nullable=False),  # never negative
+    Column("lines", Text, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+# A manual adjustment of one employee's pay in a draft run; a reason is required. Corrected by a
+# further adjustment, never edited.
+payroll_adjustments = Table(
+    "payroll_adjustments",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("run_id", String(ID), nullable=False, index=True),
+    Column("user_id", String(ID), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),  # signed, never zero
+    Column("reason", Text, nullable=False),
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
 )
 
 # --- the hub's books (issue 15): hub only, never replicated; on a node these stay empty ----------

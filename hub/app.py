@@ -34,6 +34,7 @@ from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
+from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
 from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
@@ -54,6 +55,7 @@ def build_api() -> Api:
     register_auth_api(api)
     register_accounts_api(api)
     register_price_list_api(api)
+    register_refund_policy_api(api)
     register_books_api(api)
 
     @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
@@ -119,6 +121,7 @@ def create_app(config: HubConfig) -> Starlette:
             Route("/", guard("hub.view", home, screen=True)),
             *login_routes(),
             *price_list_routes(),
+            *refund_policy_routes(),
             *books_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),

@@ -55,6 +55,13 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "books.count": frozenset({*MANAGERS, Role.FINANCE, Role.FRONT_DESK}),  # the daily cash count (日结)
     "expenses.submit": frozenset({*MANAGERS, Role.FINANCE}),
     "expenses.approve": MANAGERS,
+    # refunds (退费): request by the consultant or academic advisor, approval by the campus manager,
+    # payout by finance; policies kept by headquarters (or a standalone campus)
+    "refunds.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR, Role.FINANCE}),
+    "refunds.request": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    "refunds.approve": MANAGERS,
+    "refunds.pay": frozenset({Role.HQ_ADMIN, Role.FINANCE}),
+    "refunds.policies": frozenset({Role.HQ_ADMIN}),
     "prices.read": ALL_STAFF,
     "prices.manage": frozenset({Role.HQ_ADMIN}),
     # teaching: classes, lessons, attendance, kiosks
@@ -65,6 +72,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "attendance.reconfirm": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
     "attendance.export": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
     "kiosks.manage": MANAGERS,
+    # the refund-risk warning (危单预警): scores and alerts for those who follow the students;
+    # evaluating on demand (the hourly job does it anyway) for managers and academic advisors
+    "risk.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    "risk.evaluate": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
     # merge conflicts
     "conflicts.read": ALL_STAFF,
     "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),

@@ -87,6 +87,7 @@ def guard(action: str, endpoint: Endpoint, screen: bool = False) -> Endpoint:
 
     guarded.campus_action = action  # type: ignore[attr-defined]
     guarded.use_cases = getattr(endpoint, "use_cases", ())  # type: ignore[attr-defined]
+    guarded.writes_nothing = getattr(endpoint, "writes_nothing", False)  # type: ignore[attr-defined]
     guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
     return guarded
 

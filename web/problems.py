@@ -96,7 +96,8 @@ def domain_problem(exc: DomainError) -> Problem:
     :class:`Invalid` names its field in ``errors``; :class:`NotSignedIn` carries the Bearer challenge."""
     name = type(exc).__name__
     slug = exc.problem_slug or "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
-    errors = [{"field": exc.field, "message": exc.detail}] if isinstance(exc, Invalid) else None
+    named = exc.field if isinstance(exc, Invalid) else exc.facts.get("field")  # a refusal naming its field
+    errors = [{"field": str(named), "message": exc.detail}] if named else None
     headers = {"www-authenticate": "Bearer"} if isinstance(exc, NotSignedIn) else None
     # A fact named like a member of the problem itself (status, title...) would clobber it: keep it, renamed.
     facts = {(f"fact_{key}" if key in RESERVED else key): value for key, value in exc.facts.items()}

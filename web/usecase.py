@@ -159,3 +159,10 @@ def performs(*cases: UseCase[..., Any]) -> Callable[[Callable[..., Any]], Callab
         return endpoint
 
     return mark
+
+
+def writes_nothing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a POST endpoint that only computes (a refund quote): the route walk accepts it without a
+    use case, and its tests prove that it leaves the store as it was."""
+    endpoint.writes_nothing = True  # type: ignore[attr-defined]
+    return endpoint

@@ -20,7 +20,7 @@ from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
 from campus.schema.permissions import Principal
 from campus.schema.quantities import Money
-from campus.schema.tables import contract_events, contracts, payments, students
+from campus.schema.tables import contract_events, contracts, payments, refunds, students
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
 
@@ -108,8 +108,15 @@ def contract_money(conn: Connection, contract_id: str) -> dict[str, int]:
         contract_events.c.contract_id == contract_id)).scalar_one()
     paid = conn.execute(select(func.coalesce(func.sum(payments.c.amount_fen), 0)).where(
         payments.c.contract_id == contract_id, payments.c.kind.in_(("payment", "deposit_applied")))).scalar_one()
-    due = signed + changes
-    return {"due_fen": due, "paid_fen": paid, "arrears_fen": due - paid}
+    # A paid refund gives money back and takes hours off: what is owed falls by the value of those
+    # hours less what the school kept (fee, materials), so arrears for hours never taught go too.
+    refunded, cancelled = conn.execute(select(
+        func.coalesce(func.sum(refunds.c.amount_fen), 0),
+        func.coalesce(func.sum(refunds.c.value_fen - refunds.c.fee_fen - refunds.c.materials_fen), 0)).where(
+        refunds.c.contract_id == contract_id, refunds.c.status == "paid", refunds.c.deleted.is_(False))).one()
+    due = int(signed + changes - cancelled)
+    paid = int(paid - refunded)
+    return {"due_fen": due, "paid_fen": paid, "arrears_fen": due - paid, "refunded_fen": int(refunded)}
 
 
 def take_payment(uow: UnitOfWork, campus: CampusRef, contract_id: str, amount_fen: int, fund_account: str, *,

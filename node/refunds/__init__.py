@@ -1,0 +1,1 @@
+"""Refunds (退费): policies, the calculation shown line by line, request → approval → payout."""

@@ -110,7 +110,7 @@ def parse_tiers(raw: Any, field_name: str = "tiers") -> tuple[Tier, ...]:
         if not isinstance(label, str) or not label.strip():
             raise Invalid(f"{at}.label", "each tier needs a label (shown on the refund form)")
         try:
-            action = Action(item.get("action"))
+            action = Action(str(item.get("action")))
         except ValueError:
             raise Invalid(f"{at}.action", f"one of {', '.join(Action)}") from None
         low = _int(item.get("min_consumed_bp", 0), f"{at}.min_consumed_bp", high=FULL_BP)

@@ -47,6 +47,8 @@ def record_overdrafts(uow: UnitOfWork, line_ids: set[str]) -> int:
         if first_below is None or running.hours_x100 >= 0:
             continue
         entry, at_that_point = first_below
+        if entry["kind"] == "refunded":
+            continue  # refunds paid at two campuses: an over-refund, recorded as such (node.refunds.detectors)
         conflict_id = str(uuid.uuid5(CONFLICT_NAMESPACE, f"{OVERDRAFT}:{line_id}:{entry['id']}"))
         if uow.conn.execute(select(conflicts.c.id).where(conflicts.c.id == conflict_id)).first():
             continue

@@ -142,8 +142,8 @@ def refund_row(conn: Connection, refund_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-def _names(conn: Connection, ids: set[str]) -> dict[str, str]:
-    ids.discard(None)  # type: ignore[arg-type]
+def _names(conn: Connection, given: set[str | None]) -> dict[str, str]:
+    ids = {x for x in given if x}
     if not ids:
         return {}
     return {r.id: r.display_name for r in conn.execute(select(users.c.id, users.c.display_name)

@@ -31,6 +31,8 @@ from campus.node.crm.moves import CrmSettings, auto_return
 from campus.node.finance import api as finance_api
 from campus.node.finance import screens as finance_screens
 from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
+from campus.node.refunds import api as refunds_api
+from campus.node.refunds import screens as refund_screens
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
 from campus.node.teaching import api as teaching_api
@@ -50,6 +52,7 @@ from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
+from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
 from campus.web.templating import render, static_mount
 from campus.web.usecase import UseCase, off_loop, perform, query
 
@@ -61,6 +64,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/students", "label": "Students", "action": "students.read"},
        {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
+       {"href": "/refunds", "label": "Refunds", "action": "refunds.read"},
        {"href": "/books/trial-balance", "label": "Books", "action": "books.read"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
@@ -128,7 +132,9 @@ def build_api() -> Api:
     finance_api.register(api)
     teaching_api.register(api)
     books_api.register(api)
+    refunds_api.register(api)
     register_price_list_api(api)
+    register_refund_policy_api(api)
     conflicts_api.register(api)
     status_api.register(api)
     return api
@@ -240,6 +246,18 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
                   methods=["POST"]),
             Route("/books/statements", guard("books.write", books_screens.import_statement, screen=True),
                   methods=["POST"]),
+            Route("/refunds", guard("refunds.read", refund_screens.refunds_page, screen=True)),
+            Route("/refunds/report", guard("refunds.read", refund_screens.refund_report_page, screen=True)),
+            Route("/refunds/{refund_id}", guard("refunds.read", refund_screens.refund_page, screen=True)),
+            Route("/refunds/{refund_id}/print", guard("refunds.read", refund_screens.refund_page, screen=True)),
+            *(Route(f"/refunds/{{refund_id}}/{step}", guard(action, refund_screens.refund_step, screen=True),
+                    methods=["POST"])
+              for step, action in (("approve", "refunds.approve"), ("reject", "refunds.approve"),
+                                   ("pay", "refunds.pay"))),
+            Route("/contracts/{contract_id}/refund", guard("refunds.request", refund_screens.new_refund_page,
+                                                           screen=True)),
+            Route("/contracts/{contract_id}/refund", guard("refunds.request", refund_screens.request_refund,
+                                                           screen=True), methods=["POST"]),
             Route("/schedule", guard("teaching.read", teaching_screens.schedule_page, screen=True)),
             Route("/lessons/{lesson_id}", guard("teaching.read", teaching_screens.lesson_page, screen=True)),
             Route("/lessons/{lesson_id}/marks", guard("attendance.mark", teaching_screens.lesson_marks, screen=True),
@@ -250,6 +268,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
             *kiosk_routes(),
             *login_routes(),
             *price_list_routes(),
+            *refund_policy_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),

@@ -64,6 +64,10 @@ class NodeConfig:
     invoice_limit: str = "consumed"  # invoices up to the value consumed, or up to the amount "paid"
     supervised_accounts: tuple[str, ...] = ()  # fund accounts under 资金监管
     supervised_receipts: str = "off"  # prepaid tuition into an unsupervised account: off | warn | refuse
+    # [refunds]: the payout deadline in working days after approval, before classes start (no
+    # hour consumed yet) and after (local rules, e.g. Tianjin: 5 and 15)
+    refund_days_before_start: int = 5
+    refund_days_after_start: int = 15
 
     @property
     def key_path(self) -> Path:
@@ -127,4 +131,6 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "inter_campus_share_bp": ("books", "inter_campus_share_bp"), "invoice_limit": ("books", "invoice_limit"),
     "supervised_accounts": ("books", "supervised_accounts"),
     "supervised_receipts": ("books", "supervised_receipts"),
+    "refund_days_before_start": ("refunds", "payout_days_before_start"),
+    "refund_days_after_start": ("refunds", "payout_days_after_start"),
 }

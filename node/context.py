@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from campus.node.books.rules import BooksPolicy, policy_of
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
+from campus.node.refunds.rules import RefundSettings
 from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.context import CampusContext, Clock, system_clock
 from campus.web.usecase import Batches, Work
@@ -17,6 +18,7 @@ class NodeContext(CampusContext):
     crm: CrmSettings = field(default_factory=CrmSettings)
     teaching: TeachingSettings = field(default_factory=TeachingSettings)
     books: BooksPolicy = field(default_factory=BooksPolicy)
+    refunds: RefundSettings = field(default_factory=RefundSettings)
 
     @property
     def expiry_policy(self) -> str:
@@ -30,7 +32,8 @@ class NodeContext(CampusContext):
                    teaching=TeachingSettings(config.absent_deducts, config.absence_alert_streak,
                                              config.lesson_change_alert, config.expiry_policy, config.timezone),
                    books=policy_of(config.vat_rate_bp, config.books_expiry, config.inter_campus_share_bp,
-                                   config.invoice_limit, config.supervised_accounts, config.supervised_receipts))
+                                   config.invoice_limit, config.supervised_accounts, config.supervised_receipts),
+                   refunds=RefundSettings(config.refund_days_before_start, config.refund_days_after_start))
 
 
 NodeWork = Work[NodeContext]  # what a node's use case works with: its context carries the settings

@@ -21,6 +21,7 @@ from campus.hub.books.screens import books_routes
 from campus.hub.config import HubConfig
 from campus.hub.metrics import metrics_endpoint
 from campus.hub.reports import campus_summary
+from campus.hub.risk import register_risk_api, risk_routes
 from campus.hub.store import HubStore
 from campus.hub.sync import HubSync, Refused
 from campus.hub.sync import routes as sync_routes
@@ -40,7 +41,8 @@ from campus.web.templating import make_templates, render, static_mount
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
 NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price list"},
        {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"},
-       {"href": "/books", "label": "集团账务", "action": "reports.group"}]
+       {"href": "/books", "label": "集团账务", "action": "reports.group"},
+       {"href": "/risk", "label": "Refund risk", "action": "risk.read"}]
 
 
 @dataclass
@@ -57,6 +59,7 @@ def build_api() -> Api:
     register_price_list_api(api)
     register_refund_policy_api(api)
     register_books_api(api)
+    register_risk_api(api)
 
     @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
     async def list_campuses(request: Request) -> Response:
@@ -123,6 +126,7 @@ def create_app(config: HubConfig) -> Starlette:
             *price_list_routes(),
             *refund_policy_routes(),
             *books_routes(),
+            *risk_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             Mount("/sync/v1", routes=sync_routes.ROUTES),

@@ -33,6 +33,10 @@ from campus.node.finance import screens as finance_screens
 from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
 from campus.node.refunds import api as refunds_api
 from campus.node.refunds import screens as refund_screens
+from campus.node.risk import api as risk_api
+from campus.node.risk import screens as risk_screens
+from campus.node.risk.queries import risk_reminders
+from campus.node.risk.use_cases import evaluate_due
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
 from campus.node.teaching import api as teaching_api
@@ -63,6 +67,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},
        {"href": "/students", "label": "Students", "action": "students.read"},
        {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
+       {"href": "/risk", "label": "Refund risk", "action": "risk.read"},
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
        {"href": "/refunds", "label": "Refunds", "action": "refunds.read"},
        {"href": "/books/trial-balance", "label": "Books", "action": "books.read"},
@@ -132,6 +137,7 @@ def build_api() -> Api:
     finance_api.register(api)
     teaching_api.register(api)
     books_api.register(api)
+    risk_api.register(api)
     refunds_api.register(api)
     register_price_list_api(api)
     register_refund_policy_api(api)
@@ -154,8 +160,9 @@ def expire_due(node: Node) -> int:
 
 async def home(request: Request) -> Response:
     node: Node = request.app.state.node
-    return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name,
-                                                     "config": node.config, "sync": await node.blocking(node.sync_state)})
+    at_risk = await node.query(risk_reminders, request.state.principal.user_id, node.ctx.id)
+    return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name, "config": node.config,
+                                                     "sync": await node.blocking(node.sync_state), "at_risk": at_risk})
 
 
 async def conflicts_page(request: Request) -> Response:
@@ -192,6 +199,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
         # Also at start, so a node that was switched off catches up with what fell due meanwhile.
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "contract-expiry", lambda: expire_due(node))
+        jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "refund-risk", lambda: evaluate_due(store, node.ctx))
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "auto-return",
                    lambda: auto_return(store, config.campus_id, node.ctx.now(), node.crm_settings))
         try:
@@ -258,6 +266,9 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
                                                            screen=True)),
             Route("/contracts/{contract_id}/refund", guard("refunds.request", refund_screens.request_refund,
                                                            screen=True), methods=["POST"]),
+            Route("/risk", guard("risk.read", risk_screens.risk_page, screen=True)),
+            Route("/risk/evaluate", guard("risk.evaluate", risk_screens.evaluate_now, screen=True), methods=["POST"]),
+            Route("/students/{student_id}/risk", guard("risk.read", risk_screens.student_risk_page, screen=True)),
             Route("/schedule", guard("teaching.read", teaching_screens.schedule_page, screen=True)),
             Route("/lessons/{lesson_id}", guard("teaching.read", teaching_screens.lesson_page, screen=True)),
             Route("/lessons/{lesson_id}/marks", guard("attendance.mark", teaching_screens.lesson_marks, screen=True),

@@ -7,11 +7,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from campus.node.risk.rules import RiskSettings, Rule
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.ids import new_id, validate_campus_code
 
 CONFIG_FILE = "campus.toml"
 DEFAULT_PORT = 8100
+RISK = RiskSettings()  # the [risk] defaults
 
 
 EXPIRY_POLICIES = ("extension_required", "may_schedule")
@@ -68,6 +70,31 @@ class NodeConfig:
     # hour consumed yet) and after (local rules, e.g. Tianjin: 5 and 15)
     refund_days_before_start: int = 5
     refund_days_after_start: int = 15
+    # [risk]: the refund-risk score (危单预警), each factor's weight (points at its threshold) and threshold
+    risk_alert_threshold: int = RISK.alert_threshold
+    risk_absence_streak_weight: int = RISK.absence_streak.weight
+    risk_absence_streak_threshold: int = RISK.absence_streak.threshold
+    risk_leave_streak_weight: int = RISK.leave_streak.weight
+    risk_leave_streak_threshold: int = RISK.leave_streak.threshold
+    risk_lesson_changes_weight: int = RISK.lesson_changes.weight
+    risk_lesson_changes_threshold: int = RISK.lesson_changes.threshold
+    risk_silent_days_weight: int = RISK.silent_days.weight
+    risk_silent_days_threshold: int = RISK.silent_days.threshold
+    risk_arrears_weight: int = RISK.arrears.weight
+    risk_arrears_threshold_fen: int = RISK.arrears.threshold
+    risk_expiry_weight: int = RISK.expiry.weight
+    risk_expiry_days: int = RISK.expiry.threshold
+    risk_expiry_min_hours_x100: int = RISK.expiry_min_hours_x100
+
+    def risk_settings(self) -> RiskSettings:
+        return RiskSettings(
+            Rule(self.risk_absence_streak_weight, self.risk_absence_streak_threshold),
+            Rule(self.risk_leave_streak_weight, self.risk_leave_streak_threshold),
+            Rule(self.risk_lesson_changes_weight, self.risk_lesson_changes_threshold),
+            Rule(self.risk_silent_days_weight, self.risk_silent_days_threshold),
+            Rule(self.risk_arrears_weight, self.risk_arrears_threshold_fen),
+            Rule(self.risk_expiry_weight, self.risk_expiry_days),
+            self.risk_expiry_min_hours_x100, self.risk_alert_threshold)
 
     @property
     def key_path(self) -> Path:
@@ -104,7 +131,12 @@ class NodeConfig:
         _choice("books", "invoice_limit", values["invoice_limit"], INVOICE_LIMITS)
         _choice("books", "supervised_receipts", values["supervised_receipts"], SUPERVISED_RECEIPTS)
         _choice("books", "expiry", values["books_expiry"], BOOKS_EXPIRY)
-        return cls(**values)
+        config = cls(**values)
+        try:
+            config.risk_settings()
+        except ValueError as exc:
+            raise ConfigError(f"[risk] {exc}") from None
+        return config
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -131,6 +163,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "inter_campus_share_bp": ("books", "inter_campus_share_bp"), "invoice_limit": ("books", "invoice_limit"),
     "supervised_accounts": ("books", "supervised_accounts"),
     "supervised_receipts": ("books", "supervised_receipts"),
+    **{name: ("risk", name.removeprefix("risk_")) for name in (
+        "risk_alert_threshold", "risk_absence_streak_weight", "risk_absence_streak_threshold",
+        "risk_leave_streak_weight", "risk_leave_streak_threshold", "risk_lesson_changes_weight",
+        "risk_lesson_changes_threshold", "risk_silent_days_weight", "risk_silent_days_threshold",
+        "risk_arrears_weight", "risk_arrears_threshold_fen", "risk_expiry_weight", "risk_expiry_days",
+        "risk_expiry_min_hours_x100")},
     "refund_days_before_start": ("refunds", "payout_days_before_start"),
     "refund_days_after_start": ("refunds", "payout_days_after_start"),
 }

@@ -8,6 +8,7 @@ from campus.node.books.rules import BooksPolicy, policy_of
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
 from campus.node.refunds.rules import RefundSettings
+from campus.node.risk.rules import RiskSettings
 from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.context import CampusContext, Clock, system_clock
 from campus.web.usecase import Batches, Work
@@ -18,6 +19,7 @@ class NodeContext(CampusContext):
     crm: CrmSettings = field(default_factory=CrmSettings)
     teaching: TeachingSettings = field(default_factory=TeachingSettings)
     books: BooksPolicy = field(default_factory=BooksPolicy)
+    risk: RiskSettings = field(default_factory=RiskSettings)
     refunds: RefundSettings = field(default_factory=RefundSettings)
 
     @property
@@ -33,6 +35,7 @@ class NodeContext(CampusContext):
                                              config.lesson_change_alert, config.expiry_policy, config.timezone),
                    books=policy_of(config.vat_rate_bp, config.books_expiry, config.inter_campus_share_bp,
                                    config.invoice_limit, config.supervised_accounts, config.supervised_receipts),
+                   risk=config.risk_settings(),
                    refunds=RefundSettings(config.refund_days_before_start, config.refund_days_after_start))
 
 

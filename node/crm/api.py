@@ -15,6 +15,7 @@ from campus.node.crm.leads import FollowUpChannel, get_lead, list_leads, present
 from campus.node.crm.moves import lead_history_of
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
+from campus.node.risk.queries import risk_reminders
 from campus.node.teaching.alerts import teaching_reminders
 from campus.web.api import Api, Input, json_response, page_params, parse_body, uploaded_file
 from campus.web.problems import InvalidInput, Problem
@@ -134,7 +135,8 @@ def register(api: Api) -> None:
         def read(conn: Connection) -> list[dict[str, Any]]:
             now = ctx.now()
             return (reminders_for(conn, user_id, ctx.id, now, ctx.crm)
-                    + teaching_reminders(conn, user_id, ctx.id, now, ctx.teaching))
+                    + teaching_reminders(conn, user_id, ctx.id, now, ctx.teaching)
+                    + risk_reminders(conn, user_id, ctx.id))
 
         return json_response({"items": await node.query(read)})
 

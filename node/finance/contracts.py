@@ -187,8 +187,17 @@ def contract_view(conn: Connection, contract_id: str) -> dict[str, Any]:
     events = [{**dict(e), "detail": json.loads(e["detail"]) if e["detail"] else None} for e in conn.execute(
         select(contract_events).where(contract_events.c.contract_id == contract_id)
         .order_by(contract_events.c.at, contract_events.c.id)).mappings()]
-    return {**contract, **contract_money(conn, contract_id), "lines": lines, "events": events,
-            "payments": payments_of(conn, contract_id)}
+    money = contract_money(conn, contract_id)
+    return {**contract, **money, "lines": lines, "events": events, "payments": payments_of(conn, contract_id),
+            "status": _status(money, lines)}
+
+
+def _status(money: dict[str, int], lines: list[dict[str, Any]]) -> str:
+    """in_force | partly_refunded | refunded: a refund's payout moves it (expiry shows as its date)."""
+    if money.get("refunded_fen"):
+        left = any(line["balance"]["hours_x100"] > 0 for line in lines)
+        return "partly_refunded" if left else "refunded"
+    return "in_force"
 
 
 def _line_of(conn: Connection, contract_id: str, line_id: str | None) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -1181,6 +1181,8 @@ hub_book_rollups = Table(
     Column("account", String(24), primary_key=True),
     Column("debit_fen", BigInteger, nullable=False),
     Column("credit_fen", BigInteger, nullable=False),
+    # campus × account balances (trial balance, balance sheet) read off this alone, in its order
+    Index("ix_hub_book_rollups_balances", "campus_id", "account", "period", "debit_fen", "credit_fen"),
     info={"sync": None},
 )
 
@@ -1195,6 +1197,7 @@ hub_book_eliminations = Table(
     Column("counterpart_campus_id", String(ID), primary_key=True),
     Column("debit_fen", BigInteger, nullable=False),
     Column("credit_fen", BigInteger, nullable=False),
+    Index("ix_hub_book_eliminations_balances", "campus_id", "account", "period", "debit_fen", "credit_fen"),
     info={"sync": None},
 )
 

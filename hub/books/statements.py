@@ -66,17 +66,22 @@ def _sum(column: Any, condition: Any = None) -> Any:
 # --- trial balance ---------------------------------------------------------------------------------------
 
 
-def _tb_rows(conn: Connection, table: Any, start: str, end: str,
-             by_campus: bool = True) -> dict[tuple[str, str], list[int]]:
-    """(campus, account) → [opening, debit, credit] over ``start``..``end`` (campus "" unless ``by_campus``)."""
+def tb_query(table: Any, start: str, end: str) -> Any:
+    """campus, account, opening, debit, credit over ``start``..``end`` from a roll-up table.
+
+    Grouped by (campus, account), the order of the table's ``*_balances`` index, which holds the
+    amounts too: the rows stream off that index already grouped. (Grouped in any other order, or
+    keyed only by (campus, period, account), SQLite sorted every roll-up row up to ``end`` in a
+    temporary B-tree and looked each one up in the table: most of the trial balance's time.)"""
     before = table.c.period < start
-    keys = [table.c.campus_id, table.c.account] if by_campus else [table.c.account]
-    query = (select(*keys, _sum(table.c.debit_fen - table.c.credit_fen, before),
-                    _sum(table.c.debit_fen, ~before), _sum(table.c.credit_fen, ~before))
-             .where(table.c.period <= end).group_by(*keys))
-    rows: Sequence[Sequence[Any]] = _rows(conn, query)  # as many columns as keys, then three
-    if not by_campus:
-        return {("", account): [int(o), int(d), int(c)] for account, o, d, c in rows}
+    return (select(table.c.campus_id, table.c.account, _sum(table.c.debit_fen - table.c.credit_fen, before),
+                   _sum(table.c.debit_fen, ~before), _sum(table.c.credit_fen, ~before))
+            .where(table.c.period <= end).group_by(table.c.campus_id, table.c.account))
+
+
+def _tb_rows(conn: Connection, table: Any, start: str, end: str) -> dict[tuple[str, str], list[int]]:
+    """(campus, account) → [opening, debit, credit] over ``start``..``end``."""
+    rows: Sequence[Sequence[Any]] = _rows(conn, tb_query(table, start, end))
     return {(campus, account): [int(o), int(d), int(c)] for campus, account, o, d, c in rows}
 
 
@@ -103,7 +108,7 @@ def _group_trial_balance(conn: Connection, start: str, end: str) -> dict[str, An
         per_campus[campus_id][account] = figures
         group[account] = [a + b for a, b in zip(group[account], figures, strict=True)]
     eliminations: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for (_all, account), figures in _tb_rows(conn, hub_book_eliminations, start, end, by_campus=False).items():
+    for (_campus, account), figures in _tb_rows(conn, hub_book_eliminations, start, end).items():
         eliminations[account] = [a + b for a, b in zip(eliminations[account], figures, strict=True)]
     for account, figures in eliminations.items():
         group[account] = [a - b for a, b in zip(group[account], figures, strict=True)]

@@ -32,6 +32,7 @@ from campus.node.sync import client_for
 from campus.node.teaching.kiosks import add_device
 from campus.schema.ids import new_id
 from campus.schema.quantities import LessonHours, Money
+from campus.schema.refunds import EXAMPLE_TIERS
 from campus.schema.tables import metadata
 from campus.sync.client import HubUnreachable
 from campus.sync.digest import subscription_digests
@@ -81,7 +82,30 @@ def _price_list(hub_url: str, password: str) -> str:
             "code": "MATH8-24", "name": "初二数学提高小班 24 课时", "price_item_id": item.json()["id"],
             "hours_x100": 2400, "gift_hours_x100": 200})
         product.raise_for_status()
+        client.post(f"{hub_url}/api/v1/refund-policies", json={
+            "code": "STD", "name": "标准退费政策", "is_default": True, "tiers": EXAMPLE_TIERS}).raise_for_status()
         return product.json()["id"]
+
+
+def _refund(console: Console, client: httpx.Client, url: str, student: dict[str, str], show: bool) -> str:
+    """The student withdraws: the consultant requests the refund the policy allows, the campus
+    manager approves it, finance pays it back by the original channel (one admin plays all three)."""
+    contract_id = client.get(f"{url}/api/v1/students/{student['id']}/account").json()["lines"][0]["contract_id"]
+    made = client.post(f"{url}/api/v1/refunds", json={"contract_id": contract_id, "reason_category": "customer",
+                                                      "reason": "搬家", "notes": "回访：家长已决定，不再挽留"})
+    made.raise_for_status()
+    refund = made.json()
+    client.post(f"{url}/api/v1/refunds/{refund['id']}/approve", json={}).raise_for_status()
+    client.post(f"{url}/api/v1/refunds/{refund['id']}/pay", json={}).raise_for_status()
+    if show:
+        steps = Table(title=f"Refund {refund['number']} as calculated (退费单)", box=box.SIMPLE_HEAD)
+        for column in ("step", "amount", "how"):
+            steps.add_column(column, justify="right" if column == "amount" else "left")
+        for step in refund["calculation"]["steps"]:
+            amount = "" if step["amount_fen"] is None else str(Money(step["amount_fen"]))
+            steps.add_row(step["label"], amount, step["detail"])
+        console.print(steps)
+    return f"refund {refund['number']} {Money(refund['amount_fen'])} paid"
 
 
 def _sign_two(client: httpx.Client, url: str, product_id: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -229,9 +253,10 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                 receipts, signed = _sign_two(client, server.url, product_id)
                 teaching = _lesson_with_kiosk(client, server, signed)
                 rent = _expense(client, server.url, 1_200_000 if config.campus_code == "BJ01" else 900_000)
+                refunded = _refund(console, client, server.url, signed[0], show=config.campus_code == "BJ01")
                 bad = client.post(f"{server.url}/api/v1/leads", json={"name": "赵敏", "phone": "12345"})
                 console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups, "
-                              f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; {rent}; a bad phone is refused with {bad.status_code} naming "
+                              f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; {rent}; {refunded}; a bad phone is refused with {bad.status_code} naming "
                               f"[bold]{bad.json()['errors'][0]['field']}[/bold]; "
                               f"sync: {_sync(config, server)}")
         assert shared_lead is not None  # every campus made leads

@@ -20,6 +20,7 @@ from campus.hub.books.rollups import KEEPER_INTERVAL_SECONDS, BooksKeeper
 from campus.hub.books.screens import books_routes
 from campus.hub.config import HubConfig
 from campus.hub.metrics import metrics_endpoint
+from campus.hub.refunds import refund_report_routes, register_refund_report_api
 from campus.hub.reports import campus_summary
 from campus.hub.risk import register_risk_api, risk_routes
 from campus.hub.store import HubStore
@@ -42,6 +43,7 @@ TEMPLATES = make_templates(Path(__file__).parent / "templates")
 NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price list"},
        {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"},
        {"href": "/books", "label": "集团账务", "action": "reports.group"},
+       {"href": "/refunds/report", "label": "Group refund report", "action": "reports.group"},
        {"href": "/risk", "label": "Refund risk", "action": "risk.read"}]
 
 
@@ -58,6 +60,7 @@ def build_api() -> Api:
     register_accounts_api(api)
     register_price_list_api(api)
     register_refund_policy_api(api)
+    register_refund_report_api(api)
     register_books_api(api)
     register_risk_api(api)
 
@@ -125,6 +128,7 @@ def create_app(config: HubConfig) -> Starlette:
             *login_routes(),
             *price_list_routes(),
             *refund_policy_routes(),
+            *refund_report_routes(),
             *books_routes(),
             *risk_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),

@@ -76,3 +76,8 @@ def test_two_campuses_refunding_one_line_offline_keep_both_payouts_and_raise_an_
     assert differences(group) == {"BJ01": [], "SH01": []}
     console = group.hub_http.get("/").text
     assert "重复退费" in console  # headquarters sees it on its console
+    span = {"from": "2020-01", "to": "2099-12"}
+    report = _ok(group.hub_http.get("/api/v1/refunds/report", params=span), 200)
+    assert (report["count"], report["refunded_fen"], report["received_fen"]) == (2, 360000, 200000)
+    assert [(r["campus_code"], r["count"]) for r in report["by_campus"]] == [("BJ01", 2)]
+    assert "集团退费报表" in group.hub_http.get("/refunds/report", params=span).text

@@ -33,6 +33,7 @@ from campus.node.finance import screens as finance_screens
 from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
 from campus.node.refunds import api as refunds_api
 from campus.node.refunds import screens as refund_screens
+from campus.node.refunds.queries import refund_reminders
 from campus.node.risk import api as risk_api
 from campus.node.risk import screens as risk_screens
 from campus.node.risk.queries import risk_reminders
@@ -160,9 +161,14 @@ def expire_due(node: Node) -> int:
 
 async def home(request: Request) -> Response:
     node: Node = request.app.state.node
-    at_risk = await node.query(risk_reminders, request.state.principal.user_id, node.ctx.id)
+    principal, ctx = request.state.principal, node.ctx
+    at_risk = await node.query(risk_reminders, principal.user_id, ctx.id)
+    refunds_waiting = await node.query(refund_reminders, ctx.id, ctx.today(),
+                                       may_approve=principal.can("refunds.approve", ctx.id),
+                                       may_pay=principal.can("refunds.pay", ctx.id))
     return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name, "config": node.config,
-                                                     "sync": await node.blocking(node.sync_state), "at_risk": at_risk})
+                                                     "sync": await node.blocking(node.sync_state), "at_risk": at_risk,
+                                                     "refunds_waiting": refunds_waiting})
 
 
 async def conflicts_page(request: Request) -> Response:

@@ -15,6 +15,7 @@ from campus.node.crm.leads import FollowUpChannel, get_lead, list_leads, present
 from campus.node.crm.moves import lead_history_of
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
+from campus.node.refunds.queries import refund_reminders
 from campus.node.risk.queries import risk_reminders
 from campus.node.teaching.alerts import teaching_reminders
 from campus.web.api import Api, Input, json_response, page_params, parse_body, uploaded_file
@@ -127,16 +128,19 @@ def register(api: Api) -> None:
         return json_response({"items": await node.query(read)})
 
     @api.route("/reminders", "GET", "The signed-in user's reminders: follow-ups, birthdays, returns, "
-               "lost claims, absences, lesson changes", "home.view", tags=["leads"])
+               "lost claims, absences, lesson changes, students at risk, refunds to approve or pay", "home.view", tags=["leads"])
     async def reminders(request: Request) -> Response:
         node = request.app.state.node
-        ctx, user_id = node.ctx, request.state.principal.user_id
+        principal = request.state.principal
+        ctx, user_id = node.ctx, principal.user_id
 
         def read(conn: Connection) -> list[dict[str, Any]]:
             now = ctx.now()
             return (reminders_for(conn, user_id, ctx.id, now, ctx.crm)
                     + teaching_reminders(conn, user_id, ctx.id, now, ctx.teaching)
-                    + risk_reminders(conn, user_id, ctx.id))
+                    + risk_reminders(conn, user_id, ctx.id)
+                    + refund_reminders(conn, ctx.id, ctx.today(), may_approve=principal.can("refunds.approve", ctx.id),
+                                       may_pay=principal.can("refunds.pay", ctx.id)))
 
         return json_response({"items": await node.query(read)})
 

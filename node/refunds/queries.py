@@ -188,3 +188,26 @@ def product_name(conn: Connection, product_id: str | None) -> str | None:
     if not product_id:
         return None
     return conn.execute(select(products.c.name).where(products.c.id == product_id)).scalar()
+
+
+def refund_reminders(conn: Connection, campus_id: str, today: date, *, may_approve: bool,
+                     may_pay: bool) -> list[dict[str, Any]]:
+    """What waits on the signed-in user: refunds to approve (managers), refunds to pay by their
+    deadline, and those past it (finance)."""
+    found: list[dict[str, Any]] = []
+    wanted = [s for s, ok in (("requested", may_approve), ("approved", may_pay)) if ok]
+    if not wanted:
+        return found
+    rows = conn.execute(select(refunds.c.id, refunds.c.number, refunds.c.status, refunds.c.due_on,
+                               refunds.c.amount_fen, refunds.c.requested_at, students.c.name)
+                        .join(students, students.c.id == refunds.c.student_id, isouter=True)
+                        .where(refunds.c.campus_id == campus_id, refunds.c.status.in_(wanted),
+                               refunds.c.deleted.is_(False)).order_by(refunds.c.requested_at))
+    for row in rows:
+        if row.status == "requested":
+            kind, on = "refund_to_approve", row.requested_at[:10]
+        else:
+            kind, on = ("refund_overdue" if row.due_on < today.isoformat() else "refund_to_pay"), row.due_on
+        found.append({"refund_id": row.id, "number": row.number, "name": row.name, "kind": kind, "on": on,
+                      "amount_fen": row.amount_fen})
+    return found

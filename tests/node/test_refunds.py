@@ -6,8 +6,9 @@ leaves nothing behind."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -264,3 +265,35 @@ def test_a_partial_refund_takes_some_hours_and_leaves_the_rest(client: TestClien
     remaining = school.account(student)["remaining"]
     assert remaining["paid_hours_x100"] == 2000 - 150 - 500
     assert client.get("/api/v1/books/trial-balance").json()["balanced"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_an_approved_refund_is_due_in_working_days_and_reminds_finance_once_overdue(node_config: NodeConfig) -> None:
+    clock = Clock()
+    with TestClient(create_app(node_config, clock=clock), raise_server_exceptions=False) as client:
+        sign_in(client)
+        _policy(client)
+        _, student = _paid_school(client)  # nothing taught yet: classes have not started
+        refund = client.post("/api/v1/refunds", json={"contract_id": student["contract_id"], **REQUEST}).json()
+        waiting = client.get("/api/v1/reminders").json()["items"]
+        assert [r["kind"] for r in waiting if r.get("refund_id") == refund["id"]] == ["refund_to_approve"]
+        approved = client.post(f"/api/v1/refunds/{refund['id']}/approve", json={}).json()
+
+        local_today = clock.now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        due = date.fromisoformat(approved["due_on"])
+        working_days = sum(1 for k in range(1, (due - local_today).days + 1)
+                           if (local_today + timedelta(days=k)).weekday() < 5)
+        assert working_days == 5  # before classes start: 5 working days (after: 15)
+        kinds = [r["kind"] for r in client.get("/api/v1/reminders").json()["items"] if r.get("refund_id")]
+        assert kinds == ["refund_to_pay"]
+        clock.now += timedelta(days=30)
+        kinds = [r["kind"] for r in client.get("/api/v1/reminders").json()["items"] if r.get("refund_id")]
+        assert kinds == ["refund_overdue"]
+        assert "已逾期" in client.get("/").text

@@ -20,6 +20,7 @@ from campus.hub.books.rollups import KEEPER_INTERVAL_SECONDS, BooksKeeper
 from campus.hub.books.screens import books_routes
 from campus.hub.config import HubConfig
 from campus.hub.metrics import metrics_endpoint
+from campus.hub.payroll import group_payroll_routes, register_group_payroll_api
 from campus.hub.refunds import refund_report_routes, register_refund_report_api
 from campus.hub.reports import campus_summary
 from campus.hub.risk import register_risk_api, risk_routes
@@ -34,6 +35,7 @@ from campus.web.api import Api, json_response
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
+from campus.web.payroll.routes import pay_plan_routes, register_pay_plans_api
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
@@ -44,6 +46,8 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price l
        {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"},
        {"href": "/books", "label": "集团账务", "action": "reports.group"},
        {"href": "/refunds/report", "label": "Group refund report", "action": "reports.group"},
+       {"href": "/payroll", "label": "Group payroll", "action": "reports.group"},
+       {"href": "/payroll-plans", "label": "Pay plans", "action": "payroll.plans"},
        {"href": "/risk", "label": "Refund risk", "action": "risk.read"}]
 
 
@@ -61,6 +65,8 @@ def build_api() -> Api:
     register_price_list_api(api)
     register_refund_policy_api(api)
     register_refund_report_api(api)
+    register_pay_plans_api(api)
+    register_group_payroll_api(api)
     register_books_api(api)
     register_risk_api(api)
 
@@ -129,6 +135,8 @@ def create_app(config: HubConfig) -> Starlette:
             *price_list_routes(),
             *refund_policy_routes(),
             *refund_report_routes(),
+            *pay_plan_routes(),
+            *group_payroll_routes(),
             *books_routes(),
             *risk_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),

@@ -31,6 +31,8 @@ from campus.node.crm.moves import CrmSettings, auto_return
 from campus.node.finance import api as finance_api
 from campus.node.finance import screens as finance_screens
 from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
+from campus.node.payroll import api as payroll_api
+from campus.node.payroll import screens as payroll_screens
 from campus.node.refunds import api as refunds_api
 from campus.node.refunds import screens as refund_screens
 from campus.node.refunds.queries import refund_reminders
@@ -55,6 +57,7 @@ from campus.web.api import Api
 from campus.web.auth import PUBLIC, actor_of, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
+from campus.web.payroll.routes import pay_plan_routes, register_pay_plans_api
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
@@ -72,6 +75,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
        {"href": "/refunds", "label": "Refunds", "action": "refunds.read"},
        {"href": "/books/trial-balance", "label": "Books", "action": "books.read"},
+       {"href": "/payroll", "label": "Payroll", "action": "payroll.read_own"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
        {"href": "/users", "label": "Users", "action": "users.read"},
@@ -140,6 +144,8 @@ def build_api() -> Api:
     books_api.register(api)
     risk_api.register(api)
     refunds_api.register(api)
+    payroll_api.register(api)
+    register_pay_plans_api(api)
     register_price_list_api(api)
     register_refund_policy_api(api)
     conflicts_api.register(api)
@@ -286,6 +292,8 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
             *login_routes(),
             *price_list_routes(),
             *refund_policy_routes(),
+            *payroll_screens.routes(),
+            *pay_plan_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),

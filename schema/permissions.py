@@ -62,6 +62,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "refunds.approve": MANAGERS,
     "refunds.pay": frozenset({Role.HQ_ADMIN, Role.FINANCE}),
     "refunds.policies": frozenset({Role.HQ_ADMIN}),
+    # payroll (工资): everyone reads their own payslips; finance drafts runs and adjusts them, managers
+    # approve; plans are headquarters' (or a standalone campus's); bank accounts unmasked for finance
+    "payroll.read_own": ALL_STAFF,
+    "payroll.read": frozenset({*MANAGERS, Role.FINANCE}),
+    "payroll.manage": frozenset({Role.HQ_ADMIN, Role.FINANCE}),
+    "payroll.approve": MANAGERS,
+    "payroll.staff": frozenset({*MANAGERS, Role.FINANCE}),
+    "payroll.bank.read": frozenset({Role.FINANCE}),
+    "payroll.plans": frozenset({Role.HQ_ADMIN}),
     "prices.read": ALL_STAFF,
     "prices.manage": frozenset({Role.HQ_ADMIN}),
     # teaching: classes, lessons, attendance, kiosks

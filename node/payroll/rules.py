@@ -207,8 +207,7 @@ def compute_run(facts: RunFacts) -> RunResult:
 
     for record in sorted(active, key=lambda s: (s.user_id, s.position, s.record_id)):
         made = base_pay(record, period)
-        if made:
-            lines[record.user_id].append(made)
+        lines[record.user_id] += [made] if made else []  # everyone on the staff gets a payslip, even of ¥0
 
     consultant = plans.get(Position.CONSULTANT)
     earned: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])

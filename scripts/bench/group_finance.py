@@ -8,10 +8,19 @@ row): receipts into cash, WeChat Pay and bank, recognised tuition, administrativ
 expenses, and settlements for teaching a neighbouring campus's students (four lines: 6401 and
 内部往来 at the contract's campus, 内部往来 and 6001 at the teaching campus). The roll-ups are then
 recomputed from the lines by the hub's own :func:`campus.hub.books.rollups.regroup` (timed: the
-full recompute), and the group income statement by campus × month and the group trial balance
-are each run 50 times through :mod:`campus.hub.books.statements`, at the small size and again
-after filling up to the large one. A raw GROUP BY of the lines, what a statement without
-roll-ups would cost, is timed beside them.
+full recompute), and a copy of the store is kept at the small size before it is filled up to the
+large one. The group income statement by campus × month and the group trial balance are then
+each run 50 times at each size through :mod:`campus.hub.books.statements`, the two sizes taking
+turns run by run: whatever else the machine is doing falls on both alike, so the large/small
+ratio measures the size and not the minutes between two measurements (the p99 of 50 runs is
+their slowest; run one after the other, a few busy seconds at one size decided it). A raw GROUP
+BY of the lines, what a statement without roll-ups would cost, is timed beside them.
+
+Statistics as each engine has them in service: the fill analyzes the journal lines it wrote, and
+on PostgreSQL the roll-ups are analyzed after each recompute, as autovacuum would; a SQLite hub
+never runs ANALYZE, so its roll-ups have none at either size. (Analyzing the whole SQLite file at
+the end of each fill left the small store's roll-ups without statistics and the large store's
+with them, and different plans at the two sizes.)
 
     .venv/bin/python scripts/bench/group_finance.py [--lines 10000000] [--small-lines 1000000]
 
@@ -131,15 +140,27 @@ FROM n JOIN pl ON pl.p = (i / {campuses_count}) % 8
 class Engine:
     """One hub store to fill and query: SQLite in a temporary directory, or a PostgreSQL database."""
 
-    def __init__(self, name: str, workdir: Path) -> None:
+    def __init__(self, name: str, workdir: Path, copy_of: Engine | None = None) -> None:
+        """A new, empty store; or, with ``copy_of``, a copy of that store as it stands."""
         self.name = name
         self.dialect = Dialect(name)
         if name == "sqlite":
-            self.path = workdir / "hub.sqlite"
+            self.path = workdir / (f"{copy_of.path.stem}-copy.sqlite" if copy_of else "hub.sqlite")
             self.url = sqlite_url(self.path)
+            if copy_of is not None:
+                source, target = sqlite3.connect(copy_of.path), sqlite3.connect(self.path)
+                try:
+                    source.backup(target)  # the pages as committed, the WAL's included
+                finally:
+                    target.close()
+                    source.close()
         else:
             self.database = f"campus_bench_{os.getpid()}_{secrets.token_hex(3)}"
-            self._admin(f'CREATE DATABASE "{self.database}"')
+            if copy_of is None:
+                self._admin(f'CREATE DATABASE "{self.database}"')
+            else:
+                copy_of.store.engine.dispose()  # a template database must have no session open
+                self._admin(f'CREATE DATABASE "{self.database}" TEMPLATE "{copy_of.database}" STRATEGY FILE_COPY')
             self.url = POSTGRES_STORE.format(database=self.database)
         self.store = HubStore(self.url, new_id())
 
@@ -208,7 +229,7 @@ def fill(engine: Engine, start_event: int, end_event: int, campuses_count: int, 
         conn.execute("CREATE INDEX ix_hub_journal_lines_campus_period ON hub_journal_lines (campus_id, period)")
         if engine.name == "sqlite":
             conn.execute("PRAGMA analysis_limit=1000")  # statistics from a sample, not a scan of every line
-        conn.execute("ANALYZE")
+        conn.execute("ANALYZE hub_journal_lines")  # what the fill wrote (see the module's docstring)
     finally:
         conn.close()
     return time.perf_counter() - began
@@ -220,11 +241,16 @@ def count_lines(engine: Engine) -> int:
 
 
 def recompute(engine: Engine) -> float:
-    """The full recompute: roll-ups and eliminations made again by a GROUP BY of every line."""
+    """The full recompute: roll-ups and eliminations made again by a GROUP BY of every line (then,
+    on PostgreSQL and untimed, analyzed as autovacuum would after rewriting them)."""
     began = time.perf_counter()
     with engine.store.write() as conn:
         regroup(conn)
-    return time.perf_counter() - began
+    taken = time.perf_counter() - began
+    if engine.name == "postgresql":
+        with engine.store.write() as conn:
+            conn.exec_driver_sql("ANALYZE hub_book_rollups, hub_book_eliminations")
+    return taken
 
 
 def raw_group_by(engine: Engine) -> float:
@@ -236,24 +262,33 @@ def raw_group_by(engine: Engine) -> float:
     return time.perf_counter() - began
 
 
-def timed(engine: Engine, runs: int, query: Callable[[Connection], Any]) -> dict[str, float]:
-    samples = []
+def timed(engines: list[Engine], runs: int, query: Callable[[Connection], Any]) -> list[dict[str, float]]:
+    """p50 and p99 of ``query`` on each store, the stores taking turns run by run."""
+    samples: list[list[float]] = [[] for _ in engines]
     for _ in range(runs):
-        began = time.perf_counter()
-        with engine.store.read() as conn:
-            query(conn)
-        samples.append((time.perf_counter() - began) * 1000)
-    samples.sort()
-    return {"p50_ms": round(statistics.median(samples), 2),
-            "p99_ms": round(samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))], 2)}
+        for engine, taken in zip(engines, samples, strict=True):
+            began = time.perf_counter()
+            with engine.store.read() as conn:
+                query(conn)
+            taken.append((time.perf_counter() - began) * 1000)
+    for taken in samples:
+        taken.sort()
+    return [{"p50_ms": round(statistics.median(taken), 2),
+             "p99_ms": round(taken[min(len(taken) - 1, round(0.99 * (len(taken) - 1)))], 2)} for taken in samples]
 
 
-def measure(engine: Engine, runs: int, months: int) -> dict[str, Any]:
-    first = f"{FIRST_YEAR}-01"
+def months_shown(months: int) -> tuple[str, str, str]:
+    """The first month, the first of the last twelve, and the last month of the fill."""
     last_index = months - 1
-    last = f"{FIRST_YEAR + last_index // 12}-{last_index % 12 + 1:02d}"
-    year_start = f"{FIRST_YEAR + max(0, months - 12) // 12}-{max(0, months - 12) % 12 + 1:02d}"
-    with engine.store.read() as conn:  # what the statements add up to, as a check on the fill
+    return (f"{FIRST_YEAR}-01", f"{FIRST_YEAR + max(0, months - 12) // 12}-{max(0, months - 12) % 12 + 1:02d}",
+            f"{FIRST_YEAR + last_index // 12}-{last_index % 12 + 1:02d}")
+
+
+def measure_store(engine: Engine, months: int) -> dict[str, Any]:
+    """What the statements add up to (a check on the fill, and each store's first, cold run), the
+    roll-up rows, the full recompute and the raw GROUP BY, right after a fill."""
+    first, year_start, last = months_shown(months)
+    with engine.store.read() as conn:
         income = statements.group_income_statement(conn, first, last)
         trial = statements.group_trial_balance(conn, year_start, last)
         rollup_rows = int(conn.exec_driver_sql("SELECT count(*) FROM hub_book_rollups").scalar_one())
@@ -264,31 +299,48 @@ def measure(engine: Engine, runs: int, months: int) -> dict[str, Any]:
         "lines": count_lines(engine),
         "rollup_rows": rollup_rows,
         "group_profit_fen": income["group"]["total"]["profit_fen"],
-        "income_statement": timed(engine, runs, lambda c: statements.group_income_statement(c, first, last)),
-        "trial_balance": timed(engine, runs, lambda c: statements.group_trial_balance(c, year_start, last)),
         "recompute_s": round(recompute(engine), 3),
         "raw_group_by_s": round(raw_group_by(engine), 3),
     }
 
 
+def time_statements(engines: list[Engine], runs: int, months: int) -> list[dict[str, Any]]:
+    """Each statement ``runs`` times on each store, the stores taking turns."""
+    first, year_start, last = months_shown(months)
+    for engine in engines:  # warm each store's connection and page cache (the copy's are cold)
+        with engine.store.read() as conn:
+            statements.group_income_statement(conn, first, last)
+            statements.group_trial_balance(conn, year_start, last)
+    income = timed(engines, runs, lambda c: statements.group_income_statement(c, first, last))
+    trial = timed(engines, runs, lambda c: statements.group_trial_balance(c, year_start, last))
+    return [{"income_statement": i, "trial_balance": t} for i, t in zip(income, trial, strict=True)]
+
+
 def bench_engine(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     print(f"{name}: filling {args.small_lines:,} then {args.lines:,} journal lines", flush=True)
     engine = Engine(name, workdir)
+    small_copy: Engine | None = None
     try:
         add_campuses(engine, args.campuses)
         small_events, large_events = events_for(args.small_lines), events_for(args.lines)
         fill_small = fill(engine, 0, small_events, args.campuses, args.months)
         recompute(engine)
-        small = measure(engine, args.runs, args.months)
+        small = measure_store(engine, args.months)
+        small_copy = Engine(name, workdir, copy_of=engine)  # the store at the small size, kept
         fill_large = fill(engine, small_events, large_events, args.campuses, args.months)
         recompute(engine)
-        large = measure(engine, args.runs, args.months)
+        large = measure_store(engine, args.months)
+        print(f"  {name}: timing the statements at both sizes in turn", flush=True)
+        timings = time_statements([small_copy, engine], args.runs, args.months)
+        small, large = {**small, **timings[0]}, {**large, **timings[1]}
         return {"small": {**small, "fill_s": round(fill_small, 1)}, "large": {**large, "fill_s": round(fill_large, 1)},
                 "ratio_p99_income_statement": round(large["income_statement"]["p99_ms"]
                                                     / max(small["income_statement"]["p99_ms"], 0.01), 2),
                 "ratio_p99_trial_balance": round(large["trial_balance"]["p99_ms"]
                                                  / max(small["trial_balance"]["p99_ms"], 0.01), 2)}
     finally:
+        if small_copy is not None:
+            small_copy.close()
         engine.close()
 
 

@@ -305,15 +305,18 @@ def run_view(conn: Connection, campus_id: str, run_id: str) -> dict[str, Any]:
 
 
 def payslip_for(conn: Connection, ctx: CampusContext, actor: Actor, payslip_id: str) -> dict[str, Any]:
-    """One payslip: its own employee sees it, and finance and managers of the campus; nobody else
-    (a consultant never reads another's commission)."""
+    """One payslip: its own employee sees it once the run is approved, finance and managers of the
+    campus always; nobody else (a consultant never reads another's commission)."""
     row = conn.execute(select(payslips).where(payslips.c.id == payslip_id, payslips.c.campus_id == ctx.id,
                                               payslips.c.deleted.is_(False))).mappings().first()
     if row is None:
         raise PayslipNotFound(f"no payslip {payslip_id}", payslip_id=payslip_id)
-    if row["user_id"] != actor.user_id and not actor.can("payroll.read", ctx.id):
+    finance = actor.can("payroll.read", ctx.id)
+    if row["user_id"] != actor.user_id and not finance:
         raise PermissionDenied(f"{actor.username} may read only their own payslips", action="payroll.read")
     run = run_row(conn, ctx.id, row["run_id"])
+    if run["status"] not in LOCKED and not finance:  # a draft is not pay yet
+        raise PayslipNotFound(f"no payslip {payslip_id}", payslip_id=payslip_id)
     return {**_slip_json(row, names(conn)), "run_status": run["status"], "approved_at": run["approved_at"],
             "paid_at": run["paid_at"]}
 

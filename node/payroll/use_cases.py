@@ -4,7 +4,8 @@ A month's run goes draft → review → approved → paid. A draft is computed f
 (:func:`campus.node.payroll.rules.compute_run`) and may be recomputed as often as wanted; its
 adjustments need a reason. Approval freezes it: an approved run is never written again, and a
 fact of its month that arrives later is paid in the next run as a late line. Runs go in order:
-a month is drafted only once every earlier run of the campus is approved.
+a month is drafted only once every earlier run of the campus is approved; facts of months before
+a campus's first run (or of a month it skipped) are not paid by payroll.
 """
 
 from __future__ import annotations

@@ -403,6 +403,22 @@ def test_a_teacher_sees_only_their_own_payslip_and_a_consultant_not_anothers_com
     assert (other.status_code, runs.status_code, commission.status_code, by_user.status_code) == (403, 403, 403, 403)
 
 
+def test_an_employee_does_not_see_a_draft_payslip_until_the_run_is_approved(school: School) -> None:
+    made = school.post("/api/v1/payroll/runs", {"period": school.period})
+    draft = _slip(school.get(f"/api/v1/payroll/runs/{made['id']}"), school, "li")
+
+    school.as_user("li")
+    hidden = (school.client.get(f"/api/v1/payroll/payslips/{draft['id']}").status_code,
+              school.get("/api/v1/payroll/payslips")["items"])
+    school.as_user("admin")
+    school.post(f"/api/v1/payroll/runs/{made['id']}/submit", status=200)
+    school.post(f"/api/v1/payroll/runs/{made['id']}/approve", status=200)
+    school.as_user("li")
+
+    assert hidden == (404, [])
+    assert school.get(f"/api/v1/payroll/payslips/{draft['id']}")["run_status"] == "approved"
+
+
 def test_approval_needs_a_manager_and_is_audited_with_its_ip(school: School) -> None:
     made = school.post("/api/v1/payroll/runs", {"period": school.period})
     school.as_user("qian")  # finance drafts and submits, a manager approves

@@ -43,6 +43,6 @@ def register(api: Api) -> None:
 
     @api.route("/risk/evaluate", "POST", "Evaluate now: raise, update and clear the campus's risk alerts",
                "risk.evaluate", tags=["risk"])
-    @performs(cases.evaluate)
+    @performs(cases.evaluate_risk)
     async def evaluate(request: Request) -> Response:
-        return json_response(await request.app.state.node.perform(request, cases.evaluate))
+        return json_response(await request.app.state.node.perform(request, cases.evaluate_risk))

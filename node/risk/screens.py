@@ -34,12 +34,12 @@ async def student_risk_page(request: Request) -> Response:
     return render(TEMPLATES, request, "risk_student.html", {"app_title": node.config.campus_name, "risk": shown})
 
 
-@performs(cases.evaluate)
+@performs(cases.evaluate_risk)
 async def evaluate_now(request: Request) -> Response:
     node = request.app.state.node
 
     def evaluate(_form: FormData) -> str:
-        done = cases.evaluate(node.store, node.ctx, actor_of(request))
+        done = cases.evaluate_risk(node.store, node.ctx, actor_of(request))
         return _("Risk evaluated: %(raised)s raised, %(cleared)s cleared") % {
             "raised": len(done["raised"]), "cleared": len(done["cleared"])}
 

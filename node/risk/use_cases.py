@@ -47,7 +47,7 @@ def plan_alerts(conn: Connection, ctx: NodeContext) -> list[Planned]:
 
 
 @use_case("risk.evaluate")
-def evaluate(work: NodeWork) -> dict[str, list[str]]:
+def evaluate_risk(work: NodeWork) -> dict[str, list[str]]:
     """Score every student the campus watches and raise, update or clear their alerts; returns
     the students of each step."""
     ctx = work.ctx
@@ -84,4 +84,4 @@ def evaluate_due(store: Store, ctx: NodeContext) -> dict[str, list[str]] | None:
     with store.read() as conn:
         if not plan_alerts(conn, ctx):
             return None
-    return evaluate(store, ctx, Actor.machine(MACHINE))
+    return evaluate_risk(store, ctx, Actor.machine(MACHINE))

@@ -5,6 +5,7 @@ falls, raised anew on a new crossing, and the reminder reaching the consultant a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -265,3 +266,15 @@ def test_risk_settings_come_from_campus_toml_and_bad_ones_are_refused(node_confi
     toml.write_text(text.replace("expiry_days = 30", "expiry_days = 0"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[risk\]"):
         NodeConfig.load(node_config.directory)
+
+
+def test_the_evaluate_button_on_the_risk_screen_raises_the_alert(campus: Campus) -> None:
+    seeded = _seed(campus)
+    campus.clock.now = noon("2030-01-26")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', campus.client.get("/risk").text)
+    assert token
+
+    shown = campus.client.post("/risk/evaluate", data={"csrf_token": token.group(1)})
+
+    assert shown.status_code == 200 and "风险评估完成：新发预警 1 个" in shown.text
+    assert "2030-01-26" in shown.text and seeded.student["number"] in shown.text

@@ -48,6 +48,14 @@ from campus.web.payroll.plans import Basis, ConsultantPlan, Plan, Position
 from campus.web.payroll.store import plans_in_force
 
 LOCKED = ("approved", "paid")  # an approved run never changes; its facts are paid for good
+# How far back a draft looks for late facts: a fact of an approved month older than this is left
+# to a manual adjustment (a draft does not rescan every lesson since the campus's first run).
+LATE_LOOKBACK_MONTHS = 12
+
+
+def months_before(period: str, months: int) -> str:
+    index = int(period[:4]) * 12 + int(period[5:]) - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 class RunNotFound(NotFound):
@@ -81,11 +89,11 @@ def _locked_lines(conn: Connection, campus_id: str) -> Iterable[tuple[dict[str, 
 
 
 def run_facts(conn: Connection, ctx: CampusContext, period: str) -> tuple[RunFacts, dict[str, str]]:
-    """The facts of ``period`` at this campus, and those of earlier approved months that their run
-    did not include (late); with the ids of the plans in force, per position."""
+    """The facts of ``period`` at this campus, and those of the approved months of the year before it
+    that their run did not include (late); with the ids of the plans in force, per position."""
     first, last = period_days(period)
     locked = locked_periods(conn, ctx.id)
-    earlier = sorted(p for p in locked if p < period)
+    earlier = sorted(p for p in locked if months_before(period, LATE_LOOKBACK_MONTHS) <= p < period)
     start = period_days(earlier[0])[0] if earlier else first
     low, high = ctx.day_bounds(start, last)
     included: set[tuple[str, str]] = set()
@@ -101,7 +109,7 @@ def run_facts(conn: Connection, ctx: CampusContext, period: str) -> tuple[RunFac
     def wanted(table: str, source_id: str, fact_period: str) -> bool:
         if fact_period == period:
             return True
-        return fact_period < period and fact_period in locked and (table, source_id) not in included
+        return fact_period in earlier and (table, source_id) not in included
 
     in_force = plans_in_force(conn, ctx.id, last)
     plans: dict[str, Plan] = {position: plan for position, (_id, plan) in in_force.items()}

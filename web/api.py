@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +21,8 @@ from campus.web.problems import InvalidInput, Problem
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_BODY_BYTES = 5 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INT64 = (-(2**63), 2**63 - 1)  # what a store column holds: larger integers are refused with 422
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -29,6 +34,27 @@ class Input(BaseModel):
 
 def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in location) or "body"
+
+
+def out_of_range(value: Any, at: tuple[Any, ...] = ()) -> list[dict[str, str]]:
+    """Every integer in a JSON value that no 64-bit column can hold, by field name."""
+    if isinstance(value, dict):
+        return [e for key, item in value.items() for e in out_of_range(item, (*at, key))]
+    if isinstance(value, list):
+        return [e for i, item in enumerate(value) for e in out_of_range(item, (*at, i))]
+    if isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        return [{"field": _field_name(at), "message": "a whole number between -2^63 and 2^63-1"}]
+    return []
+
+
+class CampusJsonSchema(GenerateJsonSchema):
+    """JSON Schema as the server enforces it: every integer within 64 bits."""
+
+    def int_schema(self, schema: core_schema.IntSchema) -> JsonSchemaValue:
+        made = super().int_schema(schema)
+        made.setdefault("minimum", INT64[0])
+        made.setdefault("maximum", INT64[1])
+        return made
 
 
 async def parse_body(request: Request, model: type[M]) -> M:
@@ -51,6 +77,9 @@ async def parse_body(request: Request, model: type[M]) -> M:
         ) from None
     if not isinstance(payload, dict):
         raise InvalidInput([{"field": "body", "message": "expected a JSON object"}])
+    too_large = out_of_range(payload)
+    if too_large:
+        raise InvalidInput(too_large)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -100,6 +129,11 @@ class Operation:
     tags: list[str]
 
 
+def openapi_path(path: str) -> str:
+    """``/moves/{move:str}`` as OpenAPI writes it: ``/moves/{move}``."""
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+
+
 @dataclass
 class Api:
     """Collects ``/api/v1`` routes with what OpenAPI needs to describe them."""
@@ -139,10 +173,12 @@ class Api:
             }
             if op.action != PUBLIC:
                 entry["security"] = [{"bearer": []}]
-            ok = "201" if op.method == "POST" else "200"
-            entry["responses"][ok] = {"description": "success", "content": {"application/json": {}}}
+            # 200 or 201 (created); a file download names its own type
+            media = XLSX if op.path.endswith(".xlsx") else "application/json"
+            entry["responses"]["2XX"] = {"description": "success", "content": {media: {}}}
             if op.body is not None:
-                schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+                schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}",
+                                                   schema_generator=CampusJsonSchema)
                 schemas.update(schema.pop("$defs", {}))
                 schemas[op.body.__name__] = schema
                 entry["requestBody"] = {
@@ -155,7 +191,7 @@ class Api:
                     {"name": name.split(":")[0], "in": "path", "required": True, "schema": {"type": "string"}}
                     for name in params
                 ]
-            paths.setdefault("/api/v1" + op.path, {})[op.method.lower()] = entry
+            paths.setdefault("/api/v1" + openapi_path(op.path), {})[op.method.lower()] = entry
         schemas["Problem"] = {
             "type": "object",
             "description": "RFC 9457 problem details",

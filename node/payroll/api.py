@@ -22,7 +22,7 @@ from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"  # a month of a year a calendar holds
 MAX_FEN = cases.MAX_FEN
 
 

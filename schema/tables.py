@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 20
+SCHEMA_VERSION = 21
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -791,6 +791,131 @@ kiosk_requests = Table(
     Column("signature", String(64), primary_key=True),  # a request seen once is a replay the next time
     Column("device_id", String(ID), nullable=False),
     Column("received_at", String(32), nullable=False, index=True),
+    info={"sync": None},
+)
+
+# --- attendance terminals speaking ZKTeco's PUSH protocol (campus.node.devices) --------------
+# Registrations, command queues, what each terminal holds and its photos stay on the node that
+# talks to it; PINs (who a number on the terminals is) and punches replicate like kiosk marks.
+
+attendance_devices = Table(
+    "attendance_devices",
+    metadata,
+    _id(),
+    Column("serial", String(32), nullable=False, unique=True),  # SN=, as the terminal sends it
+    Column("name", String(64), nullable=False),
+    Column("status", String(10), nullable=False),  # pending | approved | revoked
+    Column("charset", String(8), nullable=False),  # utf-8 | gb18030: how names go out to it
+    Column("pinned_address", String(64)),  # when set, only requests from this address are accepted
+    Column("push_version", String(16)),  # pushver= of its handshake; none for an old terminal
+    Column("language", String(8)),
+    Column("first_address", String(64)),
+    Column("last_address", String(64)),
+    Column("attlog_stamp", String(20), nullable=False, default="0", server_default="0"),
+    Column("operlog_stamp", String(20), nullable=False, default="0", server_default="0"),
+    Column("photo_stamp", String(20), nullable=False, default="0", server_default="0"),
+    Column("info", Text),  # JSON: what it said about itself (options, INFO=)
+    Column("malformed_lines", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_malformed", Text),
+    Column("last_contact_at", String(32)),
+    Column("created_at", String(32), nullable=False),
+    Column("approved_at", String(32)),
+    Column("revoked_at", String(32)),
+    info={"sync": None},
+)
+
+device_commands = Table(
+    "device_commands",
+    metadata,
+    Column("id", _counter(), primary_key=True, autoincrement=True),  # C:<id>:... on the wire
+    Column("device_id", String(ID), nullable=False),
+    Column("command", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # user_update | user_delete | check | info | reboot | query
+    Column("pin", String(24)),  # the person a user command is about
+    Column("state", String(8), nullable=False),  # queued | sent | done | failed | retried | cancelled
+    Column("queued_at", String(32), nullable=False),
+    Column("queued_by", String(64)),
+    Column("sent_at", String(32)),
+    Column("sent_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("answered_at", String(32)),
+    Column("return_code", Integer),  # Return= of devicecmd: 0 is success
+    Column("result", Text),
+    Index("ix_device_commands_device_id_state", "device_id", "state"),
+    info={"sync": None},
+)
+
+device_users = Table(
+    "device_users",
+    metadata,
+    Column("device_id", String(ID), primary_key=True),
+    Column("pin", String(24), primary_key=True),
+    Column("kind", String(8), nullable=False),  # student | staff | other (made on the terminal itself)
+    Column("person_id", String(ID)),  # the student or user
+    Column("name", String(100)),  # as last sent
+    Column("state", String(10), nullable=False),  # queued | present | failed | deleting | deleted | reported
+    Column("origin", String(6), nullable=False),  # node: the node put it there | device: enrolled on it
+    Column("command_id", BigInteger),
+    Column("reported_name", String(100)),  # as the terminal reported it (OPERLOG USER)
+    Column("privilege", Integer),
+    Column("fingerprints", Integer, nullable=False, default=0, server_default="0"),
+    Column("faces", Integer, nullable=False, default=0, server_default="0"),
+    Column("updated_at", String(32), nullable=False),
+    info={"sync": None},
+)
+
+device_pins = Table(
+    "device_pins",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("pin", Integer, nullable=False),  # the number the terminals know a person by; never reused
+    Column("kind", String(8), nullable=False),  # student | staff
+    Column("student_id", String(ID)),
+    Column("user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    _tombstone(),  # a staff PIN taken away (a student keeps theirs)
+    UniqueConstraint("campus_id", "pin"),
+    Index("ix_device_pins_campus_student", "campus_id", "student_id"),
+    Index("ix_device_pins_campus_user", "campus_id", "user_id"),
+    info={"sync": campus_owned()},
+)
+
+device_punches = Table(
+    "device_punches",
+    metadata,
+    _id(),  # made from (serial, PIN, time): the same punch sent again is the same row
+    Column("campus_id", String(ID), nullable=False),
+    Column("device_id", String(ID), nullable=False),
+    Column("serial", String(32), nullable=False),
+    Column("pin", String(24), nullable=False),
+    Column("punched_at", String(32), nullable=False),  # UTC, from the terminal's campus-local time
+    Column("local_time", String(19), nullable=False),  # as the terminal sent it
+    Column("status", String(8)),  # 0 check-in, 1 check-out, 2 break out, 3 break in, 4/5 overtime in/out
+    Column("verify", String(8)),  # 0 password, 1 fingerprint, 15 face, 4 card...
+    Column("workcode", String(16)),
+    Column("extra", Text),  # JSON: further fields (mask, temperature...)
+    Column("kind", String(8), nullable=False),  # student | staff | stray (no one at this campus has the PIN)
+    Column("student_id", String(ID)),
+    Column("user_id", String(ID)),
+    Column("mark_id", String(ID)),  # the attendance mark a student's check-in became
+    Column("received_at", String(32), nullable=False),
+    Index("ix_device_punches_campus_punched", "campus_id", "punched_at"),
+    Index("ix_device_punches_device_punched", "device_id", "punched_at"),
+    info={"sync": campus_owned(Merge.APPEND_ONLY)},
+)
+
+device_photos = Table(
+    "device_photos",
+    metadata,
+    _id(),
+    Column("device_id", String(ID), nullable=False),
+    Column("pin", String(24)),
+    Column("file_name", String(64), nullable=False),
+    Column("taken_at", String(32)),
+    Column("punch_id", String(ID), index=True),  # the punch it was taken with
+    Column("content", LargeBinary, nullable=False),
+    Column("received_at", String(32), nullable=False),
+    UniqueConstraint("device_id", "file_name"),
     info={"sync": None},
 )
 

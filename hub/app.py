@@ -39,6 +39,7 @@ from campus.web.payroll.routes import pay_plan_routes, register_pay_plans_api
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
+from campus.web.security import SecurityHeadersMiddleware
 from campus.web.templating import make_templates, render, static_mount
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
@@ -149,6 +150,7 @@ def create_app(config: HubConfig) -> Starlette:
         middleware=[
             Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_hub_session"),
             Middleware(LocaleMiddleware, default=config.default_locale),
+            Middleware(SecurityHeadersMiddleware),
         ],
         exception_handlers={**EXCEPTION_HANDLERS, Refused: sync_routes.on_refused},
         lifespan=lifespan,

@@ -61,6 +61,7 @@ from campus.web.payroll.routes import pay_plan_routes, register_pay_plans_api
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
+from campus.web.security import SecurityHeadersMiddleware
 from campus.web.templating import render, static_mount
 from campus.web.usecase import UseCase, off_loop, perform, query
 
@@ -301,6 +302,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
         middleware=[
             Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_session"),
             Middleware(LocaleMiddleware, default=config.default_locale),
+            Middleware(SecurityHeadersMiddleware),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 21
+SCHEMA_VERSION = 22
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -259,6 +259,8 @@ users = Table(
     Column("locale", String(16)),
     Column("active", Boolean, nullable=False, default=True, server_default="1"),
     Column("created_at", String(32), nullable=False),
+    # When the password changed or a role was taken away: sessions and tokens issued before end.
+    Column("credentials_changed_at", String(32)),
     _tombstone(),
     info={"sync": HUB_OWNED},
 )

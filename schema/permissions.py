@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "students.read": ALL_STAFF - {Role.MARKETING},
     "students.write": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
     "students.phone.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR, Role.FINANCE}),
+    "students.id_number.read": frozenset({*MANAGERS, Role.FINANCE}),  # 身份证号: enrolment papers, invoices
     "contracts.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR, Role.FINANCE}),
     "contracts.sign": frozenset({*MANAGERS, Role.CONSULTANT}),
     "contracts.change": frozenset({*MANAGERS, Role.FINANCE}),  # expand, shrink, write-off, extend, exchange
@@ -143,6 +144,16 @@ class Principal:
     def require(self, action: str, campus_id: str | None) -> None:
         if not self.can(action, campus_id):
             raise PermissionDenied(f"{self.username} may not {action} here", action=action)
+
+
+def mask_id_number(number: str | None) -> str | None:
+    """110105********1234: the region and the last four, enough to tell two documents apart."""
+    if not number:
+        return number
+    if len(number) <= 8:
+        return "*" * len(number)
+    return f"{number[:6]}{'*' * (len(number) - 10)}{number[-4:]}" if len(number) > 10 else \
+        f"{number[:2]}{'*' * (len(number) - 4)}{number[-2:]}"
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -35,7 +35,7 @@ class Authenticator(Protocol):
 
     def from_token(self, token: str) -> Principal | None: ...
 
-    def from_user_id(self, user_id: str) -> Principal | None: ...
+    def from_user_id(self, user_id: str, signed_in_at: str | None = None) -> Principal | None: ...
 
 
 def client_ip(request: Request) -> str | None:
@@ -56,7 +56,8 @@ def current_principal(request: Request) -> Principal | None:
     if header.lower().startswith("bearer "):
         principal = authenticator.from_token(header[7:].strip())
     elif "session" in request.scope and request.session.get("user_id"):
-        principal = authenticator.from_user_id(request.session["user_id"])
+        # A session signed in before the password changed or a role was taken away has ended.
+        principal = authenticator.from_user_id(request.session["user_id"], request.session.get("signed_in_at", ""))
     request.state.principal = principal
     return principal
 

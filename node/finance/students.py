@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 from campus.node.crm.leads import CampusRef, get_lead
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.numbers import next_number
-from campus.schema.permissions import Principal, mask_phone
+from campus.schema.permissions import Principal, mask_id_number, mask_phone
 from campus.schema.phones import InvalidPhone, normalise_phone
 from campus.schema.search import search_page
 from campus.schema.tables import guardians, students
@@ -91,10 +91,13 @@ def get_student(conn: Connection, student_id: str) -> dict[str, Any]:
 
 
 def present_student(student: dict[str, Any], viewer: Principal, campus_id: str) -> dict[str, Any]:
-    """Phones masked (138****5678) for roles without the right to read them."""
+    """Phones masked (138****5678), and the ID number (110105********1234), for roles without the
+    right to read them."""
+    if not viewer.can("students.id_number.read", campus_id):
+        student = {**student, "id_number": mask_id_number(student.get("id_number"))}
     if viewer.can("students.phone.read", campus_id):
         return student
-    return {**student, "phone": mask_phone(student.get("phone")), "id_number": None,
+    return {**student, "phone": mask_phone(student.get("phone")),
             "guardians": [{**g, "phone": mask_phone(g["phone"])} for g in student.get("guardians", [])]}
 
 

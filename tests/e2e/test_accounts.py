@@ -87,8 +87,13 @@ def test_a_permission_change_is_audited_with_before_after_and_ip(staff: dict) ->
     assert event["target_id"] == user_id and event["username"] == "admin"
     assert event["client_ip"] == "127.0.0.1"
     assert '"consultant"' in event["before"] and '"campus_manager"' in event["after"]
-    assert _names(wang) == ["公海客户", "王老师的客户"]  # the same token now carries the new role
-    assert wang.get("/api/v1/audit").status_code == 200
+    # A role was taken away (consultant): the token that carried it ends; signed in again, wang
+    # holds the new role
+    assert wang.get("/api/v1/leads").status_code == 401
+    again = signed_in_client(str(wang.base_url), {"username": "wang", "password": "wang-password"})
+    assert _names(again) == ["公海客户", "王老师的客户"]
+    assert again.get("/api/v1/audit").status_code == 200
+    again.close()
 
 
 def test_repeated_wrong_passwords_lock_the_account_and_every_attempt_is_audited(

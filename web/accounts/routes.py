@@ -17,10 +17,13 @@ from campus.schema.permissions import Role
 from campus.schema.tables import campuses
 from campus.web.accounts.store import (
     LoginFailed,
+    check_password,
     create_user,
     issue_token,
     list_audit,
+    precise_now,
     revoke_token,
+    set_password,
     set_roles,
     users_with_roles,
 )
@@ -51,6 +54,20 @@ def register_auth_api(api: Api) -> None:
         return json_response({"token": value, "token_type": "bearer", "expires_at": expires,
                               "user": {"id": principal.user_id, "username": principal.username}}, 201)
 
+    @api.route("/auth/password", "POST", "Change one's own password (every other session and token ends)",
+               "home.view", body=PasswordChangeIn, tags=["auth"])
+    @performs(change_own_password)
+    async def change_password(request: Request) -> Response:
+        body = await parse_body(request, PasswordChangeIn)
+        _manages_accounts(request)
+        await perform(request.app.state.auth.store, accounts_context(request), actor_of(request),
+                      change_own_password, body.current_password, body.new_password)
+        value, expires = await off_loop(issue_token, request.app.state.auth.store,
+                                        request.state.principal.user_id)
+        if "session" in request.scope and request.session.get("user_id"):
+            request.session["signed_in_at"] = precise_now()
+        return json_response({"changed": True, "token": value, "expires_at": expires})
+
     @api.route("/auth/revoke", "POST", "Revoke the bearer token this request carries", "home.view", tags=["auth"])
     async def revoke(request: Request) -> Response:
         await off_loop(revoke_token, request.app.state.auth.store, request.headers["authorization"][7:].strip())
@@ -73,6 +90,7 @@ async def login(request: Request) -> Response:
         else:
             request.session.clear()
             request.session["user_id"] = principal.user_id
+            request.session["signed_in_at"] = precise_now()
             return RedirectResponse(next_path, status_code=303)
     return render(TEMPLATES, request, "login.html",
                   {"app_title": request.app.state.title, "error": error, "next": next_path,
@@ -90,6 +108,8 @@ AUDITED_ACTIONS = {
     "login": "Signed in",
     "login_failed": "Sign-in failed",
     "permission_change": "Permissions changed",
+    "password_changed": "Password changed",
+    "password_reset": "Password reset by an administrator",
     "conflict_resolved": "Conflict resolved",
     "leads_imported": "Leads imported",
     "contract_signed": "Contract signed",
@@ -231,6 +251,25 @@ def create_account(work: Work[CampusContext], username: str, display_name: str, 
     return user_id
 
 
+@use_case("home.view")
+def change_own_password(work: Work[CampusContext], current_password: str, new_password: str) -> str:
+    """A signed-in user changes their password: every other session and token of theirs ends."""
+    user_id = work.actor.user_id
+    if user_id is None or not check_password(work.conn, user_id, current_password):
+        raise Invalid("current_password", "the current password is not right")
+    changed = set_password(work.uow, user_id, new_password)
+    work.audit("password_changed", target_table="users", target_id=user_id)
+    return changed
+
+
+@use_case("users.manage")
+def reset_password(work: Work[CampusContext], user_id: str, new_password: str) -> str:
+    """An administrator sets a user's password: every session and token of that user ends."""
+    changed = set_password(work.uow, user_id, new_password)
+    work.audit("password_reset", target_table="users", target_id=user_id)
+    return changed
+
+
 @use_case("users.manage")
 def replace_roles(work: Work[CampusContext], user_id: str, grants: list[tuple[Role, str | None]]) -> list[Any]:
     before, after = set_roles(work.uow, user_id, grants)
@@ -253,6 +292,15 @@ def login_routes() -> list[Route]:
 class GrantIn(Input):
     role: Role = Field(strict=False)  # strict mode would take only Role objects, never JSON strings
     campus_id: str | None = Field(default=None, max_length=36)
+
+
+class PasswordChangeIn(Input):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+
+
+class PasswordIn(Input):
+    password: str = Field(min_length=8, max_length=200)
 
 
 class UserIn(Input):
@@ -299,6 +347,16 @@ def register_accounts_api(api: Api) -> None:
         after = await perform(request.app.state.auth.store, accounts_context(request), actor_of(request),
                               replace_roles, user_id, [(g.role, g.campus_id) for g in roles_in.roles])
         return json_response({"id": user_id, "roles": after})
+
+    @api.route("/users/{user_id}/password", "POST", "Set a user's password (their sessions and tokens end)",
+               "users.manage", body=PasswordIn, tags=["accounts"])
+    @performs(reset_password)
+    async def set_user_password(request: Request) -> Response:
+        body = await parse_body(request, PasswordIn)
+        _manages_accounts(request)
+        await perform(request.app.state.auth.store, accounts_context(request), actor_of(request), reset_password,
+                      request.path_params["user_id"], body.password)
+        return json_response({"id": request.path_params["user_id"], "changed": True})
 
     @api.route("/audit", "GET", "The audit trail (?action=&username=&limit=)", "audit.read", tags=["accounts"])
     async def audit(request: Request) -> Response:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.permissions import NotSignedIn, Principal, Role
@@ -28,6 +28,9 @@ from campus.sync.capture import UnitOfWork
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+# Failed sign-ins from one client address within the lockout window before that address is refused
+# too (guessing across many usernames from one machine), whatever the accounts.
+MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_LIFETIME = timedelta(hours=12)
 _hasher = PasswordHasher()
 
@@ -50,6 +53,12 @@ class UsernameTaken(Conflict):
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def precise_now() -> str:
+    """Now to the microsecond (``2026-12-02T08:50:01.123456Z``): orders a credential change against
+    the sessions and tokens issued in the same second."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _token_hash(token: str) -> bytes:
@@ -112,14 +121,40 @@ def set_roles(uow: UnitOfWork, user_id: str, grants: list[tuple[Role, str | None
     for campus_id, role in sorted(wanted - set(current), key=str):
         uow.insert("role_grants", {"user_id": user_id, "role": role, "campus_id": campus_id,
                                    "granted_at": utc_now_text(), "deleted": False})
+    if set(current) - wanted:  # a role taken away: the sessions and tokens that carried it end
+        uow.update("users", user_id, {"credentials_changed_at": precise_now()})
     as_pairs = lambda keys: sorted([campus or "*", role] for campus, role in keys)  # noqa: E731
     return as_pairs(current), as_pairs(wanted)
 
 
-def principal_for_user(conn: Connection, user_id: str) -> Principal | None:
+def set_password(uow: UnitOfWork, user_id: str, password: str) -> str:
+    """A new password: every session and token issued before it ends. Returns the change's instant."""
+    if len(password) < 8:
+        raise Invalid("password", "at least 8 characters")
+    if uow.conn.execute(select(users.c.id).where(users.c.id == user_id, users.c.deleted.is_(False))).first() is None:
+        raise NotFound(f"no user {user_id}", user_id=user_id)
+    changed = precise_now()
+    uow.update("users", user_id, {"password_hash": hash_password(password), "credentials_changed_at": changed})
+    return changed
+
+
+def check_password(conn: Connection, user_id: str, password: str) -> bool:
+    stored = conn.execute(select(users.c.password_hash).where(users.c.id == user_id)).scalar()
+    try:
+        return bool(stored) and _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def principal_for_user(conn: Connection, user_id: str, issued_at: str | None = None) -> Principal | None:
+    """The user's principal; ``None`` when they are gone or inactive, or when the session or token
+    (issued at ``issued_at``) predates a password change or a role taken away."""
     user = conn.execute(select(users).where(users.c.id == user_id, users.c.active.is_(True),
                                             users.c.deleted.is_(False))).mappings().first()
     if user is None:
+        return None
+    changed = user["credentials_changed_at"]
+    if issued_at is not None and changed and issued_at < changed:
         return None
     grants: dict[str | None, set[Role]] = defaultdict(set)
     for role, campus_id in conn.execute(select(role_grants.c.role, role_grants.c.campus_id).where(
@@ -139,7 +174,11 @@ def sign_in(store: Store, username: str, password: str, client_ip: str | None, c
             .mappings().first()
         attempt = conn.execute(select(login_attempts).where(login_attempts.c.username == username))\
             .mappings().first()
+        from_address = conn.execute(select(func.count()).select_from(audit_events).where(
+            audit_events.c.action == "login_failed", audit_events.c.client_ip == client_ip,
+            audit_events.c.at >= _iso(now - LOCKOUT))).scalar_one() if client_ip else 0
     locked = attempt is not None and attempt["locked_until"] is not None and attempt["locked_until"] > _iso(now)
+    locked = locked or from_address >= MAX_FAILURES_PER_ADDRESS
     ok = False
     if user is not None and user["active"] and user["password_hash"] and not locked:
         try:
@@ -149,8 +188,8 @@ def sign_in(store: Store, username: str, password: str, client_ip: str | None, c
     with store.unit_of_work() as uow:
         failures = 0 if ok else (attempt["failures"] if attempt else 0) + 1
         locked_until = _iso(now + LOCKOUT) if failures >= MAX_FAILURES else None
-        if locked:
-            locked_until = attempt["locked_until"]  # type: ignore[index]
+        if locked and attempt is not None and attempt["locked_until"] and attempt["locked_until"] > _iso(now):
+            locked_until = attempt["locked_until"]
         values = {"failures": failures, "locked_until": locked_until}
         if attempt is None:
             uow.conn.execute(insert(login_attempts).values(username=username, **values))
@@ -172,7 +211,7 @@ def issue_token(store: Store, user_id: str, lifetime: timedelta = TOKEN_LIFETIME
     expires = _iso(now + lifetime)
     with store.write() as conn:
         conn.execute(insert(api_tokens).values(token_hash=_token_hash(token), user_id=user_id,
-                                               created_at=_iso(now), expires_at=expires))
+                                               created_at=precise_now(), expires_at=expires))
     return token, expires
 
 
@@ -181,7 +220,7 @@ def principal_for_token(store: Store, token: str) -> Principal | None:
         row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == _token_hash(token))).mappings().first()
         if row is None or row["revoked_at"] is not None or row["expires_at"] <= utc_now_text():
             return None
-        return principal_for_user(conn, row["user_id"])
+        return principal_for_user(conn, row["user_id"], row["created_at"])
 
 
 def revoke_token(store: Store, token: str) -> None:
@@ -235,9 +274,9 @@ class Accounts:
     def from_token(self, token: str) -> Principal | None:
         return principal_for_token(self.store, token)
 
-    def from_user_id(self, user_id: str) -> Principal | None:
+    def from_user_id(self, user_id: str, signed_in_at: str | None = None) -> Principal | None:
         with self.store.read() as conn:
-            return principal_for_user(conn, user_id)
+            return principal_for_user(conn, user_id, signed_in_at or "")
 
     def sign_in(self, username: str, password: str, client_ip: str | None) -> Principal:
         return sign_in(self.store, username, password, client_ip, self.campus_id)

@@ -4,7 +4,6 @@ for itself, over the merged store)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +13,16 @@ from starlette.routing import Route
 
 from campus.hub.books.api import this_month
 from campus.schema.refund_report import refund_report
-from campus.web.api import Api, json_response
+from campus.web.api import Api, json_response, month_span
 from campus.web.auth import guard
-from campus.web.problems import InvalidInput
 from campus.web.templating import make_templates, render
 from campus.web.usecase import query
 
 TEMPLATES = make_templates(Path(__file__).parent / "templates")
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-
-def _months(request: Request) -> tuple[str, str]:
-    start = request.query_params.get("from") or this_month()
-    end = request.query_params.get("to") or start
-    for name, value in (("from", start), ("to", end)):
-        if not re.match(PERIOD, value):
-            raise InvalidInput([{"field": name, "message": "a month like 2026-12"}])
-    if start > end:
-        raise InvalidInput([{"field": "to", "message": "must not be before from"}])
-    return start, end
 
 
 async def _report(request: Request) -> dict[str, Any]:
-    start, end = _months(request)
+    start, end = month_span(request.query_params, this_month())
     hub = request.app.state.hub
     report = await query(hub.store, refund_report, None, start, end)
     codes = {c["id"]: c["code"] for c in hub.store.list_campuses()}

@@ -88,6 +88,22 @@ async def parse_body(request: Request, model: type[M]) -> M:
         ) from None
 
 
+MONTH = re.compile(r"^(19|20)\d{2}-(0[1-9]|1[0-2])$")
+
+
+def month_span(params: Any, default: str) -> tuple[str, str]:
+    """``?from=YYYY-MM&to=YYYY-MM`` (``from`` defaults to ``default``, ``to`` to ``from``), or 422
+    naming the parameter."""
+    start = params.get("from") or default
+    end = params.get("to") or start
+    for name, value in (("from", start), ("to", end)):
+        if not MONTH.match(value):
+            raise InvalidInput([{"field": name, "message": "a month like 2026-12"}])
+    if start > end:
+        raise InvalidInput([{"field": "to", "message": "must not be before from"}])
+    return start, end
+
+
 def page_params(request: Request) -> tuple[int, int]:
     """``limit`` (1–500, default 50) and ``offset`` from the query string, or 422 naming them."""
     errors = []

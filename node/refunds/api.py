@@ -3,7 +3,6 @@ Amounts are integer fen, hours integer hundredths."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field
@@ -13,12 +12,11 @@ from starlette.responses import Response
 from campus.node.refunds import queries
 from campus.node.refunds import use_cases as cases
 from campus.schema.books.chart import FundAccount
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, json_response, month_span, parse_body
 from campus.web.problems import InvalidInput
 from campus.web.usecase import performs, writes_nothing
 
 MAX_FEN = 10_000_000_000_000
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class QuoteIn(Input):
@@ -85,14 +83,7 @@ def register(api: Api) -> None:
                "contracts (?from=YYYY-MM&to=YYYY-MM)", "refunds.read", tags=["refunds"])
     async def report(request: Request) -> Response:
         node = request.app.state.node
-        month = node.ctx.today().isoformat()[:7]
-        start = request.query_params.get("from") or month
-        end = request.query_params.get("to") or start
-        for name, value in (("from", start), ("to", end)):
-            if not re.match(PERIOD, value):
-                raise InvalidInput([{"field": name, "message": "a month like 2026-12"}])
-        if start > end:
-            raise InvalidInput([{"field": "to", "message": "must not be before from"}])
+        start, end = month_span(request.query_params, node.ctx.today().isoformat()[:7])
         return json_response(await node.query(queries.refund_report, node.ctx.id, start, end))
 
     @api.route("/refunds/{refund_id}", "GET", "One refund with its calculation", "refunds.read", tags=["refunds"])

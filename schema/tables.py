@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 22
+SCHEMA_VERSION = 23
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -1331,6 +1331,54 @@ hub_book_eliminations = Table(
 # How far into each node's log the books have been brought up to date.
 hub_books_marks = Table(
     "hub_books_marks",
+    metadata,
+    Column("node_id", String(ID), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    info={"sync": None},
+)
+
+
+# --- reports (issue 18): KPI targets, and the hub's report roll-ups ----------------------------
+
+# A month's target for a campus (user_id NULL) or one person there, on one metric (signed_fen,
+# renewal_fen, cash_fen, consumed_fen, new_leads, signings), set by a campus manager at the node or
+# by headquarters at the hub. The id is made from (campus, month, person, metric), so the same
+# target set on both sides is one row, the later edit winning.
+kpi_targets = Table(
+    "kpi_targets",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("period", String(7), nullable=False),  # YYYY-MM
+    Column("user_id", String(ID)),  # NULL: the campus's own target
+    Column("metric", String(24), nullable=False),
+    Column("target", BigInteger, nullable=False),  # fen, a count, or hours in hundredths, as the metric says
+    Column("set_by", String(ID)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    Index("ix_kpi_targets_campus_period", "campus_id", "period"),
+    info={"sync": SyncPolicy(Merge.LAST_WRITER_WINS, Owner.ANY, "campus_id")},
+)
+
+# campus × day (YYYY-MM-DD) or month (YYYY-MM) × metric × dimension (a channel, a person, an hour...):
+# the additive figures the group reports read (campus.schema.report_facts), kept in step with the
+# merged facts by campus.hub.report_rollups; a month's rows are the sum of its days'.
+hub_report_rollups = Table(
+    "hub_report_rollups",
+    metadata,
+    Column("campus_id", String(ID), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("metric", String(24), primary_key=True),
+    Column("dim", String(120), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    # a group report reads one metric over a span of periods for every campus, off the index alone
+    Index("ix_hub_report_rollups_metric", "metric", "period", "campus_id", "dim", "value"),
+    info={"sync": None},
+)
+
+# How far into each node's log the report roll-ups have been brought up to date.
+hub_report_marks = Table(
+    "hub_report_marks",
     metadata,
     Column("node_id", String(ID), primary_key=True),
     Column("seq", BigInteger, nullable=False),

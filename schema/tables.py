@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 23
+SCHEMA_VERSION = 24
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -355,6 +355,8 @@ campaigns = Table(
     Column("cost_fen", BigInteger, nullable=False, default=0, server_default="0"),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
+    Column("starts_on", String(10)),  # the period it runs (dates); its leads may come in later
+    Column("ends_on", String(10)),
     info={"sync": LAST_WRITER_WINS},
 )
 
@@ -784,6 +786,20 @@ kiosk_devices = Table(
     Column("secret", String(64), nullable=False),  # HMAC key, shared with the device only
     Column("created_at", String(32), nullable=False),
     Column("revoked_at", String(32)),
+    info={"sync": None},
+)
+
+# A reminder a user marked done (a follow-up due, a lead about to return...): it stays off their
+# list. Kept on the node where they work; the reminder itself is computed from the facts.
+reminder_dismissals = Table(
+    "reminder_dismissals",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("reminder_key", String(120), nullable=False),  # kind:subject:date, as the list names it
+    Column("done_at", String(32), nullable=False),
+    UniqueConstraint("user_id", "reminder_key"),
     info={"sync": None},
 )
 

@@ -19,7 +19,7 @@ from campus.hub.books.api import register_books_api
 from campus.hub.books.rollups import KEEPER_INTERVAL_SECONDS, BooksKeeper
 from campus.hub.books.screens import books_routes
 from campus.hub.config import HubConfig
-from campus.hub.metrics import metrics_endpoint
+from campus.hub.ops import hub_metrics, schedule_for
 from campus.hub.payroll import group_payroll_routes, register_group_payroll_api
 from campus.hub.refunds import refund_report_routes, register_refund_report_api
 from campus.hub.reports import campus_summary
@@ -27,6 +27,7 @@ from campus.hub.risk import register_risk_api, risk_routes
 from campus.hub.store import HubStore
 from campus.hub.sync import HubSync, Refused
 from campus.hub.sync import routes as sync_routes
+from campus.schema.backups import CHECK_SECONDS as BACKUP_CHECK_SECONDS
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.signing import load_private_key
 from campus.web.accounts.routes import login_routes, register_accounts_api, register_auth_api
@@ -123,6 +124,8 @@ def create_app(config: HubConfig) -> Starlette:
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         # The group books follow the merged facts off the push path: pushes never wait for them.
         jobs.every(KEEPER_INTERVAL_SECONDS, "books", books.run_once, quiet=True)
+        if backups := schedule_for(config, store):  # [backup], on SQLite (PostgreSQL: pg_dump)
+            jobs.every(BACKUP_CHECK_SECONDS, "backup", backups.tick, quiet=True)
         try:
             yield
         finally:
@@ -144,11 +147,12 @@ def create_app(config: HubConfig) -> Starlette:
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             Mount("/sync/v1", routes=sync_routes.ROUTES),
             # Scraped by Prometheus inside the network: counts and lags only, no personal data.
-            Route("/metrics", guard(PUBLIC, metrics_endpoint(sync))),
+            Route("/metrics", guard(PUBLIC, hub_metrics(sync, store, config))),
             static_mount(),
         ],
         middleware=[
-            Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_hub_session"),
+            Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_hub_session",
+                       https_only=bool(config.certfile)),  # served over TLS: the cookie is Secure
             Middleware(LocaleMiddleware, default=config.default_locale),
             Middleware(SecurityHeadersMiddleware),
         ],

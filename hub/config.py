@@ -23,6 +23,13 @@ class HubConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     default_locale: str = "zh_CN"
+    # [backup] of a SQLite hub (a PostgreSQL hub is backed up with pg_dump), as at a node
+    backup_every_hours: int = 24
+    backup_keep: int = 7
+    backup_folder: str = "backups"
+    # [server] TLS (uvicorn's own): certificate and key, PEM; session cookies are then Secure
+    certfile: str = ""
+    keyfile: str = ""
 
     @property
     def key_path(self) -> Path:
@@ -41,7 +48,7 @@ class HubConfig:
         content = load_toml(directory / CONFIG_FILE)
         if "hub" not in content:
             raise ConfigError(f"{directory / CONFIG_FILE} has no [hub] section: is it a node directory?")
-        hub, server, ui = (content.get(k, {}) for k in ("hub", "server", "ui"))
+        hub, server, ui, backup = (content.get(k, {}) for k in ("hub", "server", "ui", "backup"))
         return cls(
             directory=directory,
             hub_id=hub["hub_id"],
@@ -50,6 +57,11 @@ class HubConfig:
             host=server.get("host", "127.0.0.1"),
             port=int(server.get("port", DEFAULT_PORT)),
             default_locale=ui.get("default_locale", "zh_CN"),
+            backup_every_hours=int(backup.get("every_hours", cls.backup_every_hours)),
+            backup_keep=int(backup.get("keep", cls.backup_keep)),
+            backup_folder=str(backup.get("folder", cls.backup_folder)),
+            certfile=str(server.get("certfile", "")),
+            keyfile=str(server.get("keyfile", "")),
         )
 
     def save(self) -> None:
@@ -58,7 +70,9 @@ class HubConfig:
             self.directory / CONFIG_FILE,
             {
                 "hub": {"hub_id": self.hub_id, "secret_key": self.secret_key, "database_url": self.database_url},
-                "server": {"host": self.host, "port": self.port},
+                "server": {"host": self.host, "port": self.port, "certfile": self.certfile, "keyfile": self.keyfile},
                 "ui": {"default_locale": self.default_locale},
+                "backup": {"every_hours": self.backup_every_hours, "keep": self.backup_keep,
+                           "folder": self.backup_folder},
             },
         )

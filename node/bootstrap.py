@@ -35,7 +35,7 @@ def init_node(directory: Path, campus_code: str, campus_name: str, hub_url: str 
     private_key = generate_private_key()
     if hub_url:
         node_id = new_id()
-        enrolled = enroll(hub_url, token, node_id, private_key)
+        enrolled = enroll(hub_url, token, node_id, private_key, ca_file=str(overrides.get("ca_file", "")))
         if enrolled["campus_code"] != campus_code:
             raise ConfigError(f"the token is for campus {enrolled['campus_code']}, not {campus_code}")
         config = NodeConfig.new(directory, enrolled["campus_code"], enrolled["campus_name"],
@@ -68,7 +68,7 @@ def rotate_node_key(config: NodeConfig) -> None:
     pending = config.key_path.with_suffix(".key.new")
     new_key = generate_private_key()
     save_private_key(new_key, pending)  # kept until the hub has accepted it, so nothing is lost either way
-    rotate_key(config.hub_url, config.node_id, load_private_key(config.key_path), new_key)
+    rotate_key(config.hub_url, config.node_id, load_private_key(config.key_path), new_key, ca_file=config.ca_file)
     pending.replace(config.key_path)
 
 
@@ -77,7 +77,7 @@ def restore_node(directory: Path, hub_url: str, token: str, **overrides: object)
     _refuse_existing(directory)
     directory.mkdir(parents=True, exist_ok=True)
     private_key = generate_private_key()
-    enrolled = enroll(hub_url, token, new_id(), private_key)
+    enrolled = enroll(hub_url, token, new_id(), private_key, ca_file=str(overrides.get("ca_file", "")))
     config = NodeConfig.new(directory, enrolled["campus_code"], enrolled["campus_name"],
                             node_id=enrolled["node_id"], campus_id=enrolled["campus_id"], hub_url=hub_url,
                             hub_public_key=enrolled["hub_public_key"].hex(), **overrides)

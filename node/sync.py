@@ -47,4 +47,5 @@ def client_for(config: NodeConfig, store: NodeStore, **options: object) -> SyncC
     if not config.hub_url or not config.hub_public_key:
         raise ConfigError(f"the node in {config.directory} is not enrolled with a hub")
     return SyncClient(config.hub_url, config.node_id, load_private_key(config.key_path),
-                      bytes.fromhex(config.hub_public_key), replica_for(store, config.campus_id), **options)  # type: ignore[arg-type]
+                      bytes.fromhex(config.hub_public_key), replica_for(store, config.campus_id),
+                      **{"ca_file": config.ca_file, **options})  # type: ignore[arg-type]

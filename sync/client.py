@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -62,37 +63,43 @@ def post(client: httpx.Client, url: str, body: dict[str, Any] | bytes, encoded: 
     return protocol.decode_body(response.content)
 
 
+def tls_verify(ca_file: str = "") -> ssl.SSLContext | bool:
+    """How the client checks the hub's certificate: the system's CAs, or only ``ca_file`` (PEM),
+    which pins a hub served with its own (self-signed) certificate."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+
+
 def enroll(hub_url: str, token: str, node_id: str, private_key: Ed25519PrivateKey,
-           transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+           transport: httpx.BaseTransport | None = None, ca_file: str = "") -> dict[str, Any]:
     """Present a one-time token and this node's new public key; returns campus and hub key."""
     public_key = public_key_bytes(private_key)
     body = {"token": token, "node_id": node_id, "public_key": public_key,
             "signature": sign(private_key, protocol.enroll_statement(token, node_id, public_key))}
-    with httpx.Client(timeout=30, transport=transport) as client:
+    with httpx.Client(timeout=30, transport=transport, verify=tls_verify(ca_file)) as client:
         return post(client, f"{hub_url.rstrip('/')}/sync/v1/enroll", body)
 
 
 def rotate_key(hub_url: str, node_id: str, current_key: Ed25519PrivateKey, new_key: Ed25519PrivateKey,
-               transport: httpx.BaseTransport | None = None) -> None:
+               transport: httpx.BaseTransport | None = None, ca_file: str = "") -> None:
     """Replace this node's key at the hub; the new public key is signed by the current private key."""
     new_public = public_key_bytes(new_key)
     body = {"node_id": node_id, "public_key": new_public,
             "signature": sign(current_key, protocol.rotate_statement(node_id, new_public))}
-    with httpx.Client(timeout=30, transport=transport) as client:
+    with httpx.Client(timeout=30, transport=transport, verify=tls_verify(ca_file)) as client:
         post(client, f"{hub_url.rstrip('/')}/sync/v1/rotate-key", body)
 
 
 class SyncClient:
     def __init__(self, hub_url: str, node_id: str, private_key: Ed25519PrivateKey, hub_public_key: bytes,
                  replica: NodeReplica, max_batch_bytes: int = DEFAULT_BATCH_BYTES,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> None:
+                 transport: httpx.BaseTransport | None = None, timeout: float = 30.0, ca_file: str = "") -> None:
         self.base = f"{hub_url.rstrip('/')}/sync/v1"
         self.node_id = node_id
         self.private_key = private_key
         self.hub_public_key = hub_public_key
         self.replica = replica
         self.max_batch_bytes = max_batch_bytes
-        self.http = httpx.Client(timeout=timeout, transport=transport)
+        self.http = httpx.Client(timeout=timeout, transport=transport, verify=tls_verify(ca_file))
         self.divergent_tables: list[str] | None = None
 
     def close(self) -> None:

@@ -145,7 +145,8 @@ class Ingest:
                 raise Refused(400, protocol.TAMPERED, f"change {seq} names another seq or node", seq=seq)
             if change.schema > SCHEMA_VERSION:
                 raise Refused(409, protocol.SCHEMA_TOO_NEW,
-                              f"change {seq} was written under schema {change.schema}; upgrade the hub", seq=seq)
+                              f"change {seq} was written under schema {change.schema}; this hub runs schema "
+                              f"{SCHEMA_VERSION}: upgrade the hub, nothing was merged", seq=seq)
             changes.append(change)
             previous = digest
         # A campus computer whose clock runs far ahead would win every later edit made elsewhere,

@@ -1,0 +1,1 @@
+"""Operating a campus node: backups, restores, export, ``campus doctor`` and ``/metrics``."""

@@ -1,0 +1,1 @@
+"""Operations: backups, restores, export, TLS, upgrades, doctor."""

@@ -41,6 +41,7 @@ NUMBER_KINDS = {
     "journal": "J",  # manual journal entries (凭证)
     "expense": "E",
     "invoice": "I",
+    "ticket": "T",  # 问题单: a question, complaint or request
 }
 
 

@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 24
+SCHEMA_VERSION = 25
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -402,6 +402,7 @@ students = Table(
     Column("number", String(32), nullable=False),
     Column("name", String(100), nullable=False),
     Column("phone", String(20)),
+    Column("email", String(200)),  # where e-mail notifications go (the portal lets a family set it)
     Column("status", String(16), nullable=False, default="pending", server_default="pending"),
     Column("lead_id", String(ID)),
     Column("birthday", String(10)),
@@ -425,6 +426,7 @@ guardians = Table(
     Column("name", String(100), nullable=False),
     Column("relation", String(32), nullable=False),  # mother | father | other...
     Column("phone", String(20), nullable=False),
+    Column("email", String(200)),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
     info={"sync": campus_owned(column="home_campus_id", student_column="student_id")},
@@ -1399,4 +1401,233 @@ hub_report_marks = Table(
     Column("node_id", String(ID), primary_key=True),
     Column("seq", BigInteger, nullable=False),
     info={"sync": None},
+)
+
+
+# --- the service desk and families (issue 21): tickets, ratings, surveys, the notification outbox,
+# the family portal and the knowledge base -----------------------------------------------------
+
+# A question, complaint or request (问题单) about a student or a lead, handled by the campus that
+# opened it; its thread (replies, internal notes, status moves) is append-only in ticket_events.
+tickets = Table(
+    "tickets",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),  # BJ01-T-000001
+    Column("student_id", String(ID), index=True),
+    Column("lead_id", String(ID), index=True),
+    Column("category", String(16), nullable=False),  # question | complaint | request
+    Column("priority", String(8), nullable=False),  # low | normal | high | urgent
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("source", String(8), nullable=False),  # staff | phone | portal
+    Column("status", String(12), nullable=False),  # open | in_progress | resolved | closed | reopened
+    Column("assignee_id", String(ID)),
+    Column("opened_by", String(ID)),  # the staff user; NULL when a family opened it in the portal
+    Column("contact_phone", String(20)),  # who is answered (the family who wrote, or the lead)
+    Column("respond_by", String(32), nullable=False),  # UTC: the category's response deadline
+    Column("responded_at", String(32)),  # the first reply the family sees
+    Column("resolved_at", String(32)),
+    Column("closed_at", String(32)),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    Index("ix_tickets_campus_status", "campus_id", "status"),
+    info={"sync": campus_owned(student_column="student_id")},
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # the ticket's
+    Column("ticket_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID)),
+    Column("kind", String(8), nullable=False),  # reply | note (internal) | status | assign
+    Column("body", Text),
+    Column("from_status", String(12)),
+    Column("to_status", String(12)),
+    Column("assignee_id", String(ID)),
+    Column("by_user_id", String(ID)),
+    Column("by_family", Boolean, nullable=False, default=False, server_default="0"),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
+)
+
+# A family's rating of one lesson (1–5 and a comment): one per student and lesson (the id is made
+# from both), kept by the campus where the lesson was.
+lesson_ratings = Table(
+    "lesson_ratings",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("lesson_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("class_id", String(ID)),
+    Column("teacher_id", String(ID)),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
+)
+
+surveys = Table(
+    "surveys",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("questions", Text, nullable=False),  # JSON: [{"id", "kind", "text", "options"}]
+    Column("status", String(8), nullable=False),  # draft | open | closed
+    Column("for_families", Boolean, nullable=False, default=True, server_default="1"),  # shown in the portal
+    Column("created_by", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+survey_responses = Table(
+    "survey_responses",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("survey_id", String(ID), nullable=False, index=True),
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("class_id", String(ID)),  # the class and teacher it is about, for the averages
+    Column("teacher_id", String(ID)),
+    Column("answers", Text, nullable=False),  # JSON: {question id: answer}
+    Column("rating_x100", Integer),  # the mean of its 1–5 answers in hundredths; NULL without one
+    Column("lowest_rating", Integer),
+    Column("source", String(8), nullable=False),  # call | portal
+    Column("by_user_id", String(ID)),
+    Column("created_at", String(32), nullable=False),
+    info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},
+)
+
+# A campus's own wording of a message (kind × channel × locale); the defaults live in the code
+# (campus.node.notify.templates). The id is made from the four, so one edit is one row.
+notification_templates = Table(
+    "notification_templates",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("channel", String(8), nullable=False),  # sms | email
+    Column("locale", String(8), nullable=False),  # zh_CN | en
+    Column("subject", String(200)),
+    Column("body", Text, nullable=False),
+    Column("updated_by", String(ID)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+# A family's "no more of this kind" (per student and kind; id made from both), set in the portal or
+# by staff at whichever campus, and reaching every campus the student studies at.
+notification_optouts = Table(
+    "notification_optouts",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # where it was set
+    Column("student_id", String(ID), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("opted_out", Boolean, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": SyncPolicy(Merge.LAST_WRITER_WINS, Owner.ANY, "campus_id", student_column="student_id")},
+)
+
+# The campus's outbox: a message is a row written in the transaction of the fact that caused it,
+# sent by the node's worker; the dedupe key makes writing it twice write it once.
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("channel", String(8), nullable=False),  # sms | email
+    Column("recipient", String(200), nullable=False),  # a phone number or an e-mail address
+    Column("student_id", String(ID)),
+    Column("locale", String(8), nullable=False),
+    Column("subject", String(200)),
+    Column("body", Text, nullable=False),  # rendered when queued; a secret one is blanked once sent
+    Column("secret", Boolean, nullable=False, default=False, server_default="0"),  # sign-in codes
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("status", String(12), nullable=False),  # queued | sending | sent | failed | skipped | interrupted
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("not_before", String(32), nullable=False),  # UTC: not sent before (backoff, quiet hours, limits)
+    Column("last_error", Text),
+    Column("provider_ref", String(200)),  # the Message-ID or the SMS provider's id
+    Column("created_at", String(32), nullable=False),
+    Column("sent_at", String(32)),
+    Index("ix_outbox_status_not_before", "status", "not_before"),
+    Index("ix_outbox_recipient_sent_at", "recipient", "sent_at"),
+    info={"sync": None},
+)
+
+# The portal's one-time sign-in codes (only a keyed hash of each) and failed sign-ins (by phone or
+# student number: five in 15 minutes lock it): the node's own, never replicated.
+portal_codes = Table(
+    "portal_codes",
+    metadata,
+    _id(),
+    Column("phone", String(20), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("used_at", String(32)),
+    info={"sync": None},
+)
+
+portal_failures = Table(
+    "portal_failures",
+    metadata,
+    _id(),
+    Column("login_key", String(64), nullable=False),  # phone:<number> | student:<number>
+    Column("at", String(32), nullable=False),
+    Index("ix_portal_failures_login_key_at", "login_key", "at"),
+    info={"sync": None},
+)
+
+# A family's portal password for a student number (argon2 hash; the id is made from the student).
+portal_passwords = Table(
+    "portal_passwords",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),  # where it was set
+    Column("student_id", String(ID), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("set_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": SyncPolicy(Merge.LAST_WRITER_WINS, Owner.ANY, "campus_id", student_column="student_id")},
+)
+
+# The knowledge base (知识库): articles in a category tree, kept by headquarters (or a standalone
+# campus) and replicated to every node; searched through a local full-text index (campus.web.kb).
+kb_categories = Table(
+    "kb_categories",
+    metadata,
+    _id(),
+    Column("parent_id", String(ID)),
+    Column("name", String(100), nullable=False),
+    Column("position", Integer, nullable=False, default=0, server_default="0"),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": HUB_OWNED},
+)
+
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    _id(),
+    Column("category_id", String(ID), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("tags", String(200)),
+    Column("updated_by", String(ID)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": HUB_OWNED},
 )

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campus.node.devices.queries import device_pin
 from campus.node.finance import ledger
 from campus.node.finance import use_cases as cases
 from campus.node.finance.contracts import ChangeKind, LineSpec, contract_view, contracts_of, schedulable
@@ -123,7 +124,8 @@ def register(api: Api) -> None:
 
         def read(conn: Connection) -> dict[str, Any]:
             student = get_student(conn, request.path_params["student_id"])
-            return {**student, "contracts": contracts_of(conn, student["id"])}
+            return {**student, "contracts": contracts_of(conn, student["id"]),
+                    "device_pin": device_pin(conn, node.config.campus_id, student["id"])}  # on the terminals
 
         student = await node.query(read)
         return json_response(present_student(student, request.state.principal, node.config.campus_id))

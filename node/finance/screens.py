@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from campus.node.devices.queries import device_pin
 from campus.node.finance import ledger
 from campus.node.finance import use_cases as cases
 from campus.node.finance.api import ChangeIn, ContractIn, DepositIn, PaymentIn, StudentIn
@@ -86,7 +87,9 @@ async def student_detail(request: Request) -> Response:
     student_id = request.path_params["student_id"]
 
     def read(conn: Connection) -> tuple[Any, ...]:
-        student = present_student(get_student(conn, student_id), viewer, node.config.campus_id)
+        student = present_student({**get_student(conn, student_id),  # its PIN on the attendance terminals
+                                   "device_pin": device_pin(conn, node.config.campus_id, student_id)},
+                                  viewer, node.config.campus_id)
         return (student, ledger.student_account(conn, student_id), contracts_of(conn, student_id),
                 open_deposits(conn, student_id, student["lead_id"]), price_list(conn))
 

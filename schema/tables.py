@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 25
+SCHEMA_VERSION = 26
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -340,6 +340,7 @@ leads = Table(
     _tombstone(),
     Index("ix_leads_phone", "phone"),
     Index("ix_leads_campus_pool", "campus_id", "pool"),
+    Index("ix_leads_campus_created", "campus_id", "created_at"),  # reports: leads of a span of days
     # A lead at another campus may be claimed or edited offline; conflicts are found after merge.
     # Who owns a lead is settled by the double-claim rule (the earlier claim wins), not by LWW.
     info={"sync": SyncPolicy(Merge.LAST_WRITER_WINS, quiet_fields=frozenset({"pool", "consultant_id"}))},
@@ -373,6 +374,7 @@ lead_history = Table(
     Column("reason", Text),
     Column("detail", Text),  # JSON: the import row, channel and note of a merge
     Column("hlc", BigInteger),  # orders moves made on different nodes (the earlier claim wins)
+    Index("ix_lead_history_at", "at"),  # reports: the moves of a span of days
     # Who moved a lead where, and why; what an import merged into it. Never edited.
     info={"sync": APPEND_ONLY},
 )
@@ -508,6 +510,7 @@ contracts = Table(
     Column("created_by", String(ID)),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
+    Index("ix_contracts_campus_signed", "campus_id", "signed_at"),  # reports: signings of a span of days
     info={"sync": campus_owned(student_column="student_id")},
 )
 
@@ -574,6 +577,9 @@ asset_entries = Table(
     Column("reverses_entry_id", String(ID)),
     Column("by_user_id", String(ID)),
     Column("at", String(32), nullable=False),
+    # reports: 课消 of a span of days at the contract's campus, and what was taught at the teaching one
+    Index("ix_asset_entries_campus_at", "campus_id", "at"),
+    Index("ix_asset_entries_recorded_at", "recorded_campus_id", "at"),
     # The ledger: append-only, corrected by reversing entries. Another campus may post to it
     # (a lesson taken there), so any node may write; it travels with the contract's campus.
     info={"sync": SyncPolicy(Merge.APPEND_ONLY, Owner.ANY, "campus_id", student_column="student_id")},
@@ -596,6 +602,7 @@ payments = Table(
     Column("by_user_id", String(ID)),
     Column("note", Text),
     Column("created_at", String(32), nullable=False),
+    Index("ix_payments_campus_paid", "campus_id", "paid_at"),  # reports: cash received in a span of days
     # Money received is a fact: never edited; a mistake is corrected by a reversing payment. It goes
     # to every campus where the student studies, so each shows the same arrears.
     info={"sync": campus_owned(Merge.APPEND_ONLY, student_column="student_id")},

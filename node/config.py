@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from campus.node.risk.rules import RiskSettings, Rule
+from campus.node.service.tickets import ServiceSettings
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.ids import new_id, validate_campus_code
 
 CONFIG_FILE = "campus.toml"
 DEFAULT_PORT = 8100
 RISK = RiskSettings()  # the [risk] defaults
+SERVICE = ServiceSettings()  # the [service] defaults
 
 
 EXPIRY_POLICIES = ("extension_required", "may_schedule")
@@ -70,6 +72,31 @@ class NodeConfig:
     # hour consumed yet) and after (local rules, e.g. Tianjin: 5 and 15)
     refund_days_before_start: int = 5
     refund_days_after_start: int = 15
+    # [backup]: taken by the serving node every so many hours (0: never), the newest `keep` kept,
+    # in `folder` (relative to the directory, or absolute: best on another disk)
+    backup_every_hours: int = 24
+    backup_keep: int = 7
+    backup_folder: str = "backups"
+    # [server] TLS (uvicorn's own): a certificate and its key, PEM; session cookies are then Secure
+    certfile: str = ""
+    keyfile: str = ""
+    # [sync] a CA bundle (PEM) to trust for the hub's certificate, e.g. a self-signed hub's own
+    ca_file: str = ""
+    # [devices]: attendance terminals on ZKTeco's PUSH protocol (campus.node.devices): a second port
+    # for them only (terminals are often set to 8081 or 80; 0: the node's own port only), plain HTTP
+    devices_port: int = 0
+    devices_host: str = ""  # where that port listens ("": [server] host; terminals need a LAN address)
+    devices_max_body_bytes: int = 2 * 1024 * 1024  # an upload above it is refused (413)
+    devices_requests_per_minute: int = 600  # per terminal; more is answered 429
+    devices_max_pending: int = 50  # unknown serial numbers recorded as pending, at most
+    devices_keep_photos: bool = True  # keep each punch's photo (ATTPHOTO), or accept and discard it
+    devices_delay_seconds: int = 10  # Delay=: how often a terminal polls for commands
+    devices_error_delay_seconds: int = 30  # ErrorDelay=: how soon it calls again after a failure
+    devices_trans_times: str = "00:00;14:05"  # TransTimes=: when it uploads what it holds anyway
+    devices_trans_interval_minutes: int = 1  # TransInterval=
+    devices_commands_per_poll: int = 100
+    devices_command_timeout_seconds: int = 300  # a command sent and never answered goes out again
+    devices_people_sync_seconds: int = 15  # how often the terminals' user lists are brought up to date
     # [risk]: the refund-risk score (危单预警), each factor's weight (points at its threshold) and threshold
     risk_alert_threshold: int = RISK.alert_threshold
     risk_absence_streak_weight: int = RISK.absence_streak.weight
@@ -85,6 +112,16 @@ class NodeConfig:
     risk_expiry_weight: int = RISK.expiry.weight
     risk_expiry_days: int = RISK.expiry.threshold
     risk_expiry_min_hours_x100: int = RISK.expiry_min_hours_x100
+    risk_complaints_weight: int = RISK.complaints.weight  # complaint tickets in 90 days
+    risk_complaints_threshold: int = RISK.complaints.threshold
+    risk_low_ratings_weight: int = RISK.low_ratings.weight  # lesson ratings and survey scores at [service] low_rating
+    risk_low_ratings_threshold: int = RISK.low_ratings.threshold
+    # [service]: hours to a ticket's first response per category; a rating (1–5) at or below
+    # low_rating is low (a reminder to the class teacher, and the risk score's satisfaction factor)
+    service_question_hours: int = SERVICE.question_hours
+    service_complaint_hours: int = SERVICE.complaint_hours
+    service_request_hours: int = SERVICE.request_hours
+    service_low_rating: int = SERVICE.low_rating
 
     def risk_settings(self) -> RiskSettings:
         return RiskSettings(
@@ -94,7 +131,13 @@ class NodeConfig:
             Rule(self.risk_silent_days_weight, self.risk_silent_days_threshold),
             Rule(self.risk_arrears_weight, self.risk_arrears_threshold_fen),
             Rule(self.risk_expiry_weight, self.risk_expiry_days),
-            self.risk_expiry_min_hours_x100, self.risk_alert_threshold)
+            self.risk_expiry_min_hours_x100, self.risk_alert_threshold,
+            complaints=Rule(self.risk_complaints_weight, self.risk_complaints_threshold),
+            low_ratings=Rule(self.risk_low_ratings_weight, self.risk_low_ratings_threshold))
+
+    def service_settings(self) -> ServiceSettings:
+        return ServiceSettings(self.service_question_hours, self.service_complaint_hours,
+                               self.service_request_hours, self.service_low_rating)
 
     @property
     def key_path(self) -> Path:
@@ -136,6 +179,10 @@ class NodeConfig:
             config.risk_settings()
         except ValueError as exc:
             raise ConfigError(f"[risk] {exc}") from None
+        try:
+            config.service_settings()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         return config
 
     def save(self) -> None:
@@ -168,7 +215,18 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "risk_leave_streak_weight", "risk_leave_streak_threshold", "risk_lesson_changes_weight",
         "risk_lesson_changes_threshold", "risk_silent_days_weight", "risk_silent_days_threshold",
         "risk_arrears_weight", "risk_arrears_threshold_fen", "risk_expiry_weight", "risk_expiry_days",
-        "risk_expiry_min_hours_x100")},
+        "risk_expiry_min_hours_x100", "risk_complaints_weight", "risk_complaints_threshold",
+        "risk_low_ratings_weight", "risk_low_ratings_threshold")},
+    **{name: ("service", name.removeprefix("service_")) for name in (
+        "service_question_hours", "service_complaint_hours", "service_request_hours", "service_low_rating")},
+    **{name: ("devices", name.removeprefix("devices_")) for name in (
+        "devices_port", "devices_host", "devices_max_body_bytes", "devices_requests_per_minute",
+        "devices_max_pending", "devices_keep_photos", "devices_delay_seconds", "devices_error_delay_seconds",
+        "devices_trans_times", "devices_trans_interval_minutes", "devices_commands_per_poll",
+        "devices_command_timeout_seconds", "devices_people_sync_seconds")},
     "refund_days_before_start": ("refunds", "payout_days_before_start"),
     "refund_days_after_start": ("refunds", "payout_days_after_start"),
+    "backup_every_hours": ("backup", "every_hours"), "backup_keep": ("backup", "keep"),
+    "backup_folder": ("backup", "folder"),
+    "certfile": ("server", "certfile"), "keyfile": ("server", "keyfile"), "ca_file": ("sync", "ca_file"),
 }

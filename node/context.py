@@ -9,6 +9,7 @@ from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
 from campus.node.refunds.rules import RefundSettings
 from campus.node.risk.rules import RiskSettings
+from campus.node.service.tickets import ServiceSettings
 from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.context import CampusContext, Clock, system_clock
 from campus.web.usecase import Batches, Work
@@ -21,6 +22,7 @@ class NodeContext(CampusContext):
     books: BooksPolicy = field(default_factory=BooksPolicy)
     risk: RiskSettings = field(default_factory=RiskSettings)
     refunds: RefundSettings = field(default_factory=RefundSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     @property
     def expiry_policy(self) -> str:
@@ -36,7 +38,8 @@ class NodeContext(CampusContext):
                    books=policy_of(config.vat_rate_bp, config.books_expiry, config.inter_campus_share_bp,
                                    config.invoice_limit, config.supervised_accounts, config.supervised_receipts),
                    risk=config.risk_settings(),
-                   refunds=RefundSettings(config.refund_days_before_start, config.refund_days_after_start))
+                   refunds=RefundSettings(config.refund_days_before_start, config.refund_days_after_start),
+                   service=config.service_settings())
 
 
 NodeWork = Work[NodeContext]  # what a node's use case works with: its context carries the settings

@@ -15,6 +15,7 @@ from campus.schema.tables import (
     payments,
     refunds,
     students,
+    tickets,
 )
 
 # Where the numbers of each kind are kept, so a counter that is missing (a campus restored
@@ -22,7 +23,8 @@ from campus.schema.tables import (
 NUMBERED: dict[str, Column] = {"lead": leads.c.number, "student": students.c.number,
                                "contract": contracts.c.number, "receipt": payments.c.receipt_number,
                                "journal": manual_entries.c.number, "expense": expenses.c.number,
-                               "invoice": invoices.c.number, "refund": refunds.c.number}
+                               "invoice": invoices.c.number, "refund": refunds.c.number,
+                               "ticket": tickets.c.number}
 
 
 def _highest_issued(conn: Connection, campus_code: str, kind: str) -> int:
@@ -47,3 +49,14 @@ def next_number(conn: Connection, campus_code: str, kind: str) -> str:
         counter = last + 1
         conn.execute(update(number_counters).where(where).values(last_value=counter))
     return human_number(campus_code, kind, counter)
+
+
+def reserve_numbers(conn: Connection, campus_code: str, kind: str, count: int) -> list[str]:
+    """The next ``count`` numbers of ``kind`` at this campus in one step (a long import)."""
+    if count <= 0:
+        return []
+    first = int(next_number(conn, campus_code, kind).rsplit("-", 1)[1])
+    if count > 1:
+        where = (number_counters.c.campus_code == campus_code) & (number_counters.c.kind == kind)
+        conn.execute(update(number_counters).where(where).values(last_value=first + count - 1))
+    return [human_number(campus_code, kind, first + k) for k in range(count)]

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, select
 from campus.node.context import NodeContext
 from campus.node.finance.payments import contract_money
 from campus.node.risk.rules import ContractHours, RiskFacts, RiskScore, score
+from campus.node.service.figures import WINDOW_DAYS, complaint_counts, low_rating_counts
 from campus.schema.errors import NotFound
 from campus.schema.tables import (
     asset_entries,
@@ -156,6 +157,9 @@ def _facts_of(conn: Connection, ctx: NodeContext, ids: list[str]) -> list[Studen
     history = _seat_marks(conn, ids, since)
     changes = _lesson_changes(conn, ids, utc_text(now - CHANGE_WINDOW))
     advisors = _advisors(conn, ids)
+    service_since = utc_text(now - timedelta(days=WINDOW_DAYS))
+    complaints = complaint_counts(conn, ids, service_since)
+    low_ratings = low_rating_counts(conn, ids, service_since, ctx.service.low_rating)
     ahead: dict[str, int] = {student_id: count for student_id, count in conn.execute(
         select(lesson_students.c.student_id, func.count())
         .join(lessons, lessons.c.id == lesson_students.c.lesson_id)
@@ -196,7 +200,8 @@ def _facts_of(conn: Connection, ctx: NodeContext, ids: list[str]) -> list[Studen
             lesson_changes=changes.get(student_id, 0), days_since_attended=max((today - quiet_since).days, 0),
             remaining_hours_x100=sum(c["remaining_hours_x100"] for c in mine), lessons_ahead=ahead.get(student_id, 0),
             arrears_fen=sum(max(c["arrears_fen"], 0) for c in mine),
-            contracts=tuple(ContractHours(c["days_left"], c["remaining_hours_x100"]) for c in holding))
+            contracts=tuple(ContractHours(c["days_left"], c["remaining_hours_x100"]) for c in holding),
+            complaints=complaints.get(student_id, 0), low_ratings=low_ratings.get(student_id, 0))
         watchers = {c["consultant_id"] for c in mine if c["consultant_id"]} | advisors.get(student_id, set())
         at_stake = [{key: c[key] for key in ("id", "number", "expires_on", "days_left", "remaining_hours_x100",
                                              "remaining_value_fen", "arrears_fen")}

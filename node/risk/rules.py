@@ -5,7 +5,9 @@ A factor counts once its figure reaches its threshold: its weight at the thresho
 proportion up to twice its weight at twice the threshold, and no further, so one factor cannot
 drown the others. Hours near expiry count the other way round: the weight when the soonest
 expiry of a contract with hours left is ``threshold`` days away, twice the weight on the day
-(or after it). Complaints and satisfaction scores join the factors with the service desk.
+(or after it). The service desk adds complaints (complaint tickets about the student) and low
+satisfaction (lesson ratings and survey scores at or below [service] low_rating), both counted
+over the last 90 days.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ class Factor(StrEnum):
     SILENT_DAYS = "silent_days"  # days since a lesson attended, with hours left and none booked
     ARREARS = "arrears"  # fen still owed on the student's contracts
     EXPIRY = "expiry"  # days until a contract with hours left expires
+    COMPLAINTS = "complaints"  # complaint tickets about the student in 90 days
+    LOW_RATINGS = "low_ratings"  # satisfaction: low lesson ratings and survey scores in 90 days
 
 
 FACTORS = tuple(Factor)
 UNITS = {Factor.ABSENCE_STREAK: "lessons", Factor.LEAVE_STREAK: "lessons", Factor.LESSON_CHANGES: "changes",
-         Factor.SILENT_DAYS: "days", Factor.ARREARS: "fen", Factor.EXPIRY: "days"}
+         Factor.SILENT_DAYS: "days", Factor.ARREARS: "fen", Factor.EXPIRY: "days",
+         Factor.COMPLAINTS: "complaints", Factor.LOW_RATINGS: "ratings"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ class RiskSettings:
     expiry: Rule = Rule(15, 30)  # days before the expiry date
     expiry_min_hours_x100: int = 400  # a contract counts for expiry only with 4 hours or more left
     alert_threshold: int = 50  # a score at or above it raises an alert
+    complaints: Rule = Rule(20, 1)  # the service desk's factors, after the others (settings are built in order)
+    low_ratings: Rule = Rule(15, 1)
 
     def __post_init__(self) -> None:
         if type(self.alert_threshold) is not int or self.alert_threshold < 1:
@@ -86,6 +93,8 @@ class RiskFacts:
     lessons_ahead: int = 0  # booked from now on
     arrears_fen: int = 0
     contracts: tuple[ContractHours, ...] = ()
+    complaints: int = 0  # complaint tickets in the last 90 days
+    low_ratings: int = 0  # lesson ratings and survey scores at or below the low rating, last 90 days
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,8 @@ def figures(facts: RiskFacts, settings: RiskSettings) -> dict[Factor, int | None
                 if c.remaining_hours_x100 > 0 and c.remaining_hours_x100 >= settings.expiry_min_hours_x100]
     return {Factor.ABSENCE_STREAK: facts.absence_streak, Factor.LEAVE_STREAK: facts.leave_streak,
             Factor.LESSON_CHANGES: facts.lesson_changes, Factor.SILENT_DAYS: max(silent, 0),
-            Factor.ARREARS: max(facts.arrears_fen, 0), Factor.EXPIRY: min(expiring) if expiring else None}
+            Factor.ARREARS: max(facts.arrears_fen, 0), Factor.EXPIRY: min(expiring) if expiring else None,
+            Factor.COMPLAINTS: max(facts.complaints, 0), Factor.LOW_RATINGS: max(facts.low_ratings, 0)}
 
 
 def score(facts: RiskFacts, settings: RiskSettings) -> RiskScore:

@@ -108,6 +108,8 @@ def test_each_factor_of_a_seeded_history_contributes_its_points(campus: Campus) 
         "silent_days": (21, 37),  # nothing attended since 5 January, hours left, nothing booked: 25 × 21 / 14
         "arrears": (60000, 24),  # ¥600 owed against a ¥500 threshold: 20 × 600 / 500
         "expiry": (20, 20),  # 14 hours left, 20 days before 15 February: 15 × (60 − 20) / 30
+        "complaints": (0, 0),  # the service desk's factors: nothing written about him
+        "low_ratings": (0, 0),
     }
     assert (shown["score"], shown["alert_threshold"], shown["at_risk"]) == (111, 50, True)
     assert shown["contracts"] == [{"id": seeded.contract["id"], "number": seeded.contract["number"],

@@ -73,7 +73,8 @@ def test_each_factor_lists_its_figure_and_contribution() -> None:
     result = score(facts, DEFAULTS)
     assert _by_factor(facts) == {"absence_streak": (3, 30), "leave_streak": (4, 20), "lesson_changes": (5, 25),
                                  "silent_days": (21, 37), "arrears": (60_000, 24),
-                                 "expiry": (20, 20)}  # the 3-hour contract is under the 4 hours that count
+                                 "expiry": (20, 20),  # the 3-hour contract is under the 4 hours that count
+                                 "complaints": (0, 0), "low_ratings": (0, 0)}
     assert result.total == 30 + 20 + 25 + 37 + 24 + 20
     assert result.at_risk
     assert result.factors()[0] == {"factor": "absence_streak", "unit": "lessons", "figure": 3, "weight": 30,

@@ -27,7 +27,7 @@ def run(command: str, directory: Path, serial: str | None = None, name: str | No
             assert serial and name
             device = cases.approve_device(store, ctx, actor, serial, name, charset, address)
             port = f"{config.devices_port} (or {config.port})" if config.devices_port else str(config.port)
-            return [f"terminal {device['serial']} ({device['name']}) approved; names go out as {device['charset']}"
+            return [f"terminal {device['serial']} ({device['name']}) approved; names go out as {device['charset'] or 'its language says'}"
                     + (f", only from {device['pinned_address']}" if device["pinned_address"] else ""),
                     f"point it at this node: Cloud server settings → server address of this machine, port {port}, "
                     "no proxy"]

@@ -99,6 +99,8 @@ def admit(conn: Connection, serial: str | None, address: str | None, now: str, *
         seen["push_version"] = protocol.clean(push_version)[:16] or None
     if language:
         seen["language"] = protocol.clean(language)[:8]
+        if not device["charset"]:  # approved before it called, with no charset chosen: its language says
+            seen["charset"] = protocol.default_charset(language)
     conn.execute(update(attendance_devices).where(attendance_devices.c.id == device["id"]).values(seen))
     device.update(seen)
     if device["status"] != "approved":
@@ -145,8 +147,8 @@ def approve(conn: Connection, serial: str, name: str, now: str, *, charset: str 
         values["charset"] = charset
     if pinned_address is not None:
         values["pinned_address"] = protocol.clean(pinned_address).strip()[:64] or None
-    if device is None:
-        conn.execute(insert(attendance_devices).values(id=new_id(), serial=serial, charset=charset or "utf-8",
+    if device is None:  # not called yet: without a chosen charset, its first handshake's language decides
+        conn.execute(insert(attendance_devices).values(id=new_id(), serial=serial, charset=charset or "",
                                                        created_at=now, **{k: v for k, v in values.items()
                                                                          if k != "charset"}))
     else:

@@ -27,7 +27,8 @@ STATE_LABELS = {"queued": "Queued", "sent": "Sent, no answer yet", "done": "Done
 KIND_LABELS = {"student": "Student", "staff": "Staff", "stray": "Unknown PIN", "other": "Made on the terminal"}
 COMMAND_KINDS = {"check": "Upload everything again (CHECK)", "info": "Report its details (INFO)",
                  "reboot": "Restart (REBOOT)", "query": "Send a period's punches again"}
-CHARSET_LABELS = {"utf-8": "UTF-8", "gb18030": "GB18030 (terminal set to Chinese)"}
+CHARSET_LABELS = {"utf-8": "UTF-8", "gb18030": "GB18030 (terminal set to Chinese)",
+                  "": "As the terminal's language says"}
 
 
 def _labels() -> dict[str, dict[str, str]]:

@@ -292,6 +292,11 @@ def test_names_go_out_and_come_in_as_gb18030_or_utf8_per_terminal(
         assert {u["pin"]: u["reported_name"] for u in device["users"]} == {pin: "欧阳娜娜", "1": "管理员"}
         assert next(u for u in device["users"] if u["pin"] == "1")["kind"] == "other"  # its own admin, untouched
 
+    _approve(staff, "CNZH02")  # approved before it ever called: its first handshake's language decides
+    assert _device(staff, "CNZH02")["charset"] == ""
+    assert _terminal(terminals, node.url, "CNZH02", language="83").handshake()
+    assert _device(staff, "CNZH02")["charset"] == "gb18030"
+
 
 # --- refusals ------------------------------------------------------------------------------------
 

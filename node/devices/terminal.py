@@ -197,8 +197,11 @@ class Terminal:
             else:
                 self.users.pop(pin, None)
             return 0, []
-        if command == "CHECK":
+        if command == "CHECK":  # as the firmware that takes it most broadly: upload everything it holds again
             self.handshake()
+            self.confirmed_stamp = 0
+            while self.pending() and self.upload_once() is not None:
+                pass
             return 0, []
         if command.startswith("DATA QUERY ATTLOG"):
             start = protocol.parse_time(fields.get("StartTime", ""))

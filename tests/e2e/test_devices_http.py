@@ -201,6 +201,13 @@ def test_nine_punches_make_nine_marks_and_the_same_upload_again_makes_none(
     assert terminal.last_status == 200
     assert _count(config, marks, lesson["id"]) == 9 and _head(config) == head
 
+    assert staff.post(f"/api/v1/devices/{device['id']}/commands", json={"kind": "check"}).status_code == 201
+    head = _head(config)
+    assert terminal.poll() == ["CHECK"]  # it uploads everything it holds again
+    assert terminal.confirmed_stamp == 9
+    assert _count(config, marks, lesson["id"]) == 9 and _head(config) == head
+    assert _count(config, "select count(*) from device_punches") == 9
+
 
 def test_pin_and_time_suffice_a_bad_line_is_skipped_and_an_unknown_pin_is_a_stray_punch(
         node: BackgroundServer, staff: httpx.Client, terminals: list[Terminal], config: NodeConfig) -> None:

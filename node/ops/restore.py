@@ -5,7 +5,9 @@ Standalone, the backup is the campus: its store (migrated if an older release ma
 fork-safe path sync already has: the hub holds the campus's log past the backup, so before the
 node writes anything it takes its own later changes back (``SyncClient.sync_once`` pulls them
 with ``own_after``) and only then goes on from the hub's head; it never writes a change under a
-seq the hub holds (that would be a fork, and the hub quarantines a forked node). Until that first
+seq the hub holds (that would be a fork, and the hub quarantines a forked node). The number
+counters (receipts, students, contracts… are numbered locally) are dropped, so each resumes after
+the highest number the store then holds, those taken back included. Until that first
 sync has happened the directory holds ``restore-pending.json`` and ``campus node serve`` refuses
 to start.
 """
@@ -20,12 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy import delete
 
 from campus.node.config import CONFIG_FILE, NodeConfig
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
 from campus.schema.backups import BackupError, Manifest, opened
 from campus.schema.config import ConfigError
+from campus.schema.tables import number_counters
 from campus.sync.client import HubUnreachable, SyncRefused, SyncReport
 from campus.sync.replica import SchemaTooNew
 
@@ -118,6 +122,8 @@ def restore_from_backup(archive: Path, directory: Path, force: bool = False, syn
     store = NodeStore(database, config.node_id)  # migrates a backup an earlier release made
     restored = Restored(config, manifest, kept)
     try:
+        with store.write() as conn:  # each counter resumes after the highest number the store holds,
+            conn.execute(delete(number_counters))  # also those the hub gives back (no number twice)
         if config.hub_url and sync:
             client = client_for(config, store)
             try:

@@ -18,7 +18,7 @@ from campus.node.ops.restore import PENDING_FILE
 from campus.node.store import NodeStore
 from campus.web.serving import BackgroundServer, free_port
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.sync_helpers import Group
+from tests.e2e.sync_helpers import Group, signed_in_client
 
 BJ = "BJ01"
 
@@ -84,3 +84,7 @@ def test_an_enrolled_campus_restored_while_the_hub_is_away_waits_for_its_first_s
     status = group.hub.sync.status()[0]
     assert status["quarantined"] is False
     bj.server = BackgroundServer(create_node_app(bj.config, background_sync=False)).start()
+    bj.http = signed_in_client(bj.server.url)  # the campus numbers on after what the hub gave back
+    made = bj.http.post("/api/v1/leads", json={"name": "学员5", "phone": "13800000005"})
+    assert made.status_code == 201, made.text
+    assert made.json()["number"].endswith("000006")

@@ -11,7 +11,6 @@ from campus.schema.config import ConfigError
 
 if TYPE_CHECKING:  # the commands import what they use when they run, to start fast
     from campus.hub.sync import HubSync
-    from campus.node.crm.lead_import import RowResult
 
 
 def _node_init(args: argparse.Namespace) -> int:
@@ -101,8 +100,11 @@ def _sync_dir(directory: Path) -> int:
     return 0
 
 
-def _import_leads(args: argparse.Namespace) -> int:
+def _import(args: argparse.Namespace) -> int:
+    """``campus import leads|students FILE``: the mapping and first rows, then (unless ``--dry-run``)
+    the import with a progress bar, then every row's outcome that is not a plain success."""
     import getpass
+    from datetime import date
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -110,41 +112,80 @@ def _import_leads(args: argparse.Namespace) -> int:
 
     from campus.node.config import NodeConfig
     from campus.node.context import NodeContext
-    from campus.node.crm.lead_import import read_lead_rows
-    from campus.node.crm.use_cases import import_leads
+    from campus.node.imports import kinds
     from campus.node.store import NodeStore
     from campus.schema.context import Actor
+    from campus.web.spreadsheets import KEEP, column_letter, encoding_label, open_sheet, parse_mapping
 
+    kind = kinds.KINDS[args.command]
     config = NodeConfig.load(Path(args.dir))
+    ctx = NodeContext.of(config)
     source = Path(args.file)
-    store = NodeStore(config.database_path, config.node_id)
+    choice = parse_mapping(Path(args.mapping).read_text(encoding="utf-8")) if args.mapping else None
+    options = kind.options(ctx, as_of=date.fromisoformat(args.as_of) if getattr(args, "as_of", None) else None)
+    mode = args.mode or kind.default_mode
     console = Console()
+    store = NodeStore(config.database_path, config.node_id)
     try:
-        with source.open("rb") as stream, Progress(TextColumn("import"), BarColumn(), MofNCompleteColumn(),
-                                                   TextColumn("{task.fields[tally]}"), console=console) as bar:
-            task = bar.add_task("import", total=None, tally="")
-            tally = {"created": 0, "merged": 0, "rejected": 0}
+        with source.open("rb") as stream:
+            sheet = open_sheet(stream, source.name)
+            layout = kind.layout(sheet, choice)
+            console.print(f"{source.name}: {encoding_label(sheet.encoding)}, header on line {layout.header_line}")
+            columns = Table("column", "header", "becomes", title="Columns")
+            for i, header in enumerate(layout.headers):
+                target = layout.targets[i]
+                shown = {KEEP: "kept in notes", "ignore": "ignored"}.get(target) or kind.label(target)
+                columns.add_row(column_letter(i), header, shown)
+            console.print(columns)
+            mapped = [f.key for f in kind.fields if f.key in layout.targets and f.key != "campus"]
+            first = Table("line", *(kind.label(key) for key in mapped), "kept in notes / outcome",
+                          title="First rows as they will land")
+            for item in kind.preview(ctx, options, sheet, layout):
+                landed = item.get("landed", {})
+                first.add_row(str(item["line"]), *(str(landed.get(key, "")) for key in mapped),
+                              item.get("rejected") or item.get("skipped") or "; ".join(f"{h}: {v}" for h, v in item["kept"]))
+            console.print(first)
+            stream.seek(0)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
+                          transient=True) as bar:
+                task = bar.add_task("checking", total=None)
 
-            def advance(result: RowResult) -> None:
-                tally[result.outcome] += 1
-                bar.update(task, advance=1, tally=" ".join(f"{k} {v}" for k, v in tally.items()))
+                def advance(phase: str, done: int, total: int | None) -> None:
+                    bar.update(task, description=phase, completed=done, total=total)
 
-            # The command line acts as the campus's operator; the audit trail names it and the OS user.
-            actor = Actor.machine(f"cli:{getpass.getuser()}")
-            report = import_leads(store, NodeContext.of(config), actor, read_lead_rows(stream, source.name),
-                                  source.name, progress=advance)
+                if args.dry_run:
+                    with store.read() as conn:
+                        report = kind.dry_run(conn, ctx, options, stream, source.name, choice, mode=mode,
+                                              progress=advance)
+                else:
+                    # The command line acts as the campus's operator; the audit trail names it and the OS user.
+                    actor = Actor.machine(f"cli:{getpass.getuser()}")
+                    report = kind.use_case(store, ctx, actor, stream, source.name, choice, mode=mode,
+                                           progress=advance, **options)
     finally:
         store.close()
     counts = report.counts()
-    console.print(f"{counts['rows']} rows: {counts['created']} created, {counts['merged']} merged into an existing "
-                  f"lead by phone, {counts['rejected']} rejected")
-    rejected = [r for r in report.rows if r.outcome == "rejected"]
-    if rejected:
-        table = Table("row", "name", "column", "reason", title="Rejected rows")
-        for result in rejected:
-            table.add_row(str(result.row), result.name, result.field or "", result.reason or "")
+    verb = "would be" if report.dry_run or not report.written else "were"
+    console.print(f"{counts['rows']} rows: {counts['created']} created, {counts['merged']} merged {kind.merged}, "
+                  f"{counts['rejected']} rejected, {counts['skipped']} skipped ({counts['blank']} blank lines "
+                  "not counted)")
+    if report.totals:
+        console.print("totals of the valid rows: " + ", ".join(kind.total_text(k, v) for k, v in report.totals.items()))
+    if report.refused:
+        console.print(f"nothing was imported: {counts['rejected']} rows are rejected and this import is all or nothing")
+    elif report.dry_run:
+        console.print(f"dry run: nothing was written; the rows above {verb} imported so")
+    notable = [r for r in report.results() if r.outcome != "created"][:200]
+    if notable:
+        table = Table("line", "name", "outcome", "into", "column", "reason", title="Rows not simply created")
+        for result in notable:
+            table.add_row(str(result.line), result.name, result.outcome, result.number or "", result.field or "",
+                          result.reason or result.how or "")
         console.print(table)
-    return 0
+    if args.rejected and counts["rejected"]:
+        Path(args.rejected).write_bytes(report.rejected_workbook())
+        console.print(f"rejected rows written to {args.rejected}: fix them there and import that file")
+    return 1 if report.refused else 0
 
 
 def _hub_sync(directory: str) -> HubSync:
@@ -333,10 +374,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     imports = sides.add_parser("import", help="import data into a node").add_subparsers(dest="command",
                                                                                      required=True)
-    p = imports.add_parser("leads", help="import leads from a .csv (UTF-8 or GBK) or .xlsx export")
-    p.add_argument("file", help="the spreadsheet export")
-    p.add_argument("--dir", required=True, help="the node directory")
-    p.set_defaults(run=_import_leads)
+    for name, help_text, default_mode in (
+            ("leads", "import leads from a .csv (any encoding) or .xlsx export", "rows"),
+            ("students", "migrate students with their remaining hours and value (opening balances)", "all")):
+        p = imports.add_parser(name, help=help_text)
+        p.add_argument("file", help="the spreadsheet export")
+        p.add_argument("--dir", required=True, help="the node directory")
+        p.add_argument("--mapping", help="a TOML mapping file: [columns] \"header\" = \"field\" | \"keep\" | "
+                                         "\"ignore\"; unmapped = \"keep\" | \"ignore\"; header_line = N")
+        p.add_argument("--dry-run", action="store_true", help="check every row and print what would happen; write nothing")
+        p.add_argument("--mode", choices=("rows", "all"), help=f"rows: write the valid rows; all: nothing unless every "
+                                                             f"row is valid (default {default_mode})")
+        p.add_argument("--rejected", help="write the rejected rows to this .xlsx, to fix and import again")
+        if name == "students":
+            p.add_argument("--as-of", help="the day the old system's balances are as of (default: the last day of "
+                                           "the previous month); the books open with them after it")
+        p.set_defaults(run=_import)
 
     p = sides.add_parser("demo", help="a hub and two campus nodes on loopback, with some activity")
     p.add_argument("--dir", help="where to put the demo's directories (default: a new temporary one)")

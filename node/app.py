@@ -31,6 +31,8 @@ from campus.node.crm.moves import CrmSettings, auto_return
 from campus.node.finance import api as finance_api
 from campus.node.finance import screens as finance_screens
 from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
+from campus.node.imports import api as imports_api
+from campus.node.imports.screens import import_routes
 from campus.node.payroll import api as payroll_api
 from campus.node.payroll import screens as payroll_screens
 from campus.node.refunds import api as refunds_api
@@ -71,6 +73,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/leads/new", "label": "New lead", "action": "leads.write"},
        {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},
        {"href": "/students", "label": "Students", "action": "students.read"},
+       {"href": "/students/import", "label": "Migrate students", "action": "students.migrate"},
        {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
        {"href": "/risk", "label": "Refund risk", "action": "risk.read"},
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
@@ -139,6 +142,7 @@ def build_api() -> Api:
     api = Api(title="Campus node API", version=campus.__version__)
     register_auth_api(api)
     register_accounts_api(api)
+    imports_api.register(api)  # before the routes whose paths would take "import" for an id
     leads_api.register(api)
     finance_api.register(api)
     teaching_api.register(api)
@@ -230,8 +234,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
             Route("/conflicts", guard("conflicts.read", conflicts_page, screen=True)),
             Route("/leads", guard("leads.read", crm_screens.lead_list, screen=True)),
             Route("/leads/new", guard("leads.write", crm_screens.new_lead, screen=True), methods=["GET", "POST"]),
-            Route("/leads/import", guard("leads.import", crm_screens.lead_import, screen=True),
-                  methods=["GET", "POST"]),
+            *import_routes(),  # before /leads/{lead_id} and /students/{student_id}
             Route("/leads/{lead_id}", guard("leads.read", crm_screens.lead_detail, screen=True)),
             Route("/leads/{lead_id}/move", guard("leads.move", crm_screens.lead_move, screen=True), methods=["POST"]),
             Route("/leads/{lead_id}/deposit", guard("payments.take", crm_screens.lead_deposit, screen=True),

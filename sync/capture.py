@@ -7,7 +7,7 @@ the node's next seq and chained hash, so a crash leaves either both or neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +24,7 @@ from campus.sync.versions import (
     Version,
     effective,
     select_versions,
+    upsert_version_tuples,
     write_versions,
 )
 
@@ -110,8 +111,12 @@ class UnitOfWork:
         self._schema_version = schema_version
         self._new_id = new_id
         self.changes: list[Change] = []
+        # The hub's feed reads ``changes`` at commit; a long import at a node, which nothing reads them
+        # from, turns this off (with :meth:`flush`) so its memory does not grow with its rows.
+        self.keep_changes = True
         self._head: tuple[int, bytes] | None = None
         self._log_rows: list[dict[str, Any]] = []  # written in one executemany by finish()
+        self._savepoints = 0
 
     def _table(self, name: str) -> Table:
         table = self._metadata.tables.get(name)
@@ -152,7 +157,8 @@ class UnitOfWork:
              "hash": digest}
         )
         self._head = (change.seq, digest)
-        self.changes.append(change)
+        if self.keep_changes:
+            self.changes.append(change)
         return change
 
     def insert(self, table_name: str, values: Mapping[str, Any]) -> str:
@@ -169,6 +175,41 @@ class UnitOfWork:
             write_versions(self.conn, self._tables.versions, table_name, change.row_id,
                            [(ROW_VERSION, Version(change.hlc, self._node_id), None)])
         return row["id"]
+
+    def insert_many(self, table_name: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Insert rows that all have the same columns in one statement, each recorded as its own
+        change exactly as :meth:`insert` records it (a long import: one statement, not one per row)."""
+        table = self._table(table_name)
+        made = []
+        for values in rows:
+            row = dict(values)
+            row.setdefault("id", self._new_id())
+            made.append(row)
+        if not made:
+            return []
+        columns = list(made[0])
+        if any(list(row) != columns for row in made):
+            raise CaptureError(f"insert_many into {table_name}: every row needs the same columns in the same order")
+        insert_rows(self.conn, table, made)
+        policy = policy_of(table)
+        assert policy is not None  # _table admits only replicated tables
+        versions = []
+        for row in made:
+            change = self._append(table_name, row["id"], INSERT, {k: v for k, v in row.items() if k != "id"})
+            if policy.merge is Merge.LAST_WRITER_WINS:
+                versions.append((table_name, change.row_id, ROW_VERSION, change.hlc, self._node_id, None))
+        if versions:
+            upsert_version_tuples(self.conn, self._tables.versions, versions)
+        return [row["id"] for row in made]
+
+    def flush(self) -> None:
+        """Write the change-log rows gathered so far, still inside the transaction (so a long import
+        does not hold them all in memory); not inside a savepoint, whose rollback would undo them."""
+        if self._savepoints:
+            raise CaptureError("flush inside a savepoint")
+        if self._log_rows:
+            insert_rows(self.conn, self._tables.log, self._log_rows)
+            self._log_rows = []
 
     def update(self, table_name: str, row_id: str, values: Mapping[str, Any]) -> Change | None:
         """Change some fields of a last-writer-wins row; only fields that differ are recorded."""
@@ -206,6 +247,7 @@ class UnitOfWork:
         """Writes inside are all kept or all undone, without ending the transaction (one import row)."""
         mark = (len(self._log_rows), self._head, len(self.changes))
         nested = self.conn.begin_nested()
+        self._savepoints += 1
         try:
             yield
         except BaseException:
@@ -214,6 +256,8 @@ class UnitOfWork:
             self._head = mark[1]
             del self.changes[mark[2]:]
             raise
+        finally:
+            self._savepoints -= 1
         nested.commit()
 
     def finish(self) -> None:

@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campus.node.crm import lead_import
 from campus.node.crm import use_cases as cases
-from campus.node.crm.lead_import import read_lead_rows
 from campus.node.crm.leads import FollowUpChannel, get_lead, list_leads, present_lead
 from campus.node.crm.moves import lead_history_of
 from campus.node.crm.pools import Move, Pool
@@ -18,7 +18,8 @@ from campus.node.crm.reminders import reminders_for
 from campus.node.refunds.queries import refund_reminders
 from campus.node.risk.queries import risk_reminders
 from campus.node.teaching.alerts import teaching_reminders
-from campus.web.api import Api, Input, json_response, page_params, parse_body, uploaded_file
+from campus.web.api import Api, Input, json_response, page_params, parse_body
+from campus.web.imports import import_form
 from campus.web.problems import InvalidInput, Problem
 from campus.web.usecase import performs
 
@@ -83,15 +84,20 @@ def register(api: Api) -> None:
                                   patch.model_dump(exclude_unset=True))
         return json_response(present_lead(lead, request.state.principal, campus_id))
 
-    @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart field 'file')",
-               "leads.import", tags=["leads"])
+    @api.route("/leads/import", "POST", "Import leads from an uploaded .csv or .xlsx (multipart: 'file'; optional "
+               "'mapping' as a TOML mapping file, 'mode' rows|all, 'dry_run' true to write nothing); every row's "
+               "outcome by its line in the file", "leads.import", tags=["leads"])
     @performs(cases.import_leads)
     async def import_file(request: Request) -> Response:
-        upload = await uploaded_file(request)
-        assert upload.filename  # uploaded_file refuses a file without a name
-        report = await request.app.state.node.perform(
-            request, cases.import_leads, read_lead_rows(upload.file, upload.filename), upload.filename)
-        return json_response(report.as_dict(), 201)
+        node = request.app.state.node
+        upload, choice, mode, dry = await import_form(request)
+        assert upload.filename  # import_form refuses a file without a name
+        if dry:
+            report = await node.query(lead_import.dry_run, node.ctx, node.ctx.today(), upload.file, upload.filename,
+                                      choice, mode=mode)
+        else:
+            report = await node.perform(request, cases.import_leads, upload.file, upload.filename, choice, mode=mode)
+        return json_response(await node.blocking(report.as_dict, "lead_id"), 201 if report.written else 200)
 
     @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", "leads.write", body=FollowUpIn,
                tags=["leads"])

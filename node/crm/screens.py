@@ -1,17 +1,16 @@
-"""CRM staff screens: pool tabs, lead detail with history and follow-ups, moves, import."""
+"""CRM staff screens: pool tabs, lead detail with history and follow-ups, moves (imports: campus.node.imports)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import Connection, select
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm import use_cases as cases
 from campus.node.crm.api import FollowUpIn, LeadIn, MoveIn
-from campus.node.crm.lead_import import ImportFileInvalid, read_lead_rows
 from campus.node.crm.leads import (
     CHANNEL_LABELS,
     FOLLOW_UP_LABELS,
@@ -45,7 +44,11 @@ MOVE_LABELS = {Move.CLAIM: "Claim", Move.ASSIGN: "Assign", Move.RELEASE: "Releas
 def _labels() -> dict[str, Any]:
     """Codes stored in leads, as the screen shows them in its language."""
     return {"channel_labels": {c.value: _(label) for c, label in CHANNEL_LABELS.items()},
-            "follow_up_labels": {c.value: _(label) for c, label in FOLLOW_UP_LABELS.items()}}
+            "follow_up_labels": {c.value: _(label) for c, label in FOLLOW_UP_LABELS.items()},
+            "pool_labels": {p.value: _(label) for p, label in POOL_LABELS.items()},
+            "move_labels": {**{m.value: _(label) for m, label in MOVE_LABELS.items()},
+                            Move.AUTO_RETURN.value: _("Returned automatically"),
+                            "import_merge": _("Merged from an import")}}
 
 
 def _names(conn: Connection) -> dict[str, str]:
@@ -139,27 +142,6 @@ async def lead_follow_up(request: Request) -> Response:
         return _("Follow-up saved")
 
     return await form_action(request, f"/leads/{lead_id}", record)
-
-
-@performs(cases.import_leads)
-async def lead_import(request: Request) -> Response:
-    node = request.app.state.node
-    report, error = None, None
-    if request.method == "POST":
-        form = await request.form(max_files=1)
-        check_csrf(request, form)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            error = _("Choose a .csv or .xlsx file")
-        else:
-            try:
-                report = await node.perform(request, cases.import_leads,
-                                            read_lead_rows(upload.file, upload.filename), upload.filename)
-            except (ImportFileInvalid, Invalid) as exc:
-                error = exc.detail
-    return render(TEMPLATES, request, "lead_import.html",
-                  {"app_title": node.config.campus_name, "report": report, "error": error},
-                  422 if error else 200)
 
 
 @performs(cases.create_lead)

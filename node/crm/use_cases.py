@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from typing import IO, Any
 
 from campus.node.context import NodeBatches, NodeWork
 from campus.node.crm import lead_import, leads
 from campus.node.crm.moves import move_lead as apply_move
 from campus.node.crm.pools import Move
+from campus.web import imports
+from campus.web.imports import ImportReport, Progress
+from campus.web.spreadsheets import MappingChoice
 from campus.web.usecase import use_case
 
 
@@ -53,17 +55,10 @@ def move_lead(work: NodeWork, lead_id: str, move: Move, reason: str | None = Non
 
 
 @use_case("leads.import", batched=True)
-def import_leads(batches: NodeBatches, rows: Iterable[tuple[int, dict[str, Any]]], source: str,
-                 progress: Callable[[lead_import.RowResult], None] | None = None) -> lead_import.ImportReport:
-    """Import a file's rows, a batch of rows per unit of work; the audit trail records the import
-    with its counts, also when it stops part way (what was committed stays, and says so)."""
-    report = lead_import.ImportReport(source)
-    try:
-        lead_import.import_rows(batches.unit, batches.ctx, rows, source, batches.ctx.today(), report, progress)
-    except Exception as exc:
-        with batches.unit() as work:
-            work.audit("leads_imported", after={"file": source, **report.counts(), "stopped": str(exc)[:500]})
-        raise
-    with batches.unit() as work:
-        work.audit("leads_imported", after={"file": source, **report.counts()})
-    return report
+def import_leads(batches: NodeBatches, stream: IO[bytes], filename: str, choice: MappingChoice | None = None, *,
+                 mode: str = "rows", progress: Progress | None = None) -> ImportReport[lead_import.CheckedRow]:
+    """Import a lead file: every row checked first, then the valid ones (``rows``; ``all``: none unless
+    every row is valid) written in one transaction with the audit event; a failed import is audited too."""
+    importer = lead_import.LeadImporter(batches.ctx, batches.ctx.today(), filename, batches.actor.user_id)
+    return imports.run(batches, stream, filename, importer, choice, mode=mode, action="leads_imported",
+                       failed_action="leads_import_failed", progress=progress)

@@ -107,7 +107,8 @@ def contract_money(conn: Connection, contract_id: str) -> dict[str, int]:
     changes = conn.execute(select(func.coalesce(func.sum(contract_events.c.due_delta_fen), 0)).where(
         contract_events.c.contract_id == contract_id)).scalar_one()
     paid = conn.execute(select(func.coalesce(func.sum(payments.c.amount_fen), 0)).where(
-        payments.c.contract_id == contract_id, payments.c.kind.in_(("payment", "deposit_applied")))).scalar_one()
+        # "opening": a migrated position's remaining value, paid before Campus (node/finance/migration.py)
+        payments.c.contract_id == contract_id, payments.c.kind.in_(("payment", "deposit_applied", "opening")))).scalar_one()
     # A paid refund gives money back and takes hours off: what is owed falls by the value of those
     # hours less what the school kept (fee, materials), so arrears for hours never taught go too.
     refunded, cancelled = conn.execute(select(

@@ -72,8 +72,8 @@ def contract_state(conn: Connection, contract_id: str) -> ContractState:
     lines = {row["id"]: line_state(conn, dict(row)) for row in conn.execute(
         select(contract_lines).where(contract_lines.c.contract_id == contract_id)
         .order_by(contract_lines.c.created_at, contract_lines.c.id)).mappings()}
-    received = int(conn.execute(select(func.coalesce(func.sum(payments.c.amount_fen), 0)).where(
-        payments.c.contract_id == contract_id, payments.c.kind.in_(("payment", "deposit_applied")))).scalar_one())
+    received = int(conn.execute(select(func.coalesce(func.sum(payments.c.amount_fen), 0)).where(  # opening: migrated
+        payments.c.contract_id == contract_id, payments.c.kind.in_(("payment", "deposit_applied", "opening")))).scalar_one())
     consumed_value = 0
     rows = conn.execute(select(asset_entries.c.id, asset_entries.c.kind, asset_entries.c.value_fen,
                                asset_entries.c.reverses_entry_id).where(

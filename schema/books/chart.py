@@ -65,6 +65,9 @@ PAYROLL_PAYABLE = "2211"
 TAXES_PAYABLE = "2221"
 PAID_IN_CAPITAL = "4001"
 PROFIT_OF_THE_YEAR = "4103"
+# 期初余额调整: the other side of balances taken over from an old system (a migrated student's remaining
+# value in 2204), until the accountant enters the assets that back them (Dr 1002 / Cr 4190).
+OPENING_BALANCE_EQUITY = "4190"
 TUITION_REVENUE = "6001"  # 课消收入
 OTHER_REVENUE = "6051"  # refund handling fees, materials
 COST_OF_TEACHING = "6401"
@@ -87,6 +90,7 @@ CHART: dict[str, Account] = {a.code: a for a in (
     Account(TAXES_PAYABLE, "应交税费", "Taxes payable", Kind.LIABILITY),
     Account(PAID_IN_CAPITAL, "实收资本", "Paid-in capital", Kind.EQUITY),
     Account(PROFIT_OF_THE_YEAR, "本年利润", "Profit of the year", Kind.EQUITY),
+    Account(OPENING_BALANCE_EQUITY, "期初余额调整", "Opening balance equity", Kind.EQUITY),
     Account(TUITION_REVENUE, "主营业务收入", "Tuition revenue", Kind.REVENUE),
     Account(OTHER_REVENUE, "其他业务收入", "Other operating revenue", Kind.REVENUE),
     Account(COST_OF_TEACHING, "主营业务成本", "Cost of teaching", Kind.EXPENSE),

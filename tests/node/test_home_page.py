@@ -98,7 +98,9 @@ def test_pool_tabs_show_counts_and_the_import_page_reports_every_row(node_client
 
     tabs = node_client.get("/leads").text
     with data.open("rb") as upload:
-        page = node_client.post("/leads/import", data={"csrf_token": token}, files={"file": ("leads-gbk.csv", upload)})
+        preview = node_client.post("/leads/import", data={"csrf_token": token},
+                                   files={"file": ("leads-gbk.csv", upload)})
+    page = node_client.post(str(preview.url.path), data={"csrf_token": token, "action": "import", "mode": "rows"})
 
     assert "线索池 <span class=\"count\">1</span>" in tabs
     assert page.status_code == 200

@@ -7,14 +7,15 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from campus.web.spreadsheets import FORMULA_STARTS, append_safe, safe_csv_value
+
+__all__ = ["FORMULA_STARTS", "safe_cell", "workbook"]
 
 
 def safe_cell(value: Any) -> Any:
-    """A value as a cell: text that starts like a formula gets a leading apostrophe (shown as typed)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A value as a CSV cell: text that starts like a formula gets a leading apostrophe (an .xlsx is
+    written with :func:`campus.web.spreadsheets.append_safe`, which keeps the text as typed)."""
+    return safe_csv_value(value) if value is not None else None
 
 
 def workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -22,9 +23,9 @@ def workbook(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) 
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
-    sheet.append(list(headers))
+    append_safe(sheet, headers)
     for row in rows:
-        sheet.append([safe_cell(v) for v in row])
+        append_safe(sheet, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

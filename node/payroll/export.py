@@ -11,9 +11,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.node.books.export import safe_cell
 from campus.node.payroll import queries
 from campus.node.payroll.labels import category_label, column_label
+from campus.web.spreadsheets import append_safe
 
 SUMMARY_COLUMNS = ("base_fen", "commission_fen", "lesson_fee_fen", "bonus_fen", "clawback_fen", "adjustment_fen",
                    "carry_out_fen", "total_fen")
@@ -29,18 +29,18 @@ def run_workbook(run: Mapping[str, Any], label: Callable[[str], str], category: 
 
     book = Workbook(write_only=True)
     summary = book.create_sheet(f"{label('Payroll')} {run['period']}"[:31])
-    summary.append([label("Employee"), label("Positions"), *(label(c) for c in SUMMARY_COLUMNS)])
+    append_safe(summary, [label("Employee"), label("Positions"), *(label(c) for c in SUMMARY_COLUMNS)])
     for slip in run["payslips"]:
-        summary.append([safe_cell(slip["name"]), slip["positions"], *(yuan(slip[c]) for c in SUMMARY_COLUMNS)])
-    summary.append([label("Total"), "", *(yuan(sum(s[c] for s in run["payslips"])) for c in SUMMARY_COLUMNS)])
+        append_safe(summary, [slip["name"], slip["positions"], *(yuan(slip[c]) for c in SUMMARY_COLUMNS)])
+    append_safe(summary, [label("Total"), "", *(yuan(sum(s[c] for s in run["payslips"])) for c in SUMMARY_COLUMNS)])
     detail = book.create_sheet(label("Pay lines")[:31])
-    detail.append([label("Employee"), label("Category"), label("Source"), label("Month of the fact"), label("Late fact"),
-                   label("Source table"), label("Source id"), label("Amount")])
+    append_safe(detail, [label("Employee"), label("Category"), label("Source"), label("Month of the fact"),
+                         label("Late fact"), label("Source table"), label("Source id"), label("Amount")])
     for slip in run["payslips"]:
         for line in slip["lines"]:
-            detail.append([safe_cell(slip["name"]), category(line["category"]), safe_cell(line["ref"]),
-                           line["source_period"], label("Yes") if line["late"] else "", line["source_table"],
-                           line["source_id"], yuan(line["amount_fen"])])
+            append_safe(detail, [slip["name"], category(line["category"]), line["ref"], line["source_period"],
+                                 label("Yes") if line["late"] else "", line["source_table"], line["source_id"],
+                                 yuan(line["amount_fen"])])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -13,6 +13,7 @@ from campus.node.teaching.attendance import attendance_of
 from campus.schema.quantities import LessonHours
 from campus.schema.tables import classes, lessons
 from campus.schema.times import local_days_utc
+from campus.web.spreadsheets import append_safe
 
 HEADERS = ["日期", "时间", "班级", "学号", "姓名", "考勤", "确认考勤", "扣课时"]
 MARK_NAMES = {"present": "出勤", "late": "迟到", "leave": "请假", "absent": "旷课", "forfeited": "损课",
@@ -44,10 +45,10 @@ def attendance_workbook(rows: list[dict[str, Any]]) -> bytes:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("考勤")
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append([row["date"], row["time"], row["class"], row["number"], row["name"], row["mark"],
-                      row["confirmed"], row["hours"]])
+    append_safe(sheet, HEADERS)
+    for row in rows:  # a name such as "=HYPERLINK(...)" is written as text, never as a live formula
+        append_safe(sheet, [row["date"], row["time"], row["class"], row["number"], row["name"], row["mark"],
+                            row["confirmed"], row["hours"]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -50,9 +50,22 @@ def refund_report(conn: Connection, campus_id: str | None, start: str, end: str)
     got = int(conn.execute(received).scalar_one())
     pending = select(refunds.c.status, func.count(), func.coalesce(func.sum(refunds.c.refundable_fen), 0)).where(
         refunds.c.status.in_(OPEN), refunds.c.deleted.is_(False)).group_by(refunds.c.status)
-    alerts = select(risk_alerts).where(risk_alerts.c.cleared_at.is_(None), risk_alerts.c.deleted.is_(False))
     if campus_id:
         pending = pending.where(refunds.c.campus_id == campus_id)
+    at_risk = students_at_risk(conn, campus_id)
+    return {"from": start, "to": end, "refunded_fen": total, "count": len(rows), "received_fen": got,
+            "refund_rate_bp": (total * 10_000 // got) if got else 0,
+            "by_reason": group("reason_category", "reason"), "by_kind": group("kind"), "by_stage": group("stage"),
+            "by_month": group("month"), "by_campus": group("contract_campus_id"),
+            "open": [{"status": s, "count": n, "refundable_fen": int(v)} for s, n, v in conn.execute(pending)],
+            "at_risk": at_risk, "at_risk_value_fen": sum(r["remaining_value_fen"] for r in at_risk)}
+
+
+def students_at_risk(conn: Connection, campus_id: str | None) -> list[dict[str, Any]]:
+    """The students whose risk alert is raised (at one campus, or the group), highest score first,
+    with the value their contracts still hold."""
+    alerts = select(risk_alerts).where(risk_alerts.c.cleared_at.is_(None), risk_alerts.c.deleted.is_(False))
+    if campus_id:
         alerts = alerts.where(risk_alerts.c.campus_id == campus_id)
     at_risk = []
     for alert in conn.execute(alerts).mappings():
@@ -63,10 +76,4 @@ def refund_report(conn: Connection, campus_id: str | None, start: str, end: str)
         at_risk.append({"student_id": alert["student_id"], "campus_id": alert["campus_id"],
                         "student_name": name.name if name else None, "student_number": name.number if name else None,
                         "score": alert["score"], "remaining_value_fen": value})
-    return {"from": start, "to": end, "refunded_fen": total, "count": len(rows), "received_fen": got,
-            "refund_rate_bp": (total * 10_000 // got) if got else 0,
-            "by_reason": group("reason_category", "reason"), "by_kind": group("kind"), "by_stage": group("stage"),
-            "by_month": group("month"), "by_campus": group("contract_campus_id"),
-            "open": [{"status": s, "count": n, "refundable_fen": int(v)} for s, n, v in conn.execute(pending)],
-            "at_risk": sorted(at_risk, key=lambda r: -r["score"]),
-            "at_risk_value_fen": sum(r["remaining_value_fen"] for r in at_risk)}
+    return sorted(at_risk, key=lambda r: -r["score"])

@@ -349,3 +349,13 @@ async def import_form(request: Any) -> tuple[Any, MappingChoice | None, str, boo
     mapping = form.get("mapping")
     choice = parse_mapping(str(mapping)) if isinstance(mapping, str) and mapping.strip() else None
     return upload, choice, mode, dry in ("1", "true", "yes")
+
+
+def file_totals(sheet: Sheet, layout: Layout, importer: Importer[C]) -> tuple[dict[str, int], dict[str, int]]:
+    """The check pass alone (nothing read from or written to the store): the file's totals over its
+    valid rows, and the counts of rows checked and rejected, as a preview shows them before committing."""
+    report: ImportReport[C] = ImportReport(importer.kind, sheet.filename)
+    spool = check_pass(sheet, layout, importer, report)
+    rows = len(spool)
+    spool.close()
+    return dict(report.totals), {"rows": rows, "rejected": report.tally["rejected"], "blank": report.blank}

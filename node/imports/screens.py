@@ -31,7 +31,7 @@ from campus.node.screens import TEMPLATES
 from campus.schema.errors import DomainError, Invalid
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
-from campus.web.imports import MODES, ImportReport
+from campus.web.imports import MODES, ImportReport, file_totals
 from campus.web.spreadsheets import (
     IGNORE,
     KEEP,
@@ -152,6 +152,8 @@ def _preview(request: Request, kind: ImportKind, job: Job, choice: MappingChoice
     node = request.app.state.node
     layout: Layout | None = None
     rows: list[dict[str, Any]] = []
+    totals: dict[str, int] = {}
+    checked: dict[str, int] = {}
     encoding = ""
     try:
         with job.path.open("rb") as stream:
@@ -165,6 +167,8 @@ def _preview(request: Request, kind: ImportKind, job: Job, choice: MappingChoice
                 error = error or exc.detail
                 layout = kind.layout(sheet, MappingChoice(header_line=choice.header_line if choice else None))
             rows = kind.preview(node.ctx, job.options, sheet, layout)
+            if kind.name == "students" and not kind.missing(layout):  # the totals, before committing
+                totals, checked = file_totals(sheet, layout, kind.make(None, node.ctx, job.filename, job.options))
     except SpreadsheetInvalid as exc:
         error = error or exc.detail
     columns = [{"letter": column_letter(i), "header": header, "target": layout.targets[i]}
@@ -172,7 +176,7 @@ def _preview(request: Request, kind: ImportKind, job: Job, choice: MappingChoice
     return {"job": job, "layout": layout, "columns": columns, "rows": rows, "encoding": encoding, "error": error,
             "missing": [_(kind.label(key)) for key in kind.missing(layout)] if layout else [],
             "mapped": [f.key for f in kind.fields if layout and f.key in layout.targets],
-            "mode": mode or kind.default_mode, "modes": MODES}
+            "mode": mode or kind.default_mode, "modes": MODES, "totals": totals, "checked": checked}
 
 
 def _report_context(kind: ImportKind, job: Job) -> dict[str, Any]:

@@ -152,6 +152,8 @@ def test_the_screen_shows_the_file_totals_before_and_after_committing(node_clien
     done = node_client.post(str(preview.url.path), data={"csrf_token": token, "action": "import", "mode": "all"})
 
     assert "学员迁移" in preview.text and "剩余购买课时" in preview.text
+    value = sum(Decimal(r[STUDENT_HEADER.index("剩余金额")]) for r in rows)
+    assert f"¥{value:.2f}" in preview.text and "检查 7 行，拒绝 0 行" in preview.text  # before committing
     assert done.status_code == 200 and "与导入后的学员资产账户一致" in done.text
     assert "学员 5" in done.text and "¥" in done.text
 

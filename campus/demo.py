@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich import box
@@ -84,7 +85,58 @@ def _price_list(hub_url: str, password: str) -> str:
         product.raise_for_status()
         client.post(f"{hub_url}/api/v1/refund-policies", json={
             "code": "STD", "name": "标准退费政策", "is_default": True, "tiers": EXAMPLE_TIERS}).raise_for_status()
+        for code, position, rules in PAY_PLANS:
+            client.post(f"{hub_url}/api/v1/payroll/plans", json={
+                "code": code, "name": code, "position": position, "effective_from": "2020-01-01",
+                "rules": rules}).raise_for_status()
         return product.json()["id"]
+
+
+# Headquarters' pay plans: consultants 3% of new signings (5% beyond ¥50,000 a month, progressive),
+# 2% of renewals; teachers ¥60 an hour taught, +5% for a class of 2 or more.
+PAY_PLANS = [
+    ("C-STD", "consultant", {"basis": "signed", "tier_mode": "progressive",
+                             "new": [{"from_fen": 0, "to_fen": 5_000_000, "rate_bp": 300},
+                                     {"from_fen": 5_000_000, "to_fen": None, "rate_bp": 500}],
+                             "renewal": [{"from_fen": 0, "to_fen": None, "rate_bp": 200}]}),
+    ("T-STD", "teacher", {"tier_mode": "progressive",
+                          "fees": [{"brackets": [{"from_hours_x100": 0, "to_hours_x100": None, "fen_per_hour": 6000}]}],
+                          "bonuses": [{"min_students": 2, "rate_bp": 500}]}),
+]
+
+
+def _staff(client: httpx.Client, url: str) -> None:
+    """Finance keeps the campus's staff records: the admin teaches the class and sold the contracts."""
+    me = client.get(f"{url}/api/v1/users").json()["items"][0]["id"]
+    for position, base in (("teacher", 0), ("consultant", 400_000)):
+        client.post(f"{url}/api/v1/payroll/staff", json={"user_id": me, "position": position, "level": "3",
+                                                         "base_salary_fen": base, "start_on": "2020-01-01"}
+                    ).raise_for_status()
+
+
+def _payroll(console: Console, nodes: list[tuple[NodeConfig, BackgroundServer]], hub_url: str, password: str) -> None:
+    """Each campus drafts this month's payroll from its facts, submits and approves it (it posts to the
+    books); headquarters sees the group's payroll, the sum of the campuses."""
+    table = Table(title="Payroll this month (approved at each campus)", box=box.SIMPLE_HEAD)
+    for column in ("campus", "payslips", "lesson fees", "commissions", "base and other", "total"):
+        table.add_column(column, justify="left" if column == "campus" else "right")
+    period = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    for config, server in nodes:
+        with httpx.Client(timeout=30, headers=_token(server.url, password)) as client:
+            run = client.post(f"{server.url}/api/v1/payroll/runs", json={"period": period})
+            run.raise_for_status()
+            run_id = run.json()["id"]
+            client.post(f"{server.url}/api/v1/payroll/runs/{run_id}/submit").raise_for_status()
+            client.post(f"{server.url}/api/v1/payroll/runs/{run_id}/approve").raise_for_status()
+            shown = client.get(f"{server.url}/api/v1/payroll/runs/{run_id}").json()
+        table.add_row(config.campus_code, str(len(shown["payslips"])), str(Money(shown["lesson_fees_fen"])),
+                      str(Money(shown["commissions_fen"])), str(Money(shown["other_pay_fen"])),
+                      str(Money(shown["total_fen"])))
+        _sync(config, server)
+    with httpx.Client(timeout=30, headers=_token(hub_url, password)) as client:
+        group = client.get(f"{hub_url}/api/v1/payroll/group", params={"from": period, "to": period}).json()
+    table.add_row("[bold]group at the hub[/bold]", "", "", "", "", str(Money(group["total"]["total_fen"])))
+    console.print(table)
 
 
 def _refund(console: Console, client: httpx.Client, url: str, student: dict[str, str], show: bool) -> str:
@@ -254,6 +306,7 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                 teaching = _lesson_with_kiosk(client, server, signed)
                 rent = _expense(client, server.url, 1_200_000 if config.campus_code == "BJ01" else 900_000)
                 refunded = _refund(console, client, server.url, signed[0], show=config.campus_code == "BJ01")
+                _staff(client, server.url)
                 bad = client.post(f"{server.url}/api/v1/leads", json={"name": "赵敏", "phone": "12345"})
                 console.print(f"{config.campus_code}: {len(LEADS[config.campus_code])} leads with follow-ups, "
                               f"2 signed as students, receipts {', '.join(receipts)}; {teaching}; {rent}; {refunded}; a bad phone is refused with {bad.status_code} naming "
@@ -299,6 +352,7 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
             same = _digest(node_store, config.campus_id) == _digest(hub.store, config.campus_id)
             console.print(f"{config.campus_code}: every table it subscribes to "
                           f"{'[green]identical to the hub[/green]' if same else '[red]DIFFERS from the hub[/red]'}")
+        _payroll(console, list(zip(configs, nodes, strict=True)), hub_server.url, password)
         # Reading the books signs in at the hub, which the audit trail records: after the comparison.
         _group_books(console, _app(hub_server), hub_server.url, password,
                      list(zip(configs, nodes, strict=True)))

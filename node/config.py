@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from campus.node.risk.rules import RiskSettings, Rule
+from campus.node.notify.rules import NotifySettings
+from campus.node.portal.codes import PortalSettings
 from campus.node.service.tickets import ServiceSettings
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.ids import new_id, validate_campus_code
@@ -16,6 +18,9 @@ CONFIG_FILE = "campus.toml"
 DEFAULT_PORT = 8100
 RISK = RiskSettings()  # the [risk] defaults
 SERVICE = ServiceSettings()  # the [service] defaults
+NOTIFY = NotifySettings()  # the [notify] defaults
+PORTAL = PortalSettings()  # the [portal] defaults
+SMS_ADAPTERS = ("file", "off")
 
 
 EXPIRY_POLICIES = ("extension_required", "may_schedule")
@@ -122,6 +127,34 @@ class NodeConfig:
     service_complaint_hours: int = SERVICE.complaint_hours
     service_request_hours: int = SERVICE.request_hours
     service_low_rating: int = SERVICE.low_rating
+    # [notify]: the outbox. E-mail goes through this SMTP server (no host: no e-mail); SMS through an
+    # adapter ("file": appended to sms_file, for development; "off": none); how often the worker runs
+    notify_smtp_host: str = ""
+    notify_smtp_port: int = 25
+    notify_smtp_username: str = ""
+    notify_smtp_password: str = ""
+    notify_smtp_starttls: bool = False
+    notify_smtp_timeout_seconds: int = 10
+    notify_mail_from: str = "campus@localhost"
+    notify_sms_adapter: str = "file"
+    notify_sms_file: str = "sms-outbox.jsonl"  # relative to the directory, or absolute
+    notify_worker_seconds: int = 10
+    notify_quiet_start: str = NOTIFY.quiet_start
+    notify_quiet_end: str = NOTIFY.quiet_end
+    notify_per_recipient_per_hour: int = NOTIFY.per_recipient_per_hour
+    notify_per_channel_per_minute: int = NOTIFY.per_channel_per_minute
+    notify_max_attempts: int = NOTIFY.max_attempts
+    notify_retry_seconds: int = NOTIFY.retry_seconds
+    notify_low_hours_x100: int = NOTIFY.low_hours_x100
+    notify_expiring_days: int = NOTIFY.expiring_days
+    notify_lesson_reminder_hour: int = NOTIFY.lesson_reminder_hour
+    # [portal]: the family portal's one-time codes (lifetime, the wait before another, how many an
+    # hour per phone) and the lock after wrong codes or passwords
+    portal_code_ttl_seconds: int = PORTAL.code_ttl_seconds
+    portal_code_resend_seconds: int = PORTAL.code_resend_seconds
+    portal_codes_per_hour: int = PORTAL.codes_per_hour
+    portal_max_failures: int = PORTAL.max_failures
+    portal_lock_minutes: int = PORTAL.lock_minutes
 
     def risk_settings(self) -> RiskSettings:
         return RiskSettings(
@@ -134,6 +167,18 @@ class NodeConfig:
             self.risk_expiry_min_hours_x100, self.risk_alert_threshold,
             complaints=Rule(self.risk_complaints_weight, self.risk_complaints_threshold),
             low_ratings=Rule(self.risk_low_ratings_weight, self.risk_low_ratings_threshold))
+
+    def notify_settings(self) -> NotifySettings:
+        channels = tuple(c for c, on in (("sms", self.notify_sms_adapter != "off"),
+                                         ("email", bool(self.notify_smtp_host))) if on)
+        return NotifySettings(self.default_locale, channels, self.notify_quiet_start, self.notify_quiet_end,
+                              self.notify_per_recipient_per_hour, self.notify_per_channel_per_minute,
+                              self.notify_max_attempts, self.notify_retry_seconds, self.notify_low_hours_x100,
+                              self.notify_expiring_days, self.notify_lesson_reminder_hour)
+
+    def portal_settings(self) -> PortalSettings:
+        return PortalSettings(self.portal_code_ttl_seconds, self.portal_code_resend_seconds,
+                              self.portal_codes_per_hour, self.portal_max_failures, self.portal_lock_minutes)
 
     def service_settings(self) -> ServiceSettings:
         return ServiceSettings(self.service_question_hours, self.service_complaint_hours,
@@ -179,8 +224,11 @@ class NodeConfig:
             config.risk_settings()
         except ValueError as exc:
             raise ConfigError(f"[risk] {exc}") from None
+        _choice("notify", "sms_adapter", values["notify_sms_adapter"], SMS_ADAPTERS)
         try:
             config.service_settings()
+            config.notify_settings()
+            config.portal_settings()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         return config
@@ -219,6 +267,15 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "risk_low_ratings_weight", "risk_low_ratings_threshold")},
     **{name: ("service", name.removeprefix("service_")) for name in (
         "service_question_hours", "service_complaint_hours", "service_request_hours", "service_low_rating")},
+    **{name: ("notify", name.removeprefix("notify_")) for name in (
+        "notify_smtp_host", "notify_smtp_port", "notify_smtp_username", "notify_smtp_password",
+        "notify_smtp_starttls", "notify_smtp_timeout_seconds", "notify_mail_from", "notify_sms_adapter",
+        "notify_sms_file", "notify_worker_seconds", "notify_quiet_start", "notify_quiet_end",
+        "notify_per_recipient_per_hour", "notify_per_channel_per_minute", "notify_max_attempts",
+        "notify_retry_seconds", "notify_low_hours_x100", "notify_expiring_days", "notify_lesson_reminder_hour")},
+    **{name: ("portal", name.removeprefix("portal_")) for name in (
+        "portal_code_ttl_seconds", "portal_code_resend_seconds", "portal_codes_per_hour", "portal_max_failures",
+        "portal_lock_minutes")},
     **{name: ("devices", name.removeprefix("devices_")) for name in (
         "devices_port", "devices_host", "devices_max_body_bytes", "devices_requests_per_minute",
         "devices_max_pending", "devices_keep_photos", "devices_delay_seconds", "devices_error_delay_seconds",

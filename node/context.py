@@ -8,6 +8,8 @@ from campus.node.books.rules import BooksPolicy, policy_of
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
 from campus.node.refunds.rules import RefundSettings
+from campus.node.notify.rules import NotifySettings
+from campus.node.portal.codes import PortalSettings
 from campus.node.risk.rules import RiskSettings
 from campus.node.service.tickets import ServiceSettings
 from campus.node.teaching.attendance import TeachingSettings
@@ -23,6 +25,8 @@ class NodeContext(CampusContext):
     risk: RiskSettings = field(default_factory=RiskSettings)
     refunds: RefundSettings = field(default_factory=RefundSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    portal: PortalSettings = field(default_factory=PortalSettings)
 
     @property
     def expiry_policy(self) -> str:
@@ -39,7 +43,8 @@ class NodeContext(CampusContext):
                                    config.invoice_limit, config.supervised_accounts, config.supervised_receipts),
                    risk=config.risk_settings(),
                    refunds=RefundSettings(config.refund_days_before_start, config.refund_days_after_start),
-                   service=config.service_settings())
+                   service=config.service_settings(), notify=config.notify_settings(),
+                   portal=config.portal_settings())
 
 
 NodeWork = Work[NodeContext]  # what a node's use case works with: its context carries the settings

@@ -83,10 +83,23 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "attendance.reconfirm": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
     "attendance.export": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
     "kiosks.manage": MANAGERS,
+    # attendance terminals (ZKTeco PUSH): their screen, approving and revoking them, staff PINs
+    "devices.read": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR, Role.FRONT_DESK}),
+    "devices.manage": MANAGERS,
+    # what an approved terminal itself does (handshake, polls, uploads, command results): no staff
+    # role has it; the node acts for the terminal as a machine actor
+    "device-serial": frozenset(),
     # the refund-risk warning (危单预警): scores and alerts for those who follow the students;
     # evaluating on demand (the hourly job does it anyway) for managers and academic advisors
     "risk.read": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
     "risk.evaluate": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),
+    # the service desk (客服): tickets (问题单) about students and leads, surveys, the outbox, the
+    # knowledge base; "family" is what a family signed in to the portal does (no staff role has it)
+    "tickets.read": ALL_STAFF - {Role.MARKETING, Role.TEACHER},
+    "tickets.write": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR, Role.FRONT_DESK}),
+    "tickets.manage": frozenset({*MANAGERS, Role.FRONT_DESK}),  # the desk (客服): reminded of unassigned overdue ones
+    "notifications.read": frozenset({*MANAGERS, Role.FRONT_DESK, Role.ACADEMIC_ADVISOR}),  # the outbox, templates
+    "notifications.manage": MANAGERS,  # the campus's wording of messages; sending a failed one again
     # merge conflicts
     "conflicts.read": ALL_STAFF,
     "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
@@ -94,9 +107,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.read": MANAGERS,
     "users.manage": frozenset({Role.HQ_ADMIN}),
     "audit.read": MANAGERS,
+    "data.export": MANAGERS,  # every business table of a campus, to leave with it (audited)
     # headquarters
     "hub.view": frozenset({Role.HQ_ADMIN}),
     "reports.group": frozenset({Role.HQ_ADMIN, Role.FINANCE}),
+    # reports of a campus; the dashboard (a consultant's or advisor's own KPI targets); setting targets
+    "reports.read": frozenset({*MANAGERS, Role.FINANCE, Role.MARKETING}),
+    "reports.dashboard": frozenset({*MANAGERS, Role.FINANCE, Role.MARKETING, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),
+    "kpi.manage": MANAGERS,
 }
 
 
@@ -107,6 +125,9 @@ NOT_SENSITIVE: dict[str, str] = {
     "public": "signing in and out (the account code audits sign-ins and lock-outs); pairing a kiosk browser",
     "device-signature": "kiosk marks: signed by the device, stored append-only with its id, confirmed later",
     "node-signature": "sync: signed, hash-chained batches kept verbatim",
+    "device-serial": "attendance terminals (ZKTeco PUSH): known by an approved serial number (optionally pinned to "
+                     "its address); punches are append-only rows, idempotent on terminal, PIN and time, marks "
+                     "confirmed later; the user lists it keeps in step follow the campus's own records",
     "home.view": "revoking one's own API token",
     "leads.write": "new leads and follow-ups are themselves dated records naming who wrote them",
     "leads.move": "every pool move is a lead_history row: who, when, from which pool to which, why",

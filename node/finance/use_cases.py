@@ -11,6 +11,7 @@ from campus.node.context import NodeWork
 from campus.node.crm.leads import get_lead, visible_leads
 from campus.node.finance import contracts, ledger, payments, students
 from campus.node.finance.contracts import LineSpec
+from campus.node.notify.use_cases import receipt_issued
 from campus.schema import assets
 from campus.schema.errors import Conflict, Invalid
 from campus.schema.permissions import PermissionDenied, Role
@@ -105,6 +106,7 @@ def take_deposit(work: NodeWork, amount_fen: int, fund_account: str, *, student_
     work.audit("deposit_taken", target_table="payments", target_id=payment["id"],
                after={"receipt_number": payment["receipt_number"], "amount_fen": amount_fen,
                       "fund_account": fund_account, "student_id": student_id, "lead_id": lead_id})
+    receipt_issued(work, payment)  # the family's receipt, queued with the payment
     return {**payment, "warnings": warnings}
 
 
@@ -117,6 +119,7 @@ def take_payment(work: NodeWork, contract_id: str, amount_fen: int, fund_account
     work.audit("payment_taken", target_table="payments", target_id=payment["id"],
                after={"receipt_number": payment["receipt_number"], "amount_fen": amount_fen,
                       "fund_account": fund_account, "contract_id": contract_id})
+    receipt_issued(work, payment)
     return {**payment, "warnings": warnings}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from campus.node.context import NodeContext, NodeWork
+from campus.node.notify.use_cases import ticket_replied
 from campus.node.service.tickets import (
     Category,
     Priority,
@@ -163,6 +164,7 @@ def reply(uow: UnitOfWork, ctx: NodeContext, ticket: dict[str, Any], body: str, 
     """A reply the family sees: the first one answers the ticket, and an open one moves in progress."""
     at = ctx.now()
     event = add_event(uow, ticket, "reply", at, body=_text(body, "body", MAX_BODY), by_user_id=by_user_id)
+    ticket_replied(uow, ctx, ticket, event)  # to the family, with the reply
     if ticket["responded_at"] is None:
         uow.update("tickets", ticket["id"], {"responded_at": utc_text(at), "updated_at": utc_text(at)})
         ticket = {**ticket, "responded_at": utc_text(at)}

@@ -1,0 +1,125 @@
+"""``/api/v1/notifications``: the outbox with each message's delivery status, the campus's wording
+of each kind of message (templates), families' opt-outs, and sending a failed message again."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+
+from campus.node.notify import queries
+from campus.node.notify import use_cases as cases
+from campus.node.notify.templates import KINDS
+from campus.schema.errors import NotFound
+from campus.web.api import Api, Input, json_response, page_params, parse_body
+from campus.web.problems import InvalidInput
+from campus.web.usecase import performs
+
+KindName = Literal["receipt_issued", "ticket_reply", "birthday", "lesson_reminder", "low_hours",
+                   "contract_expiring", "absence_alert", "leave_confirmed"]
+
+
+class TemplateIn(Input):
+    subject: str | None = Field(default=None, max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+
+
+class OptOutIn(Input):
+    student_id: str = Field(min_length=1, max_length=36)
+    kind: KindName
+    opted_out: bool
+
+
+class EmailIn(Input):
+    student_id: str = Field(min_length=1, max_length=36)
+    guardian_id: str | None = Field(default=None, min_length=1, max_length=36)
+    email: str | None = Field(max_length=200)
+
+
+def _template_key(request: Request) -> tuple[str, str, str]:
+    kind, channel, locale = (request.path_params[k] for k in ("kind", "channel", "locale"))
+    errors = [{"field": name, "message": f"one of {', '.join(allowed)}"} for name, value, allowed in (
+        ("kind", kind, list(KINDS)),
+        ("channel", channel, ["sms", "email"]), ("locale", locale, ["zh_CN", "en"])) if value not in allowed]
+    if errors:
+        raise InvalidInput(errors)
+    return kind, channel, locale
+
+
+def register(api: Api) -> None:
+    @api.route("/notifications", "GET", "The outbox, newest first, with each message's delivery status "
+               "(?status=queued|sending|sent|failed|skipped|interrupted, ?kind=, ?student_id=)",
+               "notifications.read", tags=["notifications"])
+    async def listing(request: Request) -> Response:
+        node = request.app.state.node
+        limit, offset = page_params(request)
+        status = request.query_params.get("status") or None
+        kind = request.query_params.get("kind") or None
+        if status and status not in queries.STATUSES:
+            raise InvalidInput([{"field": "status", "message": f"one of {', '.join(queries.STATUSES)}"}])
+        if kind and kind not in KINDS:
+            raise InvalidInput([{"field": "kind", "message": f"one of {', '.join(KINDS)}"}])
+        return json_response(await node.query(queries.outbox_list, node.ctx.id, status=status, kind=kind,
+                                              student_id=request.query_params.get("student_id") or None,
+                                              limit=limit, offset=offset))
+
+    @api.route("/notifications/templates", "GET", "Each kind of message per channel and language: the wording used "
+               "and the named fields it may use", "notifications.read", tags=["notifications"])
+    async def templates(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"items": await node.query(queries.template_table, node.ctx.id)})
+
+    @api.route("/notifications/templates/{kind}/{channel}/{locale}", "PUT", "Save the campus's wording of a kind of "
+               "message; a {placeholder} the kind does not provide is refused (422 naming subject or body)",
+               "notifications.manage", body=TemplateIn, tags=["notifications"])
+    @performs(cases.save_template)
+    async def save(request: Request) -> Response:
+        kind, channel, locale = _template_key(request)
+        body = await parse_body(request, TemplateIn)
+        return json_response(await request.app.state.node.perform(request, cases.save_template, kind, channel,
+                                                                  locale, body.subject, body.body))
+
+    @api.route("/notifications/templates/{kind}/{channel}/{locale}/reset", "POST", "Back to the default wording",
+               "notifications.manage", tags=["notifications"])
+    @performs(cases.reset_template)
+    async def reset(request: Request) -> Response:
+        kind, channel, locale = _template_key(request)
+        return json_response(await request.app.state.node.perform(request, cases.reset_template, kind, channel,
+                                                                  locale))
+
+    @api.route("/notifications/opt-outs", "GET", "A family's opt-outs per kind of message (?student_id=)",
+               "notifications.read", tags=["notifications"])
+    async def opt_outs(request: Request) -> Response:
+        node = request.app.state.node
+        student_id = request.query_params.get("student_id") or ""
+        if not student_id:
+            raise InvalidInput([{"field": "student_id", "message": "required"}])
+        if not await node.query(queries.student_exists, student_id):
+            raise NotFound(f"no student {student_id}", student_id=student_id)
+        return json_response({"student_id": student_id, "opted_out": await node.query(queries.opt_outs, student_id)})
+
+    @api.route("/notifications/opt-outs", "POST", "Record a family's wish not to get (or again to get) a kind of "
+               "message", "students.write", body=OptOutIn, tags=["notifications"])
+    @performs(cases.set_opt_out)
+    async def set_opt_out(request: Request) -> Response:
+        body = await parse_body(request, OptOutIn)
+        return json_response(await request.app.state.node.perform(request, cases.set_opt_out, body.student_id,
+                                                                  body.kind, body.opted_out))
+
+    @api.route("/notifications/{message_id}/send-again", "POST", "Queue a failed or interrupted message again",
+               "notifications.manage", tags=["notifications"])
+    @performs(cases.send_again)
+    async def send_again(request: Request) -> Response:
+        return json_response(await request.app.state.node.perform(request, cases.send_again,
+                                                                  request.path_params["message_id"]))
+
+    @api.route("/notifications/addresses", "POST", "Record the e-mail address a family gets messages at (a "
+               "guardian's, or the student's own; null: none), at the student's home campus", "students.write",
+               body=EmailIn, tags=["notifications"])
+    @performs(cases.set_email)
+    async def set_email(request: Request) -> Response:
+        body = await parse_body(request, EmailIn)
+        return json_response(await request.app.state.node.perform(request, cases.set_email, body.student_id,
+                                                                  body.guardian_id, body.email))

@@ -100,6 +100,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "tickets.manage": frozenset({*MANAGERS, Role.FRONT_DESK}),  # the desk (客服): reminded of unassigned overdue ones
     "notifications.read": frozenset({*MANAGERS, Role.FRONT_DESK, Role.ACADEMIC_ADVISOR}),  # the outbox, templates
     "notifications.manage": MANAGERS,  # the campus's wording of messages; sending a failed one again
+    "family": frozenset(),  # a family signed in to the portal (/portal/): no staff role; audited as family:<phone>
     # merge conflicts
     "conflicts.read": ALL_STAFF,
     "conflicts.resolve": frozenset({*MANAGERS, Role.CONSULTANT, Role.ACADEMIC_ADVISOR}),

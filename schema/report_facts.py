@@ -111,7 +111,7 @@ def occupied_hours(starts_at: str, ends_at: str, timezone: str) -> list[tuple[st
     """The local (day, hour) slots a lesson from ``starts_at`` to ``ends_at`` occupies."""
     start, end = _local(starts_at, timezone), _local(ends_at, timezone)
     slot = start.replace(minute=0, second=0, microsecond=0)
-    made = []
+    made: list[tuple[str, int]] = []
     while slot < end and len(made) < 24:
         made.append((slot.date().isoformat(), slot.hour))
         slot += timedelta(hours=1)
@@ -176,9 +176,9 @@ def _marketing(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, firs
                      contracts.c.signed_at >= lo, contracts.c.signed_at < hi))
     for row in conn.execute(signed):
         day = local_day(row.signed_at, tz)
-        key = dim(row.kind, row.consultant_id, row.channel, row.campaign_id)
-        facts[(day, "signed_fen", key)] += int(row.amount_fen)
-        facts[(day, "signed_n", key)] += 1
+        signed_key = dim(row.kind, row.consultant_id, row.channel, row.campaign_id)
+        facts[(day, "signed_fen", signed_key)] += int(row.amount_fen)
+        facts[(day, "signed_n", signed_key)] += 1
         if row.kind == "renewal":
             facts[(day, "renewed", dim(row.student_id))] += 1
     for row in conn.execute(select(payments.c.amount_fen, payments.c.paid_at, payments.c.by_user_id).where(

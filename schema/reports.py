@@ -243,16 +243,21 @@ def _header(inputs: Inputs, report: str) -> dict[str, Any]:
 # --- marketing -------------------------------------------------------------------------------------------
 
 
+def _stage_is(stage: str) -> Callable[[list[str]], bool]:
+    return lambda parts: parts[0] == stage
+
+
 def marketing_report(inputs: Inputs) -> dict[str, Any]:
     per_campus = {c.id: marketing_numbers(inputs.sums.get(c.id, {})) for c in inputs.campuses}
-    total = with_rates(add_numbers(per_campus.values()))
+    zero = marketing_numbers({})  # a group of no campus yet still has every figure
+    total = with_rates(add_numbers([zero, *per_campus.values()]))
     before = None
     if inputs.previous_sums is not None:
-        before = with_rates(add_numbers(marketing_numbers(inputs.previous_sums.get(c.id, {}))
-                                        for c in inputs.campuses))
+        before = with_rates(add_numbers([zero, *(marketing_numbers(inputs.previous_sums.get(c.id, {}))
+                                                 for c in inputs.campuses)]))
     s = merged(inputs.sums.get(c.id, {}) for c in inputs.campuses)
     leads_by_channel = by_part(s, "leads", 0)
-    stages = {stage: by_part(s, "funnel", 1, lambda p, st=stage: p[0] == st) for stage in FUNNEL_STAGES[1:]}
+    stages = {stage: by_part(s, "funnel", 1, _stage_is(stage)) for stage in FUNNEL_STAGES[1:]}
     signed_by_channel = by_part(s, "signed_fen", 2)
     signings_by_channel = by_part(s, "signed_n", 2)
     cost_by_channel = by_part(s, "cost_fen", 0)
@@ -339,12 +344,13 @@ def _output_per_campus(inputs: Inputs, sums: Mapping[str, Sums], active: Mapping
 
 def output_report(inputs: Inputs) -> dict[str, Any]:
     per_campus = _output_per_campus(inputs, inputs.sums, inputs.active, inputs.ever, inputs.payroll, True)
-    total = with_rates(add_numbers(per_campus.values()))
+    zero = output_numbers({}, 0, 0, 0, [])
+    total = with_rates(add_numbers([zero, *per_campus.values()]))
     before = None
     if inputs.previous_sums is not None:
-        before = with_rates(add_numbers(_output_per_campus(inputs, inputs.previous_sums, inputs.previous_active,
-                                                           inputs.previous_ever, inputs.previous_payroll,
-                                                           True).values()))
+        before = with_rates(add_numbers([zero, *_output_per_campus(inputs, inputs.previous_sums,
+                                                                   inputs.previous_active, inputs.previous_ever,
+                                                                   inputs.previous_payroll, True).values()]))
     teacher_rows = []
     for c in inputs.campuses:
         cs = inputs.sums.get(c.id, {})
@@ -490,9 +496,9 @@ def heatmap_report(inputs: Inputs) -> dict[str, Any]:
     rows = []
     for chart in charts:
         for weekday, values in enumerate(chart["grid"]):
-            rows.append({"chart": chart["title"], "weekday": WEEKDAY_LABELS[weekday],
+            rows.append({"chart_label": chart["title"], "weekday_label": WEEKDAY_LABELS[weekday],
                          **{f"h{hour:02d}": value for hour, value in zip(HOURS, values, strict=True)}})
-    columns = [("chart", "Chart", "text"), ("weekday", "Weekday", "text"),
+    columns = [("chart_label", "Chart", "text"), ("weekday_label", "Weekday", "text"),
                *((f"h{hour:02d}", f"{hour:02d}:00", "count") for hour in HOURS)]
     return {**_header(inputs, "heatmap"), "figures": [], "tables": [_table("cells", "Heatmap cells", columns, rows)],
             "charts": charts}
@@ -549,7 +555,7 @@ def dashboard_report(inputs: Inputs, viewer: str | None = None) -> dict[str, Any
         ("target", "Goal", "unit"), ("actual", "Actual", "unit"), ("completion_bp", "Completion", "bp"),
         ("gap", "Gap", "unit")], rows)
     headline = marketing_report(inputs)["figures"][:6] + output_report(inputs)["figures"][:4]
-    charts = [{"kind": "bar", "title": "KPI completion", "table": "kpi", "label": "metric_label",
+    charts = [{"kind": "bar", "title": "KPI completion", "table": "kpi", "label": "metric_label", "prefix": "who",
                "value": "completion_bp", "unit": "bp"}]
     return {**_header(inputs, "dashboard"), "figures": headline, "tables": [kpi_table], "charts": charts}
 

@@ -16,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 BAR_HEIGHT = 22
-LABEL_WIDTH = 150
+LABEL_WIDTH = 220
 BAR_WIDTH = 420
 VALUE_WIDTH = 110
 CELL = 26
@@ -53,7 +53,7 @@ def bar_chart(title: str, rows: Sequence[tuple[str, int | None]], unit: str) -> 
     for index, (label, value) in enumerate(shown):
         y = 30 + index * BAR_HEIGHT
         length = max(int(BAR_WIDTH * max(value or 0, 0) / top), 0)
-        parts.append(_text(LABEL_WIDTH - 6, y + 15, label[:20], anchor="end"))
+        parts.append(_text(LABEL_WIDTH - 6, y + 15, label[:24], anchor="end"))
         parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{length}" height="{BAR_HEIGHT - 6}" '
                      f'fill="{BLUE}"/>')
         parts.append(_text(LABEL_WIDTH + length + 6, y + 15, format_value(value, unit)))
@@ -103,5 +103,6 @@ def render_chart(chart: Mapping[str, Any], tables: Mapping[str, Mapping[str, Any
         return heatmap(translate(chart["title"]), [translate(d) for d in chart["weekdays"]], chart["hours"],
                        chart["grid"], chart["unit"])
     table = tables.get(chart["table"], {"rows": []})
-    rows = [(translate(str(row.get(chart["label"]) or "—")), row.get(chart["value"])) for row in table["rows"]]
+    rows = [((f"{translate(str(row[chart['prefix']]))} · " if chart.get("prefix") else "")
+             + translate(str(row.get(chart["label"]) or "—")), row.get(chart["value"])) for row in table["rows"]]
     return bar_chart(translate(chart["title"]), rows, chart["unit"])

@@ -191,3 +191,13 @@ def test_the_workbook_says_what_the_report_says() -> None:
     assert figures == [("Lesson value recognised (yuan)", 1200.01), ("Attendance rate (%)", 75),
                        ("Students taught", 2), ("Class fill rate (%)", None)]
     assert list(book["Teachers"].iter_rows(values_only=True)) == [("Teacher", "Hours (hours)"), ("'=cmd()", 4.5)]
+
+
+def test_a_group_of_no_campus_yet_has_every_report_with_zeros() -> None:
+    from campus.schema.reports import BUILDERS, Inputs
+
+    empty = Inputs(period=Period(date(2026, 12, 1), date(2026, 12, 31)), campuses=[], sums={}, group=True)
+    for name, build in BUILDERS.items():
+        report = build(empty)
+        assert report["report"] == name
+        assert all(f["value"] in (0, None) for f in report["figures"])

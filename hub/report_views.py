@@ -1,0 +1,212 @@
+"""Headquarters' reports: the group (each campus and the total) or one campus (``?campus=``), read
+from the report roll-ups (campus.hub.report_rollups), never from the raw tables; built by the same
+code a node builds its own with, so a campus's report reads the same at the hub as at home.
+
+A span is read as its whole months (one row per campus, month, metric and dimension) plus the
+days at either edge, so a month costs the same however long the history grows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from starlette.requests import Request
+from starlette.routing import Route
+
+from campus.hub.report_rollups import timezones
+from campus.schema.books.projection import DEFAULT_TIMEZONE
+from campus.schema.context import CampusContext
+from campus.schema.report_facts import weekday_dim
+from campus.schema.report_rules import Period, month_period
+from campus.schema.reports import (
+    BUILDERS,
+    CampusRef,
+    Inputs,
+    Sums,
+    at_risk_for,
+    campus_refs,
+    dashboard_report,
+    dormant_window,
+    lookback_window,
+    names,
+    payroll_totals,
+    targets_for,
+)
+from campus.schema.tables import hub_report_rollups
+from campus.web.api import Api
+from campus.web.problems import InvalidInput
+from campus.web.report_pages import ReportSource, register_report_api, report_routes
+from campus.web.usecase import query
+
+MARKETING = ("leads", "funnel", "claims", "signed_fen", "signed_n", "renewed", "cash_fen", "cost_fen")
+OUTPUT = ("consumed_fen", "hours_taught", "hours_scheduled", "roster", "attended", "taught_student", "ran_low",
+          "renewed", "seats_taken", "seats_offered", "refund_fen", "refund_n", "cash_fen")
+METRICS = {"marketing": MARKETING, "output": OUTPUT,
+           "leaderboard": ("claims", "signed_fen", "signed_n", "cash_fen", "consumed_fen", "taught_fen", "leads"),
+           "heatmap": ("heat_attend", "heat_lessons"),
+           "dashboard": tuple(sorted(set(MARKETING) | set(OUTPUT) | {"taught_fen"}))}
+DORMANT_DAYS = 90
+
+
+def pieces(period: Period) -> tuple[list[str], list[tuple[str, str]]]:
+    """The period as whole months and the day spans at its edges."""
+    months: list[str] = []
+    days: list[tuple[str, str]] = []
+    day = period.first
+    while day <= period.last:
+        whole = month_period(day.year, day.month)
+        if day == whole.first and whole.last <= period.last:
+            months.append(day.strftime("%Y-%m"))
+            day = whole.last + timedelta(days=1)
+        else:
+            end = min(whole.last, period.last)
+            days.append((day.isoformat(), end.isoformat()))
+            day = end + timedelta(days=1)
+    return months, days
+
+
+def _where(metrics: Iterable[str], campus_ids: list[str] | None) -> list[Any]:
+    conditions = [hub_report_rollups.c.metric.in_(list(metrics))]
+    if campus_ids is not None:
+        conditions.append(hub_report_rollups.c.campus_id.in_(campus_ids))
+    return conditions
+
+
+def rollup_sums(conn: Connection, period: Period, metrics: Iterable[str], campus_ids: list[str] | None = None
+                ) -> dict[str, Sums]:
+    """``campus → (metric, dimension) → value`` over the period, off the roll-ups."""
+    wanted = list(metrics)
+    plain = [m for m in wanted if not m.startswith("heat_")]
+    heat = [m for m in wanted if m.startswith("heat_")]
+    sums: dict[str, Sums] = defaultdict(lambda: defaultdict(int))
+    rollup = hub_report_rollups.c
+    months, spans = pieces(period)
+    if months:
+        for campus_id, metric, key, value in conn.execute(
+                select(rollup.campus_id, rollup.metric, rollup.dim, func.sum(rollup.value))
+                .where(*_where(wanted, campus_ids), rollup.period.in_(months))
+                .group_by(rollup.campus_id, rollup.metric, rollup.dim)):
+            sums[campus_id][(metric, key)] += int(value)
+    for first, last in spans:
+        in_span = (rollup.period >= first, rollup.period <= last, func.length(rollup.period) == 10)
+        if plain:
+            for campus_id, metric, key, value in conn.execute(
+                    select(rollup.campus_id, rollup.metric, rollup.dim, func.sum(rollup.value))
+                    .where(*_where(plain, campus_ids), *in_span).group_by(rollup.campus_id, rollup.metric,
+                                                                         rollup.dim)):
+                sums[campus_id][(metric, key)] += int(value)
+        if heat:
+            for campus_id, day, metric, key, value in conn.execute(
+                    select(rollup.campus_id, rollup.period, rollup.metric, rollup.dim, rollup.value)
+                    .where(*_where(heat, campus_ids), *in_span)):
+                sums[campus_id][(metric, weekday_dim(day, key))] += int(value)
+    return {campus_id: dict(values) for campus_id, values in sums.items()}
+
+
+def active_students(conn: Connection, period: Period, campus_ids: list[str] | None) -> dict[str, int]:
+    """Per campus: students who attended in ``period`` (distinct, across its months and days)."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    rollup = hub_report_rollups.c
+    months, spans = pieces(period)
+    queries = []
+    if months:
+        queries.append(select(rollup.campus_id, rollup.dim).where(*_where(["taught_student"], campus_ids),
+                                                                   rollup.period.in_(months)))
+    for first, last in spans:
+        queries.append(select(rollup.campus_id, rollup.dim).where(
+            *_where(["taught_student"], campus_ids), rollup.period >= first, rollup.period <= last,
+            func.length(rollup.period) == 10))
+    for statement in queries:
+        for campus_id, student in conn.execute(statement):
+            seen[campus_id].add(student)
+    return {campus_id: len(students) for campus_id, students in seen.items()}
+
+
+def group_report(conn: Connection, name: str, period: Period, compare: bool = False, campus_id: str | None = None,
+                 dormant_days: int = DORMANT_DAYS) -> dict[str, Any]:
+    """Report ``name`` of the group (``campus_id`` None: every campus and the total) or one campus."""
+    if name == "dashboard":
+        period = month_period(period.first.year, period.first.month)
+    every = campus_refs(conn)
+    chosen: list[CampusRef] = [c for c in every if c.id == campus_id] if campus_id else every
+    ids = [c.id for c in chosen]
+    scope = ids if campus_id else None
+    users, campaigns, rooms = names(conn, ids)
+    metrics = list(METRICS[name]) + (["heat_room"] if name == "heatmap" and campus_id else [])
+    inputs = Inputs(period=period, campuses=chosen, sums=rollup_sums(conn, period, metrics, scope),
+                    group=campus_id is None, users=users, campaigns=campaigns, rooms=rooms, dormant_days=dormant_days)
+    if compare and name != "heatmap":
+        inputs.previous = period.previous()
+        inputs.previous_sums = rollup_sums(conn, inputs.previous, metrics, scope)
+    if name in ("output", "dashboard"):
+        for which, span in (("", period), ("previous_", inputs.previous)):
+            if span is None:
+                continue
+            window, lookback = dormant_window(span, dormant_days), lookback_window(span, dormant_days)
+            getattr(inputs, f"{which}active").update(active_students(conn, window, scope))
+            getattr(inputs, f"{which}ever").update(active_students(conn, lookback, scope))
+            getattr(inputs, f"{which}payroll").update(payroll_totals(conn, ids, span))
+        inputs.at_risk = at_risk_for(conn, ids)
+    if name == "dashboard":
+        inputs.targets = targets_for(conn, ids, period.first.strftime("%Y-%m"))
+        report = dashboard_report(inputs)
+    else:
+        report = BUILDERS[name](inputs)
+    report["campuses_all"] = [{"id": c.id, "code": c.code, "name": c.name} for c in every]
+    return report
+
+
+# --- the edges ------------------------------------------------------------------------------------------
+
+
+async def _build(request: Request, name: str, period: Period, compare: bool, campus_id: str | None
+                 ) -> dict[str, Any]:
+    hub = request.app.state.hub
+    if campus_id is not None:
+        _known_campus(request, campus_id)
+    return await query(hub.store, group_report, name, period, compare, campus_id)
+
+
+def _known_campus(request: Request, campus_id: str | None) -> str:
+    known = {c["id"] for c in request.app.state.hub.store.list_campuses()}
+    if campus_id not in known:
+        raise InvalidInput([{"field": "campus", "message": "a campus of the group"}])
+    return str(campus_id)
+
+
+def _campus_field(request: Request, campus_id: str | None) -> str:
+    try:
+        return _known_campus(request, campus_id)
+    except InvalidInput:
+        raise InvalidInput([{"field": "campus_id", "message": "a campus of the group"}]) from None
+
+
+async def _timezone(request: Request, campus_id: str) -> str:
+    def read(conn: Connection) -> str:
+        return timezones(conn)[campus_id]
+
+    return await query(request.app.state.hub.store, read)
+
+
+def _context(_request: Request) -> CampusContext:
+    return CampusContext(id="", code="", timezone=DEFAULT_TIMEZONE)  # headquarters acts for every campus
+
+
+def _today(request: Request) -> date:
+    return _context(request).today()  # headquarters' day
+
+
+SOURCE = ReportSource(build=_build, today=_today, campus_of=lambda r, c: _campus_field(r, c) if c else
+                      _campus_field(r, r.query_params.get("campus")), timezone_of=_timezone, context=_context,
+                      read_action="reports.group", dashboard_action="reports.group", group=True)
+
+
+def register_group_report_api(api: Api) -> None:
+    register_report_api(api, SOURCE)
+
+
+def group_report_routes() -> list[Route]:
+    return report_routes(SOURCE)

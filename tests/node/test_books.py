@@ -300,7 +300,7 @@ def test_a_bank_statement_is_matched_to_receipts_and_what_matched_nothing_is_sho
     assert [x["matched_payment_id"] for x in shown["matched"]] == [first["id"]]
     assert [x["amount_fen"] for x in shown["unmatched_lines"]] == [8800]
     assert [r["amount_fen"] for r in shown["unmatched_receipts"]] == [150000]
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rows.1.date"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rows.2.date"  # the spreadsheet's line 2
 
 
 def test_hours_left_on_an_expired_contract_come_off_and_an_extension_gives_them_back(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from campus.schema.config import ConfigError
 
@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # the commands import what they use when they run, to start f
 def _node_init(args: argparse.Namespace) -> int:
     from campus.node.bootstrap import init_node
 
-    overrides = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
+    overrides = {k: v for k, v in (("port", args.port), ("host", args.host), ("ca_file", args.ca_file))
+                 if v is not None}
     config = init_node(Path(args.dir), args.campus_code, args.name, hub_url=args.hub or "", token=args.token or "",
                        admin_password=args.admin_password, **overrides)
     print(f"node for campus {config.campus_code} ({config.campus_name}) created in {config.directory}")
@@ -31,9 +32,110 @@ def _node_init(args: argparse.Namespace) -> int:
 def _node_restore(args: argparse.Namespace) -> int:
     from campus.node.bootstrap import restore_node
 
+    if args.from_backup:
+        if args.hub or args.token:
+            raise ValueError("restore either --from-backup FILE or --hub URL --token T, not both")
+        return _node_restore_backup(args)
+    if not (args.hub and args.token):
+        raise ValueError("restore needs --from-backup FILE, or --hub URL and --token T")
     config = restore_node(Path(args.dir), args.hub, args.token)
     print(f"re-keyed node {config.node_id} of campus {config.campus_code}; pulling everything back …")
     return _sync_dir(config.directory)
+
+
+def _node_restore_backup(args: argparse.Namespace) -> int:
+    from campus.node.ops.restore import restore_from_backup
+
+    restored = restore_from_backup(Path(args.from_backup), Path(args.dir), force=args.force)
+    manifest, config = restored.manifest, restored.config
+    print(f"restored campus {config.campus_code} from {args.from_backup} (taken {manifest.created_at}, log head "
+          f"{manifest.head_seq}, schema {manifest.schema_version}) into {config.directory}")
+    for aside in restored.kept_aside:
+        print(f"  the store that was there is kept aside as {aside}")
+    if restored.report is not None:
+        print(f"synced with {config.hub_url}: took back {restored.report.restored} change(s) of its own the hub "
+              f"held beyond the backup, pulled {restored.report.pulled}, pushed {restored.report.pushed}; "
+              f"log head {restored.report.head_seq}")
+    elif restored.pending:
+        print(f"campus: not yet synced ({restored.sync_error}); the node will not serve until "
+              f"'campus sync now --dir {config.directory}' succeeds", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _node_backup(args: argparse.Namespace) -> int:
+    from campus.node.config import NodeConfig
+    from campus.node.ops.backup import backup_node
+
+    config = NodeConfig.load(Path(args.dir))
+    target, manifest = backup_node(config, Path(args.to) if args.to else None)
+    _print_backup(target, manifest)
+    return 0
+
+
+def _print_backup(target: Path, manifest: Any) -> None:
+    print(f"backup {target}\n  {target.stat().st_size:,} bytes (store {manifest.store_bytes:,}), schema "
+          f"{manifest.schema_version}, log head {manifest.head_seq} {manifest.head_hash[:16]}…, "
+          f"took {manifest.took_ms} ms\n  sha256 of the store {manifest.store_sha256}")
+
+
+def _verify_backup(args: argparse.Namespace) -> int:
+    from campus.schema.backups import verify_backup
+
+    verified = verify_backup(Path(args.file))
+    manifest = verified.manifest
+    who = manifest.identity.get("campus_code") or f"hub {manifest.identity.get('hub_id', '?')}"
+    print(f"{args.file}: backup of {manifest.role} {who} taken {manifest.created_at}, schema "
+          f"{manifest.schema_version}, log head {manifest.head_seq}")
+    print(f"  {len(verified.tables)} tables, {sum(verified.tables.values()):,} rows")
+    for problem in verified.problems:
+        print(f"  PROBLEM: {problem}")
+    print("  verified: checksums, SQLite integrity, schema, every link of the change log" if verified.ok
+          else f"  {len(verified.problems)} problem(s): do not rely on this backup")
+    return 0 if verified.ok else 1
+
+
+def _node_export(args: argparse.Namespace) -> int:
+    import getpass
+
+    from campus.node.config import NodeConfig
+    from campus.node.context import NodeContext
+    from campus.node.ops.export import export_data
+    from campus.node.store import NodeStore
+    from campus.schema.context import Actor
+
+    config = NodeConfig.load(Path(args.dir))
+    store = NodeStore(config.database_path, config.node_id)
+    try:  # the command line acts as the campus's operator; the audit trail names it and the OS user
+        report = export_data(store, NodeContext.of(config), Actor.machine(f"cli:{getpass.getuser()}"),
+                             Path(args.to), args.format)
+    finally:
+        store.close()
+    print(f"exported {len(report.tables)} tables, {report.rows:,} rows, as {report.format} into {report.folder} "
+          "(export.json lists every table and column)")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from campus.schema.config import load_toml
+
+    directory = Path(args.dir)
+    if "hub" in load_toml(directory / "campus.toml"):
+        from campus.hub.ops import doctor
+    else:
+        from campus.node.ops.doctor import doctor
+    findings = doctor(directory)
+    table = Table("", "check", "found", "what to do", title=f"campus doctor {directory}", show_lines=False)
+    for finding in findings:
+        table.add_row("[green]ok[/green]" if finding.ok else "[red]FAIL[/red]", finding.check, finding.detail,
+                      "" if finding.ok else finding.advice)
+    Console(width=160).print(table)
+    failed = [f.check for f in findings if not f.ok]
+    print("all is well" if not failed else f"{len(failed)} problem(s): {', '.join(failed)}")
+    return 0 if not failed else 1
 
 
 def _node_rotate_key(args: argparse.Namespace) -> int:
@@ -68,6 +170,15 @@ def _kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _device(args: argparse.Namespace) -> int:
+    from campus.node.devices.commands import run
+
+    for line in run(args.device_command, Path(args.dir), getattr(args, "serial", None), getattr(args, "name", None),
+                    getattr(args, "charset", None), getattr(args, "address", None)):
+        print(line)
+    return 0
+
+
 def _sync_now(args: argparse.Namespace) -> int:
     return _sync_dir(Path(args.dir))
 
@@ -76,6 +187,7 @@ def _sync_dir(directory: Path) -> int:
     from rich.progress import BarColumn, Progress, TextColumn
 
     from campus.node.config import NodeConfig
+    from campus.node.ops.restore import finish_pending_restore
     from campus.node.store import NodeStore
     from campus.node.sync import client_for
     from campus.sync.client import HubUnreachable, SyncRefused
@@ -97,6 +209,8 @@ def _sync_dir(directory: Path) -> int:
         store.close()
     print(f"pushed {report.pushed}, pulled {report.pulled}, restored {report.restored}; "
           f"log head {report.head_seq}, pull cursor {report.cursor}")
+    if finish_pending_restore(directory):
+        print("the restore from a backup is complete: the node may serve again")
     return 0
 
 
@@ -239,14 +353,28 @@ def _hub_books_verify(args: argparse.Namespace) -> int:
 
 
 def _node_serve(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from campus.node.app import create_app
     from campus.node.config import NodeConfig
+    from campus.node.ops.restore import check_no_pending_restore
     from campus.web.serving import serve_forever
 
     config = NodeConfig.load(Path(args.dir))
+    check_no_pending_restore(config)
+    if args.certfile or args.keyfile:
+        config = replace(config, certfile=args.certfile or "", keyfile=args.keyfile or "")
     host, port = args.host or config.host, args.port or config.port
-    print(f"campus node {config.campus_code} on http://{host}:{port}")
-    serve_forever(create_app(config), host, port)
+    print(f"campus node {config.campus_code} on {'https' if config.certfile else 'http'}://{host}:{port}")
+    if config.devices_port and config.devices_port != port:  # [devices] port: terminals only, plain HTTP
+        from campus.node.devices.serving import serve_with_devices
+
+        devices_host = config.devices_host or host
+        print(f"attendance terminals also on http://{devices_host}:{config.devices_port}/iclock/")
+        serve_with_devices(create_app(config), host, port, devices_host, config.devices_port, config.certfile,
+                           config.keyfile)
+        return 0
+    serve_forever(create_app(config), host, port, config.certfile, config.keyfile)
     return 0
 
 
@@ -281,9 +409,20 @@ def _hub_serve(args: argparse.Namespace) -> int:
     config = HubConfig.load(Path(args.dir))
     if args.db:
         config = replace(config, database_url=args.db)
+    if args.certfile or args.keyfile:
+        config = replace(config, certfile=args.certfile or "", keyfile=args.keyfile or "")
     host, port = args.host or config.host, args.port or config.port
-    print(f"campus hub on http://{host}:{port}")
-    serve_forever(create_app(config), host, port)
+    print(f"campus hub on {'https' if config.certfile else 'http'}://{host}:{port}")
+    serve_forever(create_app(config), host, port, config.certfile, config.keyfile)
+    return 0
+
+
+def _hub_backup(args: argparse.Namespace) -> int:
+    from campus.hub.config import HubConfig
+    from campus.hub.ops import backup_hub
+
+    target, manifest = backup_hub(HubConfig.load(Path(args.dir)), Path(args.to) if args.to else None)
+    _print_backup(target, manifest)
     return 0
 
 
@@ -295,7 +434,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="campus", description="Campus: offline-first school management.")
-    sides = parser.add_subparsers(dest="side", required=True, metavar="{node,hub,sync,import,demo}")
+    sides = parser.add_subparsers(dest="side", required=True, metavar="{node,hub,sync,import,doctor,demo}")
 
     node = sides.add_parser("node", help="a campus node").add_subparsers(dest="command", required=True)
     p = node.add_parser("init", help="create a node directory for one campus")
@@ -307,12 +446,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-password", help="password of the first admin (default: made up and printed once)")
     p.add_argument("--hub", help="the hub's URL, to enroll this node there")
     p.add_argument("--token", help="one-time enrollment token from 'campus hub campus add'")
+    p.add_argument("--ca-file", help="trust only this CA certificate (PEM) for the hub's TLS: a self-signed hub")
     p.set_defaults(run=_node_init)
-    p = node.add_parser("restore", help="rebuild a campus whose disk died, from the hub")
-    p.add_argument("--dir", required=True, help="new, empty node directory")
-    p.add_argument("--hub", required=True, help="the hub's URL")
-    p.add_argument("--token", required=True, help="one-time restore token from 'campus hub campus restore-token'")
+    p = node.add_parser("restore", help="restore a campus from a backup, or rebuild it from the hub")
+    p.add_argument("--dir", required=True, help="the node directory (new and empty, or the campus's own)")
+    p.add_argument("--from-backup", metavar="FILE", help="a .campus-backup file from 'campus node backup'")
+    p.add_argument("--force", action="store_true", help="replace a store the directory holds (kept aside)")
+    p.add_argument("--hub", help="the hub's URL, to rebuild the campus from the hub with --token")
+    p.add_argument("--token", help="one-time restore token from 'campus hub campus restore-token'")
     p.set_defaults(run=_node_restore)
+    p = node.add_parser("backup", help="back the node up while it serves (consistent, compressed, verified)")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.add_argument("--to", help="the backup file (or a folder for it); default: the [backup] folder")
+    p.set_defaults(run=_node_backup)
+    p = node.add_parser("verify-backup", help="open a backup read-only and check it whole; exit 1 on a problem")
+    p.add_argument("file", help="the .campus-backup file")
+    p.set_defaults(run=_verify_backup)
+    p = node.add_parser("export", help="every business table as csv, xlsx or json, readable columns (audited)")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.add_argument("--to", required=True, help="a new or empty folder for the files")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="default csv")
+    p.set_defaults(run=_node_export)
     p = node.add_parser("rotate-key", help="replace this node's key pair (the new key is signed by the old)")
     p.add_argument("--dir", required=True, help="the node directory")
     p.set_defaults(run=_node_rotate_key)
@@ -320,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, help="the node directory")
     p.add_argument("--host", help="override the configured address")
     p.add_argument("--port", type=int, help="override the configured port")
+    p.add_argument("--certfile", help="serve over TLS with this certificate (PEM); or [server] certfile")
+    p.add_argument("--keyfile", help="the certificate's private key (PEM); or [server] keyfile")
     p.set_defaults(run=_node_serve)
     kiosk = node.add_parser("kiosk", help="attendance kiosks of this node").add_subparsers(dest="kiosk_command",
                                                                                          required=True)
@@ -331,6 +487,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, help="the node directory")
     p.add_argument("--id", required=True, help="the kiosk id printed by 'kiosk add'")
     p.set_defaults(run=_kiosk)
+    device = node.add_parser("device", help="attendance terminals (ZKTeco PUSH) of this node").add_subparsers(
+        dest="device_command", required=True)
+    p = device.add_parser("add", help="approve a terminal by its serial number (a pending one, or before it calls)")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.add_argument("--serial", required=True, help="the terminal's serial number (SN), as on its label or menu")
+    p.add_argument("--name", required=True, help="where it stands, e.g. 前台 or 3楼走廊")
+    p.add_argument("--charset", choices=["utf-8", "gb18030"], help="how names go out (default: from its language)")
+    p.add_argument("--address", help="accept it only from this address")
+    p.set_defaults(run=_device)
+    p = device.add_parser("list", help="terminals pending, approved and revoked, with their last contact")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.set_defaults(run=_device)
+    p = device.add_parser("revoke", help="refuse a terminal from now on")
+    p.add_argument("--dir", required=True, help="the node directory")
+    p.add_argument("--serial", required=True, help="the terminal's serial number")
+    p.set_defaults(run=_device)
 
     hub = sides.add_parser("hub", help="the headquarters hub").add_subparsers(dest="command", required=True)
     p = hub.add_parser("init", help="create a hub directory")
@@ -345,7 +517,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="override the configured database URL")
     p.add_argument("--host", help="override the configured address")
     p.add_argument("--port", type=int, help="override the configured port")
+    p.add_argument("--certfile", help="serve over TLS with this certificate (PEM); or [server] certfile")
+    p.add_argument("--keyfile", help="the certificate's private key (PEM); or [server] keyfile")
     p.set_defaults(run=_hub_serve)
+    p = hub.add_parser("backup", help="back a SQLite hub up while it serves (PostgreSQL: pg_dump)")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.add_argument("--to", help="the backup file (or a folder for it); default: the [backup] folder")
+    p.set_defaults(run=_hub_backup)
+    p = hub.add_parser("verify-backup", help="open a backup read-only and check it whole; exit 1 on a problem")
+    p.add_argument("file", help="the .campus-backup file")
+    p.set_defaults(run=_verify_backup)
 
     campus_cmd = hub.add_parser("campus", help="campuses, enrollment tokens and keys").add_subparsers(
         dest="campus_command", required=True)
@@ -391,6 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
                                            "the previous month); the books open with them after it")
         p.set_defaults(run=_import)
 
+    p = sides.add_parser("doctor", help="check a node's or the hub's directory; exit 0 only when all is well")
+    p.add_argument("--dir", required=True, help="the node or hub directory")
+    p.set_defaults(run=_doctor)
+
     p = sides.add_parser("demo", help="a hub and two campus nodes on loopback, with some activity")
     p.add_argument("--dir", help="where to put the demo's directories (default: a new temporary one)")
     p.add_argument("--serve", action="store_true", help="keep serving after the demo until Ctrl-C")
@@ -400,12 +585,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from campus.schema.backups import BackupError
     from campus.schema.errors import DomainError
     from campus.sync.client import HubUnreachable, SyncRefused
 
     try:
         return args.run(args)
-    except (ConfigError, DomainError, ValueError, HubUnreachable, SyncRefused) as exc:
+    except (ConfigError, DomainError, ValueError, HubUnreachable, SyncRefused, BackupError) as exc:
         print(f"campus: {exc}", file=sys.stderr)
         return 2
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from campus.node.books.export import safe_cell
 from campus.node.context import NodeBatches
 from campus.schema.tables import SCHEMA_VERSION, metadata
 from campus.sync.policy import policy_of
+from campus.web.spreadsheets import append_safe, safe_csv_value
 from campus.web.usecase import use_case
 
 FORMATS = ("csv", "xlsx", "json")
@@ -95,9 +95,7 @@ def _rows(conn: Connection, table: Table, columns: list[Column]) -> Iterator[lis
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if value is None:
-        return ""
-    return safe_cell(value) if isinstance(value, str) else value
+    return safe_csv_value(value)  # "" for None; a formula-looking text gets a leading apostrophe
 
 
 def _write_csv(path: Path, columns: list[Column], rows: Iterator[list[Any]]) -> int:
@@ -120,12 +118,12 @@ def _write_xlsx(path: Path, title: str, columns: list[Column], rows: Iterator[li
         if count % XLSX_ROWS_PER_SHEET == 0:
             part = count // XLSX_ROWS_PER_SHEET
             sheet = book.create_sheet(title[:31] if not part else f"{title[:27]} {part + 1}")
-            sheet.append([c.name for c in columns])
+            append_safe(sheet, [c.name for c in columns])
         assert sheet is not None
-        sheet.append([safe_cell(v) for v in row])
+        append_safe(sheet, row)  # formula-looking text is a quoted text cell, shown as typed
         count += 1
     if sheet is None:
-        book.create_sheet(title[:31]).append([c.name for c in columns])
+        append_safe(book.create_sheet(title[:31]), [c.name for c in columns])
     book.save(path)
     return count
 

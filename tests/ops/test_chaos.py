@@ -18,7 +18,7 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.parametrize("seed", [7, 11])
 def test_a_chaos_run_converges_with_nothing_lost_or_doubled_and_balanced_books(seed: int) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "chaos.py"), "--seed", str(seed), "--days", "1",
-                           "--ops", "10"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+                           "--ops", "8"], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     result = json.loads(done.stdout.split("result: ", 1)[1])
     assert (result["lost"], result["doubled"], result["converged"], result["books_balanced"]) == (0, 0, True, True)

@@ -140,8 +140,10 @@ def set_password(uow: UnitOfWork, user_id: str, password: str) -> str:
 
 def check_password(conn: Connection, user_id: str, password: str) -> bool:
     stored = conn.execute(select(users.c.password_hash).where(users.c.id == user_id)).scalar()
+    if not stored:
+        return False
     try:
-        return bool(stored) and _hasher.verify(stored, password)
+        return bool(_hasher.verify(stored, password))
     except (VerificationError, InvalidHashError):
         return False
 

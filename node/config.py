@@ -7,9 +7,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from campus.node.risk.rules import RiskSettings, Rule
 from campus.node.notify.rules import NotifySettings
 from campus.node.portal.codes import PortalSettings
+from campus.node.risk.rules import RiskSettings, Rule
 from campus.node.service.tickets import ServiceSettings
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.ids import new_id, validate_campus_code
@@ -178,7 +178,8 @@ class NodeConfig:
 
     def portal_settings(self) -> PortalSettings:
         return PortalSettings(self.portal_code_ttl_seconds, self.portal_code_resend_seconds,
-                              self.portal_codes_per_hour, self.portal_max_failures, self.portal_lock_minutes)
+                              self.portal_codes_per_hour, self.portal_max_failures, self.portal_lock_minutes,
+                              code_key=f"{self.secret_key}/portal-codes")
 
     def service_settings(self) -> ServiceSettings:
         return ServiceSettings(self.service_question_hours, self.service_complaint_hours,

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from campus.node.books.rules import BooksPolicy, policy_of
 from campus.node.config import NodeConfig
 from campus.node.crm.moves import CrmSettings
-from campus.node.refunds.rules import RefundSettings
 from campus.node.notify.rules import NotifySettings
 from campus.node.portal.codes import PortalSettings
+from campus.node.refunds.rules import RefundSettings
 from campus.node.risk.rules import RiskSettings
 from campus.node.service.tickets import ServiceSettings
 from campus.node.teaching.attendance import TeachingSettings

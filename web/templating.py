@@ -67,7 +67,8 @@ def static_mount() -> Mount:
 
 def flash(request: Request, message: str, category: str = "info") -> None:
     """Queue a message for the next page this browser renders (needs SessionMiddleware)."""
-    request.session.setdefault(FLASH_KEY, []).append({"message": message, "category": category})
+    # A new list, not an append: the session writes its cookie only when a key is set.
+    request.session[FLASH_KEY] = [*request.session.get(FLASH_KEY, []), {"message": message, "category": category}]
 
 
 async def form_action(request: Request, back: str, action: Callable[[FormData], str | None]) -> Response:

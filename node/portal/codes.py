@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 CODE_DIGITS = 6
@@ -22,6 +22,8 @@ class PortalSettings:
     codes_per_hour: int = 5
     max_failures: int = 5
     lock_minutes: int = 15
+    # The key codes are hashed with (from the node's secret key): a stolen store does not give them away.
+    code_key: str = field(default="portal-codes", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, low, high in (("code_ttl_seconds", 30, 3600), ("code_resend_seconds", 0, 3600),

@@ -24,7 +24,9 @@ from campus.web.accounts.store import create_user
 from campus.web.auth import DEVICE_SIGNATURE, NODE_SIGNATURE, PUBLIC
 from tests.conftest import sign_in
 
-PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/api/v1/openapi.json", "/api/v1/auth/token", "/metrics", "/kiosk/pair"}
+PUBLIC_PATHS = {"/healthz", "/login", "/logout", "/api/v1/openapi.json", "/api/v1/auth/token", "/metrics", "/kiosk/pair",
+                "/portal/sign-in", "/portal/sign-in/code", "/portal/sign-in/password"}  # families sign in to the portal
+FAMILY = "family"  # the portal's pages: a signed-in family only; anyone else (staff too) is sent to sign in there
 
 
 def walk(routes: list, prefix: str = "") -> Iterator[tuple[str, Route]]:
@@ -94,6 +96,12 @@ def _walk_refusals(app, store) -> list[str]:  # type: ignore[no-untyped-def]
                 for who, client in (("anonymous", anonymous), ("signed-in user", nobody)):
                     answer = client.request(method, url)
                     if not (answer.status_code == 401 or answer.headers.get("location") == "/kiosk/pair"):
+                        problems.append(f"{who} {method} {path}: {answer.status_code}")
+                continue
+            if action == FAMILY:
+                for who, client in (("anonymous", anonymous), ("signed-in user", nobody)):
+                    answer = client.request(method, url)
+                    if answer.status_code != 303 or answer.headers["location"] != "/portal/sign-in":
                         problems.append(f"{who} {method} {path}: {answer.status_code}")
                 continue
             answer = anonymous.request(method, url)

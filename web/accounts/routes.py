@@ -202,6 +202,14 @@ AUDITED_ACTIONS = {
     "notification_opt_out": "Family's message choice",
     "notification_sent_again": "Message sent again",
     "family_email_changed": "Family e-mail address changed",
+    "portal_code_sent": "Portal: code sent",
+    "portal_signed_in": "Portal: signed in",
+    "portal_sign_in_failed": "Portal: sign-in failed",
+    "portal_password_set": "Portal: password set",
+    "portal_preferences_set": "Portal: messages and e-mail set",
+    "portal_leave_requested": "Portal: leave asked for",
+    "portal_ticket_opened": "Portal: ticket opened",
+    "lesson_rated": "Lesson rated",
 }  # what the filter offers, with the label shown for each
 
 

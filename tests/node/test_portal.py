@@ -1,0 +1,248 @@
+"""The family portal over HTTP on a real store: sign-in codes sent through the outbox (single use,
+expiring, rate-limited, five wrong ones lock the phone, never in the audit trail), a family's
+password, a guardian seeing only their own students (every route walked with another family's ids
+answers 404), leave reaching the class teacher, tickets, ratings counted in the risk score."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from campus.node.app import create_app
+from campus.node.config import NodeConfig
+from campus.node.notify.setup import senders_for
+from campus.node.notify.worker import send_due
+from campus.schema.tables import audit_events, leave_requests, outbox
+from tests.conftest import sign_in
+from tests.node.risk_helpers import Seeded, ok, seed_student
+
+MORNING = datetime(2030, 1, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Beijing
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Campus:
+    staff: TestClient
+    clock: Clock
+    config: NodeConfig
+
+    @property
+    def node(self) -> Any:
+        return self.staff.app.state.node  # type: ignore[attr-defined]
+
+    def browser(self) -> TestClient:
+        return TestClient(self.staff.app, follow_redirects=False)
+
+    def code_sent_to(self, phone: str) -> str:
+        """The code, as the family reads it: the outbox sends it and it lands in the SMS file sink."""
+        send_due(self.node.store, self.node.ctx, senders_for(self.config))
+        sink = self.config.directory / self.config.notify_sms_file
+        texts = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
+        return re.findall(r"\d{6}", [t["text"] for t in texts if t["to"] == phone][-1])[0]
+
+
+def csrf(client: TestClient, path: str = "/portal/sign-in") -> str:
+    return CSRF.findall(client.get(path).text)[0]
+
+
+def ask_code(client: TestClient, phone: str) -> Any:
+    return client.post("/portal/sign-in/code", data={"phone": phone, "csrf_token": csrf(client)})
+
+
+def give_code(client: TestClient, code: str, phone: str = "") -> Any:
+    return client.post("/portal/sign-in", data={"code": code, "phone": phone, "csrf_token": csrf(client)})
+
+
+def signed_in(campus: Campus, phone: str) -> TestClient:
+    client = campus.browser()
+    assert ask_code(client, phone).status_code == 303
+    assert give_code(client, campus.code_sent_to(phone)).headers["location"] == "/portal/"
+    return client
+
+
+@pytest.fixture
+def campus(node_config: NodeConfig) -> Iterator[Campus]:
+    config = replace(node_config, notify_worker_seconds=0, notify_quiet_start="00:00", notify_quiet_end="00:00")
+    clock = Clock(MORNING)
+    with TestClient(create_app(config, background_sync=False, clock=clock), raise_server_exceptions=False) as staff:
+        sign_in(staff)
+        yield Campus(staff, clock, config)
+
+
+def family(campus: Campus, name: str, phone: str, advisor_id: str | None = None, day: str = "2030-01-06") -> Seeded:
+    seeded = seed_student(campus.staff, name=name, phone=phone, expires_on="2030-12-31", paid_fen=100000,
+                          class_teacher_id=advisor_id)
+    seeded.lesson(day, "present")
+    return seeded
+
+
+def test_a_code_from_the_sms_signs_a_family_in_once_and_expires(campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    client = signed_in(campus, "13900001111")
+
+    page = client.get(f"/portal/students/{lilei.student['id']}")
+    assert page.status_code == 200 and "李雷" in page.text and "18.50" in page.text  # 20 hours less one lesson
+    assert client.get("/portal/").headers["location"] == f"/portal/students/{lilei.student['id']}"
+
+    used = campus.code_sent_to("13900001111")
+    other = campus.browser()
+    assert ask_code(other, "13900001111").status_code == 429  # a minute has not passed
+    assert give_code(other, used, "13900001111").status_code == 401  # used once already
+    campus.clock.now += timedelta(seconds=61)
+    ask_code(other, "13900001111")
+    fresh = campus.code_sent_to("13900001111")
+    campus.clock.now += timedelta(seconds=301)  # five minutes and a second later
+    assert give_code(other, fresh).status_code == 401
+
+    with campus.node.store.read() as conn:
+        trail = json.dumps([(r.action, r.before, r.after) for r in conn.execute(select(audit_events))])
+        bodies = conn.execute(select(outbox.c.body).where(outbox.c.kind == "sign_in_code")).scalars().all()
+    assert used not in trail and fresh not in trail and "portal_code_sent" in trail and "13900001111" not in trail
+    assert set(bodies) == {"••••••"}  # sent: the code is not kept
+
+
+def test_five_wrong_codes_lock_the_phone_for_fifteen_minutes(campus: Campus) -> None:
+    family(campus, "李雷", "13900001111")
+    client = campus.browser()
+    ask_code(client, "13900001111")
+    code = campus.code_sent_to("13900001111")
+
+    answers = [give_code(client, "000000" if code != "000000" else "111111").status_code for _ in range(5)]
+    assert answers == [401, 401, 401, 401, 429]
+    assert give_code(client, code).status_code == 429  # even the right code, while locked
+    assert ask_code(client, "13900001111").status_code == 429
+    campus.clock.now += timedelta(minutes=15, seconds=1)
+    ask_code(client, "13900001111")
+    assert give_code(client, campus.code_sent_to("13900001111")).status_code == 303
+
+
+def test_a_number_not_on_record_is_answered_alike_and_gets_no_code(campus: Campus) -> None:
+    client = campus.browser()
+    assert ask_code(client, "13911112222").status_code == 303
+    with campus.node.store.read() as conn:
+        assert conn.execute(select(outbox.c.id).where(outbox.c.recipient == "13911112222")).first() is None
+    assert ask_code(client, "12345").status_code == 422  # not a phone number at all
+
+
+def test_a_family_password_signs_in_by_student_number_and_a_new_one_ends_old_sessions(campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    by_phone = signed_in(campus, "13900001111")
+    settings = f"/portal/students/{lilei.student['id']}/settings"
+    by_phone.post(f"/portal/students/{lilei.student['id']}/password",
+                  data={"password": "lilei-family-1", "csrf_token": csrf(by_phone, settings)})
+
+    by_number = campus.browser()
+    wrong = by_number.post("/portal/sign-in/password", data={"number": lilei.student["number"], "password": "nope",
+                                                             "csrf_token": csrf(by_number)})
+    right = by_number.post("/portal/sign-in/password", data={"number": lilei.student["number"].lower(),
+                                                             "password": "lilei-family-1",
+                                                             "csrf_token": csrf(by_number)})
+    assert (wrong.status_code, right.headers["location"]) == (401, "/portal/")
+    assert by_number.get(f"/portal/students/{lilei.student['id']}").status_code == 200
+
+    campus.clock.now += timedelta(minutes=1)
+    by_phone.post(f"/portal/students/{lilei.student['id']}/password",
+                  data={"password": "lilei-family-2", "csrf_token": csrf(by_phone, settings)})
+    assert by_number.get(f"/portal/students/{lilei.student['id']}").headers["location"] == "/portal/sign-in"
+
+
+def test_a_guardian_asking_for_another_familys_anything_by_id_gets_404_on_every_route(campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    han = family(campus, "韩梅梅", "13900002222", day="2030-01-04")
+    han_lesson = han.lesson("2030-01-09", None, confirm=False)
+    han_client = signed_in(campus, "13900002222")
+    han_client.post(f"/portal/students/{han.student['id']}/tickets", data={
+        "category": "question", "subject": "教材", "body": "在哪买", "csrf_token": csrf(han_client, f"/portal/students/{han.student['id']}")})
+    with campus.node.store.read() as conn:
+        from campus.schema.tables import payments, tickets
+
+        han_ticket = conn.execute(select(tickets.c.id).where(tickets.c.student_id == han.student["id"])).scalar()
+        han_receipt = conn.execute(select(payments.c.id).where(payments.c.student_id == han.student["id"])).scalar()
+    others = {"student_id": han.student["id"], "ticket_id": han_ticket, "payment_id": han_receipt}
+    lilei_client = signed_in(campus, "13900001111")
+    token = csrf(lilei_client, f"/portal/students/{lilei.student['id']}")
+    form = {"csrf_token": token, "lesson_id": han_lesson, "rating": "5", "category": "question", "subject": "x",
+            "body": "y", "password": "whatever-123", "email": "x@example.com"}
+
+    walked = []
+    for route in campus.staff.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, Route) or not route.path.startswith("/portal/") or "{" not in route.path:
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: str(others[m.group(1)]), route.path)
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            answer = lilei_client.request(method, url, data=form if method == "POST" else None)
+            walked.append((method, route.path, answer.status_code))
+    assert walked and {status for _, _, status in walked} == {404}, walked
+    assert len(walked) == 9
+    # and their own student with the other family's lesson
+    own = lilei_client.post(f"/portal/students/{lilei.student['id']}/leave", data=form)
+    assert own.status_code == 404
+    with campus.node.store.read() as conn:
+        assert conn.execute(select(leave_requests.c.id)).first() is None
+
+
+def test_leave_asked_in_the_portal_reaches_the_class_teacher_and_a_rating_counts_in_the_risk_score(
+        campus: Campus) -> None:
+    advisor = ok(campus.staff.post("/api/v1/users", json={"username": "advisor", "display_name": "王老师",
+                                                          "password": "advisor-pass-1",
+                                                          "roles": [{"role": "academic_advisor"}]}))
+    lilei = family(campus, "李雷", "13900001111", advisor_id=advisor["id"])
+    past = lilei.lesson("2030-01-05", "present")
+    tomorrow = lilei.lesson("2030-01-08", None, confirm=False)
+    client = signed_in(campus, "13900001111")
+    token = csrf(client, f"/portal/students/{lilei.student['id']}")
+
+    client.post(f"/portal/students/{lilei.student['id']}/leave", data={"lesson_id": tomorrow, "reason": "发烧",
+                                                                       "csrf_token": token})
+    rated = client.post(f"/portal/students/{lilei.student['id']}/ratings", data={
+        "lesson_id": past, "rating": "2", "comment": "老师讲得太快", "csrf_token": token})
+    assert rated.status_code == 303, rated.text
+    again = client.post(f"/portal/students/{lilei.student['id']}/ratings", data={"lesson_id": past, "rating": "5",
+                                                                                 "csrf_token": token})
+
+    shown = client.get(again.headers["location"]).text
+    assert "这节课已经评价过了" in shown, re.findall(r"flash[^>]*>([^<]*)<", shown)  # a second rating is refused
+    from campus.node.workbench.reminders import reminders_of
+    from campus.web.accounts.store import Accounts
+
+    principal = Accounts(campus.node.store, campus.node.config.campus_id).from_user_id(advisor["id"])
+    with campus.node.store.read() as conn:
+        reminded = [r for r in reminders_of(conn, campus.node.ctx, principal) if r["kind"] == "leave_requested"]
+        told = conn.execute(select(outbox.c.body).where(outbox.c.kind == "leave_confirmed")).scalars().all()
+    assert [(r["lesson_id"], r["reason"], r["on"]) for r in reminded] == [(tomorrow, "发烧", "2030-01-08")]
+    assert told and "请假已登记" in told[0]
+    risk = ok(campus.staff.get(f"/api/v1/students/{lilei.student['id']}/risk"), 200)
+    assert {f["factor"]: f["figure"] for f in risk["factors"]}["low_ratings"] == 1
+
+
+def test_a_ticket_from_the_portal_goes_to_the_class_teacher_and_the_family_sees_replies_not_notes(
+        campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    client = signed_in(campus, "13900001111")
+    client.post(f"/portal/students/{lilei.student['id']}/tickets", data={
+        "category": "complaint", "subject": "作业太多", "body": "孩子每天写到十一点",
+        "csrf_token": csrf(client, f"/portal/students/{lilei.student['id']}")})
+    (ticket,) = ok(campus.staff.get("/api/v1/tickets"), 200)["items"]
+    assert (ticket["source"], ticket["category"], ticket["about_name"]) == ("portal", "complaint", "李雷")
+    ok(campus.staff.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"body": "内部:先问老师", "internal": True}))
+    ok(campus.staff.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"body": "已和老师沟通,会减少作业"}))
+
+    page = client.get(f"/portal/tickets/{ticket['id']}").text
+    assert "已和老师沟通,会减少作业" in page and "内部" not in page

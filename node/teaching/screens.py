@@ -17,8 +17,19 @@ from campus.node.teaching import attendance as att
 from campus.node.teaching import use_cases as cases
 from campus.node.teaching.api import ReconfirmIn
 from campus.node.teaching.scheduling import lesson_row
+from campus.node.teaching.setup_screens import lookups
+from campus.node.workbench.labels import labels
 from campus.schema.context import CampusContext
-from campus.schema.tables import attendance_marks, classes, kiosk_devices, lessons, rooms, students, users
+from campus.schema.tables import (
+    attendance_marks,
+    classes,
+    kiosk_devices,
+    leave_requests,
+    lessons,
+    rooms,
+    students,
+    users,
+)
 from campus.web.auth import actor_of
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
@@ -82,17 +93,27 @@ async def lesson_page(request: Request) -> Response:
     def read(conn: Connection) -> tuple[Any, ...]:
         lesson = lesson_row(conn, request.path_params["lesson_id"])
         roster = att.attendance_of(conn, lesson["id"])
-        return lesson, roster, conn.execute(select(classes.c.name).where(classes.c.id == lesson["class_id"])).scalar()
+        leaves = set(conn.execute(select(leave_requests.c.student_id).where(
+            leave_requests.c.lesson_id == lesson["id"])).scalars())
+        names = dict(conn.execute(select(users.c.id, users.c.display_name).where(
+            users.c.id == lesson["teacher_id"])).all())
+        room = conn.execute(select(rooms.c.name).where(rooms.c.id == lesson["room_id"])).scalar() \
+            if lesson["room_id"] else None
+        return (lesson, roster, conn.execute(select(classes.c.name).where(classes.c.id == lesson["class_id"])).scalar(),
+                leaves, names.get(lesson["teacher_id"]), room, lookups(conn, node.config.campus_id))
 
-    lesson, roster, class_name = await node.query(read)
+    lesson, roster, class_name, leaves, teacher_name, room_name, choices = await node.query(read)
     campus_id = node.config.campus_id
     return render(TEMPLATES, request, "lesson.html", {
         "app_title": node.config.campus_name, "lesson": lesson, "roster": roster, "class_name": class_name,
         "when": f"{_local(lesson['starts_at'], zone)}–{_local(lesson['ends_at'], zone)}",
+        "from": _local(lesson["starts_at"], zone), "to": _local(lesson["ends_at"], zone),
         "day": datetime.fromisoformat(lesson["starts_at"].replace("Z", "+00:00")).astimezone(zone).date().isoformat(),
         "marks": att.MARKS, "may_mark": viewer.can("attendance.mark", campus_id),
         "may_confirm": viewer.can("attendance.confirm", campus_id),
-        "may_reconfirm": viewer.can("attendance.reconfirm", campus_id)})
+        "may_reconfirm": viewer.can("attendance.reconfirm", campus_id),
+        "may_manage": viewer.can("teaching.manage", campus_id), "leaves": leaves, "teacher_name": teacher_name,
+        "room_name": room_name, "choices": choices, "L": labels()})
 
 
 @performs(cases.roll_call)

@@ -49,6 +49,14 @@ def migrations() -> list[tuple[str, str, str]]:
     return found
 
 
+def releases_with(revision: str, commit: str, following: str | None) -> list[str]:
+    """The commit that brought ``revision`` and the ones after it up to the next migration: when
+    the first cannot run its demo (a commit made while others' work was not yet in), the next can."""
+    span = git("rev-list", "--reverse", "--first-parent", f"{commit}^..{following}^" if following else
+               f"{commit}^..HEAD").splitlines()
+    return span[:6] or [commit]
+
+
 def package(worktree: Path, into: Path) -> Path:
     """The release laid out as the installed ``campus`` package (as scripts/test lays it out)."""
     target = into / "campus"
@@ -109,11 +117,22 @@ def main() -> int:
     args = parser.parse_args()
     listing_file = HERE / "stores.json"
     listing = json.loads(listing_file.read_text()) if listing_file.exists() else {}
-    for revision, commit, subject in migrations():
+    found = migrations()
+    for k, (revision, commit, subject) in enumerate(found):
         if (args.only and revision not in args.only) or (args.upto and revision > args.upto):
             continue
-        print(f"{revision} {commit[:7]} {subject[:70]}", flush=True)
-        listing[revision] = {**build(revision, commit, args.keep), "subject": subject[:200]}
+        following = found[k + 1][1] if k + 1 < len(found) else None
+        for candidate in releases_with(revision, commit, following):
+            print(f"{revision} {candidate[:7]} {subject[:70]}", flush=True)
+            try:
+                made = build(revision, candidate, args.keep)
+                break
+            except RuntimeError as failed:
+                print(str(failed).splitlines()[0], flush=True)
+        else:  # every commit of that schema was made while the tree was half-way (none ran)
+            print(f"{revision}: no commit with this schema runs its demo; no fixture", flush=True)
+            continue
+        listing[revision] = {**made, "subject": subject[:200]}
         listing_file.write_text(json.dumps(dict(sorted(listing.items())), ensure_ascii=False, indent=1) + "\n")
     return 0
 

@@ -22,11 +22,15 @@ from campus.hub.config import HubConfig
 from campus.hub.ops import hub_metrics, schedule_for
 from campus.hub.payroll import group_payroll_routes, register_group_payroll_api
 from campus.hub.refunds import refund_report_routes, register_refund_report_api
+from campus.hub.report_rollups import KEEPER_INTERVAL_SECONDS as REPORTS_INTERVAL_SECONDS
+from campus.hub.report_rollups import ReportsKeeper
+from campus.hub.report_views import group_report_routes, register_group_report_api
 from campus.hub.reports import campus_summary
 from campus.hub.risk import register_risk_api, risk_routes
 from campus.hub.store import HubStore
 from campus.hub.sync import HubSync, Refused
 from campus.hub.sync import routes as sync_routes
+from campus.hub.sync_page import sync_page_routes
 from campus.schema.backups import CHECK_SECONDS as BACKUP_CHECK_SECONDS
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.signing import load_private_key
@@ -48,9 +52,11 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price l
        {"href": "/users", "label": "Users"}, {"href": "/audit", "label": "Audit trail"},
        {"href": "/books", "label": "集团账务", "action": "reports.group"},
        {"href": "/refunds/report", "label": "Group refund report", "action": "reports.group"},
+       {"href": "/reports", "label": "Group reports", "action": "reports.group"},
        {"href": "/payroll", "label": "Group payroll", "action": "reports.group"},
        {"href": "/payroll-plans", "label": "Pay plans", "action": "payroll.plans"},
-       {"href": "/risk", "label": "Refund risk", "action": "risk.read"}]
+       {"href": "/risk", "label": "Refund risk", "action": "risk.read"},
+       {"href": "/sync", "label": "Sync", "action": "hub.view"}]
 
 
 @dataclass
@@ -67,6 +73,7 @@ def build_api() -> Api:
     register_price_list_api(api)
     register_refund_policy_api(api)
     register_refund_report_api(api)
+    register_group_report_api(api)
     register_pay_plans_api(api)
     register_group_payroll_api(api)
     register_books_api(api)
@@ -118,12 +125,15 @@ def create_app(config: HubConfig) -> Starlette:
     api = build_api()
     jobs = Jobs()
     books = BooksKeeper(store)
+    reports = ReportsKeeper(store)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         # The group books follow the merged facts off the push path: pushes never wait for them.
         jobs.every(KEEPER_INTERVAL_SECONDS, "books", books.run_once, quiet=True)
+        # and so do the report roll-ups the group reports read
+        jobs.every(REPORTS_INTERVAL_SECONDS, "reports", reports.run_once, quiet=True)
         if backups := schedule_for(config, store):  # [backup], on SQLite (PostgreSQL: pg_dump)
             jobs.every(BACKUP_CHECK_SECONDS, "backup", backups.tick, quiet=True)
         try:
@@ -139,10 +149,12 @@ def create_app(config: HubConfig) -> Starlette:
             *price_list_routes(),
             *refund_policy_routes(),
             *refund_report_routes(),
+            *group_report_routes(),
             *pay_plan_routes(),
             *group_payroll_routes(),
             *books_routes(),
             *risk_routes(),
+            *sync_page_routes(),  # each campus's sync state and the changes refused
             Route("/healthz", guard(PUBLIC, healthz)),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             Mount("/sync/v1", routes=sync_routes.ROUTES),
@@ -161,6 +173,7 @@ def create_app(config: HubConfig) -> Starlette:
     )
     app.state.hub = Hub(config, store, sync)
     app.state.books = books
+    app.state.reports = reports
     app.state.auth = Accounts(store, None)
     app.state.manages_accounts = True
     app.state.manages_price_list = True

@@ -26,30 +26,48 @@ from campus.node.books import screens as books_screens
 from campus.node.config import NodeConfig
 from campus.node.context import NodeContext
 from campus.node.crm import api as leads_api
+from campus.node.crm import campaigns as crm_campaigns
 from campus.node.crm import screens as crm_screens
 from campus.node.crm.moves import CrmSettings, auto_return
+from campus.node.devices import api as devices_api
+from campus.node.devices import routes as device_routes
+from campus.node.devices import screens as device_screens
+from campus.node.devices.use_cases import keep_terminals_up_to_date
 from campus.node.finance import api as finance_api
 from campus.node.finance import screens as finance_screens
 from campus.node.finance.use_cases import expire_contracts, lines_due_to_expire
 from campus.node.imports import api as imports_api
 from campus.node.imports.screens import import_routes
+from campus.node.notify import api as notify_api
+from campus.node.notify import screens as notify_screens
+from campus.node.notify.setup import start_outbox
+from campus.node.ops.backup import CHECK_SECONDS as BACKUP_CHECK_SECONDS
+from campus.node.ops.backup import backup_state, last_backup, schedule_for
+from campus.node.ops.metrics import node_metrics
 from campus.node.payroll import api as payroll_api
 from campus.node.payroll import screens as payroll_screens
+from campus.node.portal import routes as portal_routes
 from campus.node.refunds import api as refunds_api
 from campus.node.refunds import screens as refund_screens
-from campus.node.refunds.queries import refund_reminders
+from campus.node.reports import api as reports_api
+from campus.node.reports import screens as report_screens
 from campus.node.risk import api as risk_api
 from campus.node.risk import screens as risk_screens
-from campus.node.risk.queries import risk_reminders
 from campus.node.risk.use_cases import evaluate_due
+from campus.node.service import api as service_api
+from campus.node.service import screens as service_screens
 from campus.node.store import NodeStore
 from campus.node.sync import client_for, replica_for
 from campus.node.teaching import api as teaching_api
+from campus.node.teaching import kiosk_admin
+from campus.node.teaching import moves as lesson_moves
 from campus.node.teaching import screens as teaching_screens
+from campus.node.teaching import setup_screens as teaching_setup
+from campus.node.teaching import timetable as teaching_timetable
 from campus.node.teaching.attendance import TeachingSettings
 from campus.node.teaching.kiosk_routes import kiosk_routes
+from campus.node.workbench import screens as workbench_screens
 from campus.schema.books.entries import record_settings
-from campus.schema.conflicts import list_conflicts
 from campus.schema.context import Actor, Clock, system_clock
 from campus.schema.db import CHECKPOINT_INTERVAL_SECONDS
 from campus.sync.client import SyncLoop
@@ -64,7 +82,7 @@ from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
 from campus.web.refund_policies import refund_policy_routes, register_refund_policy_api
 from campus.web.security import SecurityHeadersMiddleware
-from campus.web.templating import render, static_mount
+from campus.web.templating import static_mount
 from campus.web.usecase import UseCase, off_loop, perform, query
 
 TEMPLATES = screens.TEMPLATES
@@ -72,16 +90,27 @@ AUTO_RETURN_INTERVAL_SECONDS = 3600
 NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "action": "leads.read"},
        {"href": "/leads/new", "label": "New lead", "action": "leads.write"},
        {"href": "/leads/import", "label": "Import leads", "action": "leads.import"},
+       {"href": "/campaigns", "label": "Campaigns", "action": "leads.read"},
        {"href": "/students", "label": "Students", "action": "students.read"},
        {"href": "/students/import", "label": "Migrate students", "action": "students.migrate"},
        {"href": "/schedule", "label": "Schedule", "action": "teaching.read"},
+       {"href": "/timetable", "label": "Week timetable", "action": "teaching.read"},
+       {"href": "/classes", "label": "Classes", "action": "teaching.read"},
+       {"href": "/kiosks", "label": "Kiosks", "action": "kiosks.manage"},
+       {"href": "/devices", "label": "Attendance terminals", "action": "devices.read"},
        {"href": "/risk", "label": "Refund risk", "action": "risk.read"},
+       {"href": "/tickets", "label": "Tickets", "action": "tickets.read"},
+       {"href": "/surveys", "label": "Surveys", "action": "surveys.read"},
+       {"href": "/notifications", "label": "Notifications", "action": "notifications.read"},
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
        {"href": "/refunds", "label": "Refunds", "action": "refunds.read"},
        {"href": "/books/trial-balance", "label": "Books", "action": "books.read"},
        {"href": "/payroll", "label": "Payroll", "action": "payroll.read_own"},
+       {"href": "/reminders", "label": "Reminders"},
+       {"href": "/reports", "label": "Reports", "action": "reports.dashboard"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},
+       {"href": "/sync", "label": "Sync", "action": "audit.read"},
        {"href": "/users", "label": "Users", "action": "users.read"},
        {"href": "/audit", "label": "Audit trail", "action": "audit.read"}]
 
@@ -135,6 +164,7 @@ class Node:
                                      .replace("+00:00", "Z") if last_ms else None),
             "last_error": self.sync_loop.last_error if self.sync_loop else None,
             "divergent_tables": replica.divergent_table_count(),
+            **backup_state(last_backup(self.store)),
         }
 
 
@@ -148,13 +178,21 @@ def build_api() -> Api:
     teaching_api.register(api)
     books_api.register(api)
     risk_api.register(api)
+    service_api.register(api)
+    notify_api.register(api)
     refunds_api.register(api)
     payroll_api.register(api)
+    reports_api.register(api)
+    devices_api.register(api)
     register_pay_plans_api(api)
     register_price_list_api(api)
     register_refund_policy_api(api)
     conflicts_api.register(api)
     status_api.register(api)
+    workbench_screens.register(api)
+    lesson_moves.register(api)
+    kiosk_admin.register(api)
+    crm_campaigns.register(api)
     return api
 
 
@@ -168,24 +206,6 @@ def expire_due(node: Node) -> int:
         if not lines_due_to_expire(conn, ctx.id, ctx.today().isoformat()):
             return 0
     return expire_contracts(node.store, ctx, Actor.machine("contract-expiry"))
-
-
-async def home(request: Request) -> Response:
-    node: Node = request.app.state.node
-    principal, ctx = request.state.principal, node.ctx
-    at_risk = await node.query(risk_reminders, principal.user_id, ctx.id)
-    refunds_waiting = await node.query(refund_reminders, ctx.id, ctx.today(),
-                                       may_approve=principal.can("refunds.approve", ctx.id),
-                                       may_pay=principal.can("refunds.pay", ctx.id))
-    return render(TEMPLATES, request, "home.html", {"app_title": node.config.campus_name, "config": node.config,
-                                                     "sync": await node.blocking(node.sync_state), "at_risk": at_risk,
-                                                     "refunds_waiting": refunds_waiting})
-
-
-async def conflicts_page(request: Request) -> Response:
-    node: Node = request.app.state.node
-    rows = await node.query(list_conflicts, node.config.campus_id)
-    return render(TEMPLATES, request, "conflicts.html", {"app_title": node.config.campus_name, "conflicts": rows})
 
 
 async def healthz(request: Request) -> Response:
@@ -217,8 +237,12 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
         jobs.every(CHECKPOINT_INTERVAL_SECONDS, "wal-checkpoint", store.checkpoint, quiet=True)
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "contract-expiry", lambda: expire_due(node))
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "refund-risk", lambda: evaluate_due(store, node.ctx))
+        start_outbox(jobs, config, store, node.ctx)  # [notify]: queue what fell due, send what is queued
         jobs.every(AUTO_RETURN_INTERVAL_SECONDS, "auto-return",
                    lambda: auto_return(store, config.campus_id, node.ctx.now(), node.crm_settings))
+        jobs.every(config.devices_people_sync_seconds, "device-people",  # PINs and the terminals' user lists
+                   lambda: keep_terminals_up_to_date(store, node.ctx), quiet=True)
+        jobs.every(BACKUP_CHECK_SECONDS, "backup", schedule_for(config, store).tick, quiet=True)  # [backup]
         try:
             yield
         finally:
@@ -230,8 +254,11 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
 
     app = Starlette(
         routes=[
-            Route("/", guard("home.view", home, screen=True), name="home"),
-            Route("/conflicts", guard("conflicts.read", conflicts_page, screen=True)),
+            *workbench_screens.routes(),  # the workbench home, sync, reminders, conflicts
+            *teaching_setup.routes(),  # rooms, courses, classes, enrolments, schedules, lesson changes
+            *teaching_timetable.routes(),  # the week timetable
+            *kiosk_admin.routes(),  # adding, renaming, pairing and revoking kiosks
+            *crm_campaigns.routes(),  # campaigns and the leads they brought
             Route("/leads", guard("leads.read", crm_screens.lead_list, screen=True)),
             Route("/leads/new", guard("leads.write", crm_screens.new_lead, screen=True), methods=["GET", "POST"]),
             *import_routes(),  # before /leads/{lead_id} and /students/{student_id}
@@ -293,17 +320,27 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
                                                           screen=True), methods=["POST"]),
             Route("/attendance/print", guard("attendance.export", teaching_screens.attendance_print, screen=True)),
             *kiosk_routes(),
+            *device_routes.iclock_routes(),  # terminals (ZKTeco PUSH): their serial number, never a user
+            *device_screens.routes(),
             *login_routes(),
             *price_list_routes(),
             *refund_policy_routes(),
             *payroll_screens.routes(),
+            *service_screens.routes(),  # tickets, surveys
+            *notify_screens.routes(),  # the outbox and the message wording
+            *portal_routes.routes(),  # /portal/: families, signed in by a code or their password
+            *report_screens.routes(),
             *pay_plan_routes(),
             Route("/healthz", guard(PUBLIC, healthz)),
+            # Scraped by Prometheus inside the school's network: counts and ages only, no personal data.
+            Route("/metrics", guard(PUBLIC, device_routes.with_terminal_metrics(  # and each terminal's
+                node_metrics(store, config.campus_id)))),
             Mount("/api/v1", routes=[api.openapi_route(), *api.routes]),
             static_mount(),
         ],
         middleware=[
-            Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_session"),
+            Middleware(SessionMiddleware, secret_key=config.secret_key, session_cookie="campus_session",
+                       https_only=bool(config.certfile)),  # served over TLS: the cookie is Secure
             Middleware(LocaleMiddleware, default=config.default_locale),
             Middleware(SecurityHeadersMiddleware),
         ],
@@ -311,6 +348,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
         lifespan=lifespan,
     )
     app.state.node = node
+    app.state.devices = device_routes.device_runtime(node)
     app.state.auth = Accounts(store, config.campus_id)
     app.state.manages_accounts = not config.hub_url  # an enrolled campus's accounts are the hub's
     app.state.manages_price_list = not config.hub_url  # and so is its price list

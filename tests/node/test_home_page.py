@@ -1,4 +1,5 @@
-"""The node's home page: campus name, change-log head and sync state, in Chinese by default."""
+"""The node's home page (the workbench) and its sync page: campus name, change-log head and sync
+state, in Chinese by default."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 
-def test_home_page_shows_campus_head_and_sync_state_in_chinese(node_client: TestClient) -> None:
+def test_sync_page_shows_campus_head_and_sync_state_in_chinese(node_client: TestClient) -> None:
     node_client.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000"})
 
-    page = node_client.get("/")
+    page = node_client.get("/sync")
 
     assert page.status_code == 200
     assert "北京海淀校区" in page.text
@@ -23,11 +24,11 @@ def test_home_page_shows_campus_head_and_sync_state_in_chinese(node_client: Test
 
 def test_english_is_chosen_with_lang_and_remembered(node_client: TestClient) -> None:
     first = node_client.get("/?lang=en")
-    again = node_client.get("/")
+    again = node_client.get("/sync")
 
-    assert "Change log" in first.text and "变更日志" not in first.text
+    assert "Workbench" in first.text and "工作台" not in first.text
     assert first.cookies.get("campus_lang") == "en"
-    assert "Change log" in again.text
+    assert "Change log" in again.text and "变更日志" not in again.text
 
 
 def test_static_stylesheet_is_served_by_the_app(node_client: TestClient) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.responses import Response
 
 from campus.web.api import XLSX
+from campus.web.spreadsheets import append_safe
 
 FORMATS = {"fen": "#,##0.00", "bp": "0.00", "hours": "0.00"}
 
@@ -49,15 +50,15 @@ def report_workbook(report: Mapping[str, Any], translate: Callable[[str], str] =
     sheet = book.active
     sheet.title = translate("Figures")[:31]
     period = report["period"]
-    sheet.append([translate(report["title"]), f"{period['from']} – {period['to']}"])
+    append_safe(sheet, [translate(report["title"]), f"{period['from']} – {period['to']}"])
     compared = report.get("previous") is not None
-    sheet.append([translate("Figure"), translate("Value"), *([translate("Previous period")] if compared else [])])
+    append_safe(sheet, [translate("Figure"), translate("Value"), *([translate("Previous period")] if compared else [])])
     for figure in report["figures"]:
         row = [translate(figure["label"]) + unit_suffix(figure["unit"], translate),
                cell_value(figure["value"], figure["unit"])]
         if compared:
             row.append(cell_value(figure.get("previous"), figure["unit"]))
-        sheet.append(row)
+        append_safe(sheet, row)
     used = {sheet.title}
     for table in report["tables"]:
         title = translate(table["title"])[:31]
@@ -66,9 +67,9 @@ def report_workbook(report: Mapping[str, Any], translate: Callable[[str], str] =
         used.add(title)
         out = book.create_sheet(title)
         columns = table["columns"]
-        out.append([translate(c["label"]) + unit_suffix(c["unit"], translate) for c in columns])
+        append_safe(out, [translate(c["label"]) + unit_suffix(c["unit"], translate) for c in columns])
         for row in table["rows"]:
-            out.append([cell_value(_shown(row, column, translate), _unit(row, column)) for column in columns])
+            append_safe(out, [cell_value(_shown(row, column, translate), _unit(row, column)) for column in columns])  # text stays text
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

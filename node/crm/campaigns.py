@@ -134,6 +134,12 @@ def campaign_view(conn: Connection, campus_id: str, campaign_id: str, viewer: Pr
             if stages.get(Pool.SIGNED.value) else None}
 
 
+def campaign_choices(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
+    """The campaigns a lead of this campus may be linked to, newest first (for a select)."""
+    return [dict(r) for r in conn.execute(select(campaigns.c.id, campaigns.c.name).where(_ours(campus_id))
+                                          .order_by(campaigns.c.created_at.desc()).limit(200)).mappings()]
+
+
 def find_lead(conn: Connection, campus_id: str, text: str) -> str:
     """A lead of this campus by its number or phone, for linking it to a campaign."""
     text = text.strip()
@@ -210,6 +216,23 @@ async def campaign_remove_lead(request: Request) -> Response:
     return await form_action(request, f"/campaigns/{campaign_id}", unlink)
 
 
+@performs(set_lead_campaign)
+async def lead_campaign(request: Request) -> Response:
+    """From the lead's page: the campaign that brought it (or none)."""
+    node = request.app.state.node
+    lead_id = request.path_params["lead_id"]
+
+    def link(form: FormData) -> str:
+        try:
+            set_lead_campaign(node.store, node.ctx, actor_of(request), lead_id,
+                              str(form.get("campaign_id", "")).strip() or None)
+        except DomainError as exc:
+            raise Refused(refusal(exc)) from None
+        return _("Campaign saved")
+
+    return await form_action(request, f"/leads/{lead_id}", link)
+
+
 def routes() -> list[Route]:
     def screen(path: str, action: str, endpoint: Any, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, guard(action, endpoint, screen=True), methods=list(methods))
@@ -218,7 +241,8 @@ def routes() -> list[Route]:
             screen("/campaigns", "leads.import", campaign_create, ("POST",)),
             screen("/campaigns/{campaign_id}", "leads.read", campaign_page),
             screen("/campaigns/{campaign_id}/leads", "leads.write", campaign_add_lead, ("POST",)),
-            screen("/campaigns/{campaign_id}/leads/{lead_id}/remove", "leads.write", campaign_remove_lead, ("POST",))]
+            screen("/campaigns/{campaign_id}/leads/{lead_id}/remove", "leads.write", campaign_remove_lead, ("POST",)),
+            screen("/leads/{lead_id}/campaign", "leads.write", lead_campaign, ("POST",))]
 
 
 def register(api: Api) -> None:

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from campus.node.crm import use_cases as cases
 from campus.node.crm.api import FollowUpIn, LeadIn, MoveIn
+from campus.node.crm.campaigns import campaign_choices
 from campus.node.crm.leads import (
     CHANNEL_LABELS,
     FOLLOW_UP_LABELS,
@@ -85,9 +86,10 @@ async def lead_detail(request: Request) -> Response:
             lead_follow_ups.c.lead_id == lead_id).order_by(lead_follow_ups.c.at.desc())).mappings()]
         student_id = conn.execute(select(students.c.id).where(students.c.lead_id == lead_id)).scalar()
         consultants = active_consultants(conn, campus_id)
-        return lead, lead_history_of(conn, lead_id), follow_ups, student_id, consultants, _names(conn)
+        return (lead, lead_history_of(conn, lead_id), follow_ups, student_id, consultants, _names(conn),
+                campaign_choices(conn, campus_id))
 
-    lead, history, follow_ups, student_id, consultants, names = await node.query(read)
+    lead, history, follow_ups, student_id, consultants, names, campaigns = await node.query(read)
     # A deposit and a signing move the lead as a side effect of taking the money or admitting the
     # student; the screen offers those instead of bare moves.
     allowed = allowed_moves(Pool(lead["pool"]))
@@ -101,7 +103,8 @@ async def lead_detail(request: Request) -> Response:
         "may_deposit": Move.DEPOSIT in allowed and viewer.can("payments.take", campus_id),
         "may_admit": student_id is None and viewer.can("students.write", campus_id)
         and lead["pool"] not in (Pool.INVALID, Pool.RETURNED), "student_id": student_id,
-        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS], **_labels()})
+        "fund_accounts": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS], "campaigns": campaigns,
+        "may_edit": viewer.can("leads.write", campus_id), **_labels()})
 
 
 @performs(money.take_deposit)

@@ -78,3 +78,21 @@ def test_the_api_creates_and_links_with_the_same_use_cases_and_consultants_only_
     assert "抖音投放" in node_client.get("/campaigns").text and 'id="campaign-form"' not in node_client.get(
         "/campaigns").text
     assert node_client.post("/api/v1/campaigns", json={"name": "x"}).status_code == 403
+
+
+def test_the_lead_page_names_its_campaign_and_links_it_to_another(node_client: TestClient) -> None:
+    first = ok(node_client.post("/api/v1/campaigns", json={"name": "暑期地推", "channel": "event"}))
+    second = ok(node_client.post("/api/v1/campaigns", json={"name": "抖音投放", "channel": "douyin"}))
+    lead = ok(node_client.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000"}))
+    node_client.put(f"/api/v1/leads/{lead['id']}/campaign", json={"campaign_id": first["id"]})
+
+    page = node_client.get(f"/leads/{lead['id']}").text
+    assert f'<a href="/campaigns/{first["id"]}">暑期地推</a>' in page
+
+    moved = node_client.post(f"/leads/{lead['id']}/campaign", data={
+        "csrf_token": _csrf(node_client, f"/leads/{lead['id']}"), "campaign_id": second["id"]})
+    assert _flash(moved.text) == "市场活动已保存"
+    assert f'<a href="/campaigns/{second["id"]}">抖音投放</a>' in moved.text
+    cleared = node_client.post(f"/leads/{lead['id']}/campaign", data={
+        "csrf_token": _csrf(node_client, f"/leads/{lead['id']}"), "campaign_id": ""})
+    assert node_client.get(f"/api/v1/leads/{lead['id']}").json()["campaign_id"] is None and "flash-error" not in cleared.text

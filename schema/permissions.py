@@ -100,6 +100,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "tickets.manage": frozenset({*MANAGERS, Role.FRONT_DESK}),  # the desk (客服): reminded of unassigned overdue ones
     "notifications.read": frozenset({*MANAGERS, Role.FRONT_DESK, Role.ACADEMIC_ADVISOR}),  # the outbox, templates
     "notifications.manage": MANAGERS,  # the campus's wording of messages; sending a failed one again
+    "surveys.read": ALL_STAFF - {Role.MARKETING},  # results and satisfaction per class, teacher, campus
+    "surveys.manage": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),  # write, open, close surveys
+    "surveys.answer": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR, Role.CONSULTANT, Role.FRONT_DESK}),  # during a call
     "family": frozenset(),  # a family signed in to the portal (/portal/): no staff role; audited as family:<phone>
     # merge conflicts
     "conflicts.read": ALL_STAFF,

@@ -25,6 +25,8 @@ from campus.node.portal import use_cases as cases
 from campus.node.portal.family import SESSION_KEY, Family, family_of
 from campus.node.screens import TEMPLATES
 from campus.node.service.labels import translated
+from campus.node.service.screens import answers_from
+from campus.node.service.survey_queries import open_for_family
 from campus.schema.errors import DomainError
 from campus.web.auth import PUBLIC, check_csrf, client_ip, guard
 from campus.web.i18n import gettext_ as _
@@ -164,7 +166,8 @@ async def student_page(request: Request) -> Response:
     def read(conn: Any) -> dict[str, Any]:
         return {"student": queries.overview(conn, student_id), "lessons": queries.timetable(conn, node.ctx, student_id),
                 "attendance": queries.attendance(conn, node.ctx, student_id), **queries.money(conn, student_id),
-                "tickets": queries.family_tickets(conn, student_id)}
+                "tickets": queries.family_tickets(conn, student_id),
+                "surveys": open_for_family(conn, node.ctx.id, student_id)}
 
     return page(request, "portal_student.html", {**await node.query(read), "L": translated(), "marks": MARKS,
                                                  "campus_id": node.ctx.id})
@@ -269,6 +272,30 @@ async def set_preferences(request: Request) -> Response:
     return RedirectResponse(f"/portal/students/{student_id}/settings", status_code=303)
 
 
+async def survey_page(request: Request) -> Response:
+    family: Family = request.state.family
+    node = request.app.state.node
+    student_id = request.path_params["student_id"]
+    survey = await node.query(cases.family_survey, node.ctx, family, student_id, request.path_params["survey_id"])
+    return page(request, "portal_survey.html", {"survey": survey, "student_id": student_id})
+
+
+@performs(cases.answer_family_survey)
+async def answer_survey(request: Request) -> Response:
+    family: Family = request.state.family
+    node = request.app.state.node
+    student_id, survey_id = request.path_params["student_id"], request.path_params["survey_id"]
+    survey = await node.query(cases.family_survey, node.ctx, family, student_id, survey_id)
+    form = await _form(request)
+    try:
+        await run_family(request, cases.answer_family_survey, family, student_id, survey_id, answers_from(form, survey))
+    except DomainError as exc:
+        flash(request, _(exc.detail), "error")
+        return RedirectResponse(f"/portal/students/{student_id}/surveys/{survey_id}", status_code=303)
+    flash(request, _("Thank you for your answers."), "success")
+    return _back(student_id, "surveys")
+
+
 def routes() -> list[Route]:
     assert set(MESSAGE_KINDS) == {k for k, spec in KINDS.items() if not spec.secret}
     family_routes: list[tuple[str, Endpoint, list[str]]] = [
@@ -281,6 +308,8 @@ def routes() -> list[Route]:
         ("/portal/students/{student_id}/settings", settings_page, ["GET"]),
         ("/portal/students/{student_id}/password", set_password, ["POST"]),
         ("/portal/students/{student_id}/preferences", set_preferences, ["POST"]),
+        ("/portal/students/{student_id}/surveys/{survey_id}", survey_page, ["GET"]),
+        ("/portal/students/{student_id}/surveys/{survey_id}", answer_survey, ["POST"]),
         ("/portal/tickets/{ticket_id}", ticket_page, ["GET"]),
         ("/portal/receipts/{payment_id}", receipt_page, ["GET"]),
     ]

@@ -21,6 +21,7 @@ from campus.node.notify.templates import Channel
 from campus.node.notify.use_cases import leave_confirmed, write_email, write_opt_out
 from campus.node.portal.codes import code_hash, is_locked, matches, new_code, usable, why_no_code
 from campus.node.portal.family import Family, students_of_phone
+from campus.node.service.survey_cases import survey_row, write_response
 from campus.node.service.ticket_cases import NewTicket, write_ticket
 from campus.node.teaching.scheduling import request_leave
 from campus.schema.errors import Conflict, DomainError, Invalid, NotFound
@@ -268,4 +269,25 @@ def rate_lesson(work: NodeWork, family: Family, student_id: str, lesson_id: str,
     work.uow.insert("lesson_ratings", row)
     work.audit("lesson_rated", target_table="lesson_ratings", target_id=row_id,
                after={"who": family.label, "rating": rating, "lesson_id": lesson_id})
+    return row
+
+
+def family_survey(conn: Connection, ctx: NodeContext, family: Family, student_id: str, survey_id: str
+                  ) -> dict[str, Any]:
+    """A survey of this campus open to families, for one of the family's students; else 404."""
+    family.student(student_id)
+    survey = survey_row(conn, ctx, survey_id)
+    if not survey["for_families"] or survey["status"] != "open":
+        raise NotFound(f"no survey {survey_id}", survey_id=survey_id)
+    return survey
+
+
+@use_case(FAMILY)
+def answer_family_survey(work: NodeWork, family: Family, student_id: str, survey_id: str, answers: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """The family's answers to an open survey, once per student."""
+    survey = family_survey(work.conn, work.ctx, family, student_id, survey_id)
+    row = write_response(work.uow, work.ctx, survey, student_id, answers, "portal", None)
+    work.audit("portal_survey_answered", target_table="survey_responses", target_id=row["id"],
+               after={"who": family.label, "survey_id": survey_id, "rating_x100": row["rating_x100"]})
     return row

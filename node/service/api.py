@@ -8,6 +8,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from campus.node.service import survey_cases, survey_queries
 from campus.node.service import ticket_cases as cases
 from campus.node.service import ticket_queries as queries
 from campus.node.service.tickets import Category, Status
@@ -40,6 +41,28 @@ class ReplyIn(Input):
     internal: bool = False  # a note only staff see
 
 
+class QuestionIn(Input):
+    kind: Literal["single", "multiple", "rating", "text"]
+    text: str = Field(min_length=1, max_length=500)
+    options: list[str] = Field(default_factory=list, max_length=10)
+
+
+class SurveyIn(Input):
+    title: str = Field(min_length=1, max_length=200)
+    questions: list[QuestionIn] = Field(min_length=1, max_length=30)
+    for_families: bool = True
+
+
+class SurveyStatusIn(Input):
+    status: Literal["open", "closed"]
+
+
+class AnswersIn(Input):
+    student_id: str = Field(min_length=1, max_length=36)
+    class_id: str | None = Field(default=None, min_length=1, max_length=36)
+    answers: dict[str, int | str | list[str]] = Field(max_length=30)
+
+
 class MoveIn(Input):
     status: StatusName
 
@@ -63,6 +86,8 @@ def _flag(request: Request, name: str) -> bool:
 
 
 def register(api: Api) -> None:
+    register_surveys(api)
+
     @api.route("/tickets", "GET", "The campus's tickets, unresolved and most urgent first (?status=, ?category=, "
                "?assignee_id=, ?student_id=, ?unresolved=1, ?overdue=1: unanswered past the response deadline)",
                "tickets.read", tags=["tickets"])
@@ -113,3 +138,50 @@ def register(api: Api) -> None:
         body = await parse_body(request, AssignIn)
         return json_response(await request.app.state.node.perform(
             request, cases.assign_ticket, request.path_params["ticket_id"], body.assignee_id))
+
+
+def register_surveys(api: Api) -> None:
+    @api.route("/surveys", "GET", "The campus's surveys with how many answered and their mean rating", "surveys.read",
+               tags=["surveys"])
+    async def surveys(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"items": await node.query(survey_queries.survey_list, node.ctx.id)})
+
+    @api.route("/surveys", "POST", "Write a survey (a draft): single choice, multiple choice, 1–5 rating and text "
+               "questions", "surveys.manage", body=SurveyIn, tags=["surveys"])
+    @performs(survey_cases.create_survey)
+    async def create(request: Request) -> Response:
+        body = await parse_body(request, SurveyIn)
+        return json_response(await request.app.state.node.perform(
+            request, survey_cases.create_survey, body.title, [q.model_dump() for q in body.questions],
+            body.for_families), 201)
+
+    @api.route("/surveys/satisfaction", "GET", "Mean scores of the last 90 days (hundredths, 1–5) for the campus, "
+               "each class and each teacher: lesson ratings and survey answers", "surveys.read", tags=["surveys"])
+    async def satisfaction(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response(await node.query(survey_queries.satisfaction, node.ctx))
+
+    @api.route("/surveys/{survey_id}", "GET", "One survey with its results per question", "surveys.read",
+               tags=["surveys"])
+    async def one(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response(await node.query(survey_queries.survey_results, node.ctx,
+                                              request.path_params["survey_id"]))
+
+    @api.route("/surveys/{survey_id}/status", "POST", "Open or close a survey", "surveys.manage",
+               body=SurveyStatusIn, tags=["surveys"])
+    @performs(survey_cases.move_survey)
+    async def move(request: Request) -> Response:
+        body = await parse_body(request, SurveyStatusIn)
+        return json_response(await request.app.state.node.perform(
+            request, survey_cases.move_survey, request.path_params["survey_id"], body.status))
+
+    @api.route("/surveys/{survey_id}/responses", "POST", "Record a family's answers (during a call): {question id: "
+               "answer}", "surveys.answer", body=AnswersIn, tags=["surveys"])
+    @performs(survey_cases.answer_survey)
+    async def answer(request: Request) -> Response:
+        body = await parse_body(request, AnswersIn)
+        return json_response(await request.app.state.node.perform(
+            request, survey_cases.answer_survey, request.path_params["survey_id"], body.student_id, body.answers,
+            body.class_id), 201)

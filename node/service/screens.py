@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from campus.node.screens import TEMPLATES
+from campus.node.service import survey_cases, survey_queries
 from campus.node.service import ticket_cases as cases
 from campus.node.service import ticket_queries as queries
 from campus.node.service.labels import translated
@@ -108,8 +109,90 @@ async def ticket_step(request: Request) -> Response:
     return await form_action(request, f"/tickets/{ticket_id}", run)
 
 
+def parse_questions(text: str) -> list[dict[str, Any]]:
+    """One question a line, ``kind | question | option | option...`` (kind: single, multiple,
+    rating, text), as the survey form takes them."""
+    made = []
+    for line in text.splitlines():
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) >= 2 and parts[1]:
+            made.append({"kind": parts[0], "text": parts[1], "options": parts[2:]})
+    return made
+
+
+def answers_from(form: Any, survey: dict[str, Any]) -> dict[str, Any]:
+    """A survey's answers as its form posts them: ``q1`` ... (a multiple choice: several values)."""
+    answers: dict[str, Any] = {}
+    for q in survey["questions"]:
+        if q["kind"] == "multiple":
+            answers[q["id"]] = [str(v) for v in form.getlist(q["id"])]
+        else:
+            value = str(form.get(q["id"], "") or "").strip()
+            answers[q["id"]] = int(value) if q["kind"] == "rating" and value.isdigit() else value
+    return answers
+
+
+async def surveys_page(request: Request) -> Response:
+    node = request.app.state.node
+
+    def read(conn: Connection) -> dict[str, Any]:
+        return {"surveys": survey_queries.survey_list(conn, node.ctx.id),
+                "satisfaction": survey_queries.satisfaction(conn, node.ctx)}
+
+    return render(TEMPLATES, request, "surveys.html", {
+        **await node.query(read), "L": translated(),
+        "may_manage": actor_of(request).can("surveys.manage", node.ctx.id)})
+
+
+@performs(survey_cases.create_survey)
+async def new_survey(request: Request) -> Response:
+    node = request.app.state.node
+
+    def run(form: FormData) -> str:
+        made = survey_cases.create_survey(node.store, node.ctx, actor_of(request), str(form.get("title", "")),
+                                          parse_questions(str(form.get("questions", ""))),
+                                          str(form.get("for_families", "")) == "1")
+        return _("Survey %(title)s written: open it to collect answers") % {"title": made["title"]}
+
+    return await form_action(request, "/surveys", run)
+
+
+async def survey_page(request: Request) -> Response:
+    node = request.app.state.node
+    survey = await node.query(survey_queries.survey_results, node.ctx, request.path_params["survey_id"])
+    return render(TEMPLATES, request, "survey_detail.html", {
+        "survey": survey, "L": translated(), "student_id": request.query_params.get("student_id", ""),
+        "may_manage": actor_of(request).can("surveys.manage", node.ctx.id),
+        "may_answer": actor_of(request).can("surveys.answer", node.ctx.id)})
+
+
+@performs(survey_cases.move_survey, survey_cases.answer_survey)
+async def survey_step(request: Request) -> Response:
+    node = request.app.state.node
+    survey_id = request.path_params["survey_id"]
+    step = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+    def run(form: FormData) -> str:
+        actor = actor_of(request)
+        if step == "status":
+            survey_cases.move_survey(node.store, node.ctx, actor, survey_id, str(form.get("status", "")))
+            return _("Saved.")
+        with node.store.read() as conn:
+            survey = survey_cases.survey_row(conn, node.ctx, survey_id)
+        survey_cases.answer_survey(node.store, node.ctx, actor, survey_id, str(form.get("student_id", "")).strip(),
+                                   answers_from(form, survey), str(form.get("class_id", "")).strip() or None)
+        return _("Answers recorded")
+
+    return await form_action(request, f"/surveys/{survey_id}", run)
+
+
 def routes() -> list[Route]:
     return [
+        Route("/surveys", guard("surveys.read", surveys_page, screen=True)),
+        Route("/surveys", guard("surveys.manage", new_survey, screen=True), methods=["POST"]),
+        Route("/surveys/{survey_id}", guard("surveys.read", survey_page, screen=True)),
+        Route("/surveys/{survey_id}/status", guard("surveys.manage", survey_step, screen=True), methods=["POST"]),
+        Route("/surveys/{survey_id}/responses", guard("surveys.answer", survey_step, screen=True), methods=["POST"]),
         Route("/tickets", guard("tickets.read", tickets_page, screen=True)),
         Route("/tickets/new", guard("tickets.write", new_ticket_page, screen=True), methods=["GET", "POST"]),
         Route("/tickets/{ticket_id}", guard("tickets.read", ticket_page, screen=True)),

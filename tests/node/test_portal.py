@@ -175,11 +175,15 @@ def test_a_guardian_asking_for_another_familys_anything_by_id_gets_404_on_every_
 
         han_ticket = conn.execute(select(tickets.c.id).where(tickets.c.student_id == han.student["id"])).scalar()
         han_receipt = conn.execute(select(payments.c.id).where(payments.c.student_id == han.student["id"])).scalar()
-    others = {"student_id": han.student["id"], "ticket_id": han_ticket, "payment_id": han_receipt}
+    survey = ok(campus.staff.post("/api/v1/surveys", json={"title": "满意度", "questions": [
+        {"kind": "rating", "text": "老师讲得清楚吗"}]}))
+    ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/status", json={"status": "open"}), 200)
+    others = {"student_id": han.student["id"], "ticket_id": han_ticket, "payment_id": han_receipt,
+              "survey_id": survey["id"]}
     lilei_client = signed_in(campus, "13900001111")
     token = csrf(lilei_client, f"/portal/students/{lilei.student['id']}")
     form = {"csrf_token": token, "lesson_id": han_lesson, "rating": "5", "category": "question", "subject": "x",
-            "body": "y", "password": "whatever-123", "email": "x@example.com"}
+            "body": "y", "password": "whatever-123", "email": "x@example.com", "q1": "5"}
 
     walked = []
     for route in campus.staff.app.routes:  # type: ignore[attr-defined]
@@ -190,7 +194,7 @@ def test_a_guardian_asking_for_another_familys_anything_by_id_gets_404_on_every_
             answer = lilei_client.request(method, url, data=form if method == "POST" else None)
             walked.append((method, route.path, answer.status_code))
     assert walked and {status for _, _, status in walked} == {404}, walked
-    assert len(walked) == 9
+    assert len(walked) == 11
     # and their own student with the other family's lesson
     own = lilei_client.post(f"/portal/students/{lilei.student['id']}/leave", data=form)
     assert own.status_code == 404

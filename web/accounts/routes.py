@@ -210,6 +210,10 @@ AUDITED_ACTIONS = {
     "portal_leave_requested": "Portal: leave asked for",
     "portal_ticket_opened": "Portal: ticket opened",
     "lesson_rated": "Lesson rated",
+    "survey_created": "Survey written",
+    "survey_status_changed": "Survey opened or closed",
+    "survey_answered": "Survey answered during a call",
+    "portal_survey_answered": "Portal: survey answered",
 }  # what the filter offers, with the label shown for each
 
 

@@ -299,20 +299,21 @@ class ReportsKeeper:
         self._lock = threading.Lock()
 
     def pending(self, conn: Connection) -> tuple[Touched | None, dict[str, int]]:
-        """The days behind the merged facts (None: everything, for a node never seen) and each
-        node's head to record."""
+        """The days behind the merged facts (None: everything, on a hub where the keeper never ran)
+        and each node's head to record."""
         heads = {row.node_id: int(row.head_seq) for row in conn.execute(select(hub_nodes.c.node_id,
                                                                               hub_nodes.c.head_seq))}
         marks = {row.node_id: int(row.seq) for row in conn.execute(select(hub_report_marks))}
         changed: dict[str, set[str]] = defaultdict(set)
         advanced: dict[str, int] = {}
-        everything = False
+        # Never run on this hub (new, or upgraded with history): everything. A node enrolled later
+        # is read from its first change like any other.
+        everything = not marks and any(head > 0 for head in heads.values())
         for node_id, head in heads.items():
-            mark = marks.get(node_id)
-            if mark is None:
-                everything = everything or head > 0
+            mark = marks.get(node_id, 0)
+            if everything or node_id not in marks:
                 advanced[node_id] = head
-            elif head > mark:
+            if not everything and head > mark:
                 for seq, body, _digest in iter_stored_links(conn, node_id, mark + 1, head):
                     if seq > head:
                         break

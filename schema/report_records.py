@@ -19,6 +19,7 @@ def records(conn: Connection, campus_id: str, timezone: str, kind: str, person: 
             limit: int = LIMIT) -> list[dict[str, Any]]:
     """Up to ``limit`` records of ``kind`` at the campus in the period, by ``person`` (anyone: None)."""
     lo, hi = local_days_utc(period.first, period.last, timezone)
+    query: Any
     if kind in ("signings", "renewals"):
         query = (select(contracts.c.id, contracts.c.number, contracts.c.kind, contracts.c.signed_at,
                         contracts.c.amount_fen, contracts.c.consultant_id, students.c.name.label("student_name"))

@@ -555,9 +555,15 @@ def dashboard_report(inputs: Inputs, viewer: str | None = None) -> dict[str, Any
         ("target", "Goal", "unit"), ("actual", "Actual", "unit"), ("completion_bp", "Completion", "bp"),
         ("gap", "Gap", "unit")], rows)
     headline = marketing_report(inputs)["figures"][:6] + output_report(inputs)["figures"][:4]
+    own = []
+    if viewer is not None:  # a consultant's or academic advisor's own figures of the month
+        mine = kpi_actuals(merged(inputs.sums.get(c.id, {}) for c in inputs.campuses), viewer)
+        own = [{"key": metric, "label": KPI_LABELS[metric], "unit": unit, "value": mine[metric]}
+               for metric, unit in KPI_METRICS.items()]
     charts = [{"kind": "bar", "title": "KPI completion", "table": "kpi", "label": "metric_label", "prefix": "who",
                "value": "completion_bp", "unit": "bp"}]
-    return {**_header(inputs, "dashboard"), "figures": headline, "tables": [kpi_table], "charts": charts}
+    return {**_header(inputs, "dashboard"), "figures": headline, "own_figures": own, "tables": [kpi_table],
+            "charts": charts}
 
 
 BUILDERS: dict[str, Callable[[Inputs], dict[str, Any]]] = {

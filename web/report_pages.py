@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from campus.schema.errors import Invalid
 from campus.schema.report_records import KINDS, records
 from campus.schema.report_rules import BadPeriod, Period, parse_period
 from campus.schema.reports import KPI_LABELS, KPI_METRICS, REPORTS
+from campus.schema.tables import users
 from campus.web.api import Api, json_response, parse_body
 from campus.web.auth import actor_of, guard
 from campus.web.i18n import gettext_
@@ -162,8 +164,9 @@ def report_routes(source: ReportSource) -> list[Route]:
         report = await report_of(request, source, "dashboard")
         principal = request.state.principal
         may_set = principal.can("kpi.manage", request.app.state.auth.campus_id)
+        people = await query(request.app.state.auth.store, staff) if may_set else []
         return render(TEMPLATES, request, "report.html", {**_page_context(request, source, report),
-                                                          "may_set_targets": may_set})
+                                                          "may_set_targets": may_set, "people": people})
 
     def page(name: str) -> Callable[[Request], Awaitable[Response]]:
         async def show(request: Request) -> Response:
@@ -180,7 +183,8 @@ def report_routes(source: ReportSource) -> list[Route]:
     async def records_page(request: Request) -> Response:
         found = await _records(request, source)
         return render(TEMPLATES, request, "report_records.html", {"app_title": request.app.state.title,
-                                                                  "records": found, "fmt": format_value})
+                                                                  "records": found, "fmt": format_value,
+                                                                  "group": source.group})
 
     @performs(set_kpi_targets)
     async def set_target(request: Request) -> Response:
@@ -206,6 +210,13 @@ def report_routes(source: ReportSource) -> list[Route]:
         routes.append(Route(f"/reports/{name}.xlsx", guard(action, download(name), screen=True)))
         routes.append(Route(f"/reports/{name}", guard(action, page(name), screen=True)))
     return routes
+
+
+def staff(conn: Connection) -> list[dict[str, str]]:
+    """Who a target may be set for: every active account, by name."""
+    return [{"id": r.id, "name": r.display_name} for r in conn.execute(
+        select(users.c.id, users.c.display_name).where(users.c.active.is_(True), users.c.deleted.is_(False))
+        .order_by(users.c.display_name))]
 
 
 def _target_value(text: str, unit: str) -> int:

@@ -24,7 +24,7 @@ async def _build(request: Request, name: str, period: Period, compare: bool, cam
     report = await node.query(campus_report, node.ctx, name, period, compare, principal.user_id, DORMANT_DAYS)
     if name == "dashboard" and not principal.can("reports.read", node.ctx.id):
         # a consultant or academic advisor: their own targets, not the campus's figures
-        report["figures"] = []
+        report["figures"] = report["own_figures"]
         report["tables"][0]["rows"] = [row for row in report["tables"][0]["rows"] if row["mine"]]
     return report
 

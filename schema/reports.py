@@ -50,6 +50,7 @@ CHANNEL_LABELS = {"douyin": "Douyin", "baidu": "Baidu", "referral": "Referral", 
                   "event": "Event", "xiaohongshu": "Xiaohongshu", "wechat": "WeChat"}
 STAGE_LABELS = {"new": "New leads", "claimed": "Claimed", "invited": "Invited to a trial", "deposit": "Deposit paid",
                 "signed": "Signed"}
+REFUND_STAGE_LABELS = {"new": "New signing", "continuing": "Continuing (renewal)"}
 REASON_LABELS = {"school": "School's reason", "customer": "Customer's reason", "other": "Other reason"}
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOURS = range(7, 23)  # the heatmap's columns: 07:00 to 22:00
@@ -372,8 +373,8 @@ def output_report(inputs: Inputs) -> dict[str, Any]:
                     "amount_fen": reason_amounts[(cat, reason)], "count": reason_counts[(cat, reason)]}
                    for cat, reason in sorted(reason_amounts)]
     stage_amounts = by_part(s, "refund_fen", 2)
-    stage_rows = [{"stage": st, "amount_fen": v, "count": by_part(s, "refund_n", 2).get(st, 0)}
-                  for st, v in sorted(stage_amounts.items())]
+    stage_rows = [{"stage": st, "stage_label": REFUND_STAGE_LABELS.get(st, st), "amount_fen": v,
+                   "count": by_part(s, "refund_n", 2).get(st, 0)} for st, v in sorted(stage_amounts.items())]
     codes = {c.id: c.code for c in inputs.campuses}
     risk_rows = [{"campus": codes.get(r["campus_id"], ""), "student": f"{r['student_name']} ({r['student_number']})",
                   "score": r["score"], "remaining_value_fen": r["remaining_value_fen"]}
@@ -385,7 +386,7 @@ def output_report(inputs: Inputs) -> dict[str, Any]:
         _table("refund_reasons", "Refunds by reason", [
             ("category_label", "Category", "text"), ("reason", "Reason", "text"), ("amount_fen", "Refunded", "fen"),
             ("count", "Refunds", "count")], reason_rows),
-        _table("refund_stages", "Refunds by stage", [("stage", "Stage", "text"), ("amount_fen", "Refunded", "fen"),
+        _table("refund_stages", "Refunds by stage", [("stage_label", "Stage", "text"), ("amount_fen", "Refunded", "fen"),
                                                      ("count", "Refunds", "count")], stage_rows),
         _table("at_risk", "Students at risk of refund", [
             ("campus", "Campus", "text"), ("student", "Student", "text"), ("score", "Score", "count"),
@@ -545,7 +546,7 @@ def dashboard_report(inputs: Inputs, viewer: str | None = None) -> dict[str, Any
             mine = [r for r in rows if r["metric"] == metric and r["user_id"] is None]
             if mine:
                 done = completion(sum(r["target"] for r in mine), sum(r["actual"] for r in mine))
-                rows.insert(0, {"id": "", "campus": "ALL", "campus_id": "", "period": mine[0]["period"],
+                rows.insert(0, {"id": "", "campus": "", "campus_id": "", "period": mine[0]["period"],
                                 "user_id": None, "who": "Group total", "metric": metric,
                                 "metric_label": KPI_LABELS[metric], "unit": KPI_METRICS[metric], "target": done.target,
                                 "actual": done.actual, "completion_bp": done.completion_bp, "gap": done.gap,

@@ -296,3 +296,17 @@ def test_the_renewal_rate_is_who_renewed_of_those_whose_hours_ran_low(node_clien
 
     assert renewal["kind"] == "renewal"
     assert shown["renewal_rate_bp"] == 5000  # both ran down to 10 hours, one renewed
+
+
+def test_no_report_screen_shows_a_stored_code(node_client: TestClient, marketing: dict[str, Any]) -> None:
+    from tests.node.test_no_raw_codes import raw_codes
+
+    pages = [f"/reports/{name}" for name in ("marketing", "output", "leaderboard", "heatmap")]
+    pages += ["/reports", "/reports/records?kind=signings", "/reports/records?kind=cash",
+              "/reports/records?kind=lessons"]
+    shown = {path: node_client.get(path) for path in pages}
+    found = {path: sorted(raw_codes(page.text)) for path, page in shown.items()}
+
+    assert {path: page.status_code for path, page in shown.items()} == dict.fromkeys(pages, 200)
+
+    assert {path: codes for path, codes in found.items() if codes} == {}

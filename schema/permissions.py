@@ -103,6 +103,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "surveys.read": ALL_STAFF - {Role.MARKETING},  # results and satisfaction per class, teacher, campus
     "surveys.manage": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR}),  # write, open, close surveys
     "surveys.answer": frozenset({*MANAGERS, Role.ACADEMIC_ADVISOR, Role.CONSULTANT, Role.FRONT_DESK}),  # during a call
+    "kb.read": ALL_STAFF,  # the knowledge base (知识库): everyone reads and searches it
+    "kb.manage": frozenset({Role.HQ_ADMIN}),  # kept by headquarters (or a standalone campus), like the price list
     "family": frozenset(),  # a family signed in to the portal (/portal/): no staff role; audited as family:<phone>
     # merge conflicts
     "conflicts.read": ALL_STAFF,

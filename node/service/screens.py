@@ -21,6 +21,8 @@ from campus.schema.errors import DomainError
 from campus.schema.tables import role_grants, users
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
+from campus.web.kb.search import prepare
+from campus.web.kb.search import related as related_articles
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
 
@@ -81,7 +83,8 @@ async def new_ticket_page(request: Request) -> Response:
 async def ticket_page(request: Request) -> Response:
     node = request.app.state.node
     ticket = await node.query(queries.ticket_view, node.ctx, request.path_params["ticket_id"])
-    related: list[dict[str, Any]] = []
+    await node.blocking(prepare, node.store)  # the knowledge base beside the ticket
+    related = await node.query(related_articles, f"{ticket['subject']} {ticket['body']}", 5)
     return render(TEMPLATES, request, "ticket_detail.html", {
         "ticket": ticket, "L": translated(), "moves": sorted(NEXT[Status(ticket["status"])]),
         "staff": await node.query(staff_of, node.ctx.id), "related": related,

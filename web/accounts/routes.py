@@ -214,6 +214,9 @@ AUDITED_ACTIONS = {
     "survey_status_changed": "Survey opened or closed",
     "survey_answered": "Survey answered during a call",
     "portal_survey_answered": "Portal: survey answered",
+    "kb_category_saved": "Knowledge base category saved",
+    "kb_article_saved": "Knowledge base article saved",
+    "kb_article_deleted": "Knowledge base article removed",
 }  # what the filter offers, with the label shown for each
 
 

@@ -40,6 +40,7 @@ from campus.web.api import Api, json_response
 from campus.web.auth import PUBLIC, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
+from campus.web.kb.routes import kb_routes, register_kb_api
 from campus.web.payroll.routes import pay_plan_routes, register_pay_plans_api
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
@@ -55,6 +56,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/price-list", "label": "Price l
        {"href": "/reports", "label": "Group reports", "action": "reports.group"},
        {"href": "/payroll", "label": "Group payroll", "action": "reports.group"},
        {"href": "/payroll-plans", "label": "Pay plans", "action": "payroll.plans"},
+       {"href": "/kb", "label": "Knowledge base", "action": "kb.read"},
        {"href": "/risk", "label": "Refund risk", "action": "risk.read"},
        {"href": "/sync", "label": "Sync", "action": "hub.view"}]
 
@@ -71,6 +73,7 @@ def build_api() -> Api:
     register_auth_api(api)
     register_accounts_api(api)
     register_price_list_api(api)
+    register_kb_api(api)
     register_refund_policy_api(api)
     register_refund_report_api(api)
     register_group_report_api(api)
@@ -147,6 +150,7 @@ def create_app(config: HubConfig) -> Starlette:
             Route("/", guard("hub.view", home, screen=True)),
             *login_routes(),
             *price_list_routes(),
+            *kb_routes(),  # the knowledge base: kept here or at headquarters
             *refund_policy_routes(),
             *refund_report_routes(),
             *group_report_routes(),

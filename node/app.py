@@ -77,6 +77,7 @@ from campus.web.api import Api
 from campus.web.auth import PUBLIC, actor_of, guard
 from campus.web.i18n import LocaleMiddleware
 from campus.web.jobs import Jobs
+from campus.web.kb.routes import kb_routes, register_kb_api
 from campus.web.payroll.routes import pay_plan_routes, register_pay_plans_api
 from campus.web.prices.routes import price_list_routes, register_price_list_api
 from campus.web.problems import EXCEPTION_HANDLERS
@@ -101,6 +102,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/risk", "label": "Refund risk", "action": "risk.read"},
        {"href": "/tickets", "label": "Tickets", "action": "tickets.read"},
        {"href": "/surveys", "label": "Surveys", "action": "surveys.read"},
+       {"href": "/kb", "label": "Knowledge base", "action": "kb.read"},
        {"href": "/notifications", "label": "Notifications", "action": "notifications.read"},
        {"href": "/finance", "label": "Finance", "action": "finance.view"},
        {"href": "/refunds", "label": "Refunds", "action": "refunds.read"},
@@ -186,6 +188,7 @@ def build_api() -> Api:
     devices_api.register(api)
     register_pay_plans_api(api)
     register_price_list_api(api)
+    register_kb_api(api)
     register_refund_policy_api(api)
     conflicts_api.register(api)
     status_api.register(api)
@@ -324,6 +327,7 @@ def create_app(config: NodeConfig, background_sync: bool = True, clock: Clock = 
             *device_screens.routes(),
             *login_routes(),
             *price_list_routes(),
+            *kb_routes(),  # the knowledge base: kept here or at headquarters
             *refund_policy_routes(),
             *payroll_screens.routes(),
             *service_screens.routes(),  # tickets, surveys

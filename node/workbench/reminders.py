@@ -13,6 +13,7 @@ from campus.node.crm.reminders import reminders_for
 from campus.node.portal.queries import leave_reminders
 from campus.node.refunds.queries import refund_reminders
 from campus.node.risk.queries import risk_reminders
+from campus.node.service.survey_queries import low_score_reminders
 from campus.node.service.ticket_queries import ticket_reminders
 from campus.node.teaching.alerts import teaching_reminders
 from campus.schema.errors import Invalid
@@ -35,6 +36,7 @@ KINDS: dict[str, str] = {
     "refund_overdue": "Refund payout overdue",
     "ticket_overdue": "Ticket overdue",
     "leave_requested": "Leave asked for in the portal",
+    "low_score": "Low rating",
 }
 
 
@@ -76,7 +78,7 @@ def reminders_of(conn: Connection, ctx: NodeContext, principal: Principal) -> li
              + refund_reminders(conn, ctx.id, ctx.today(), may_approve=principal.can("refunds.approve", ctx.id),
                                 may_pay=principal.can("refunds.pay", ctx.id))
              + ticket_reminders(conn, ctx, user_id, may_manage=principal.can("tickets.manage", ctx.id))
-             + leave_reminders(conn, ctx, user_id))
+             + leave_reminders(conn, ctx, user_id) + low_score_reminders(conn, ctx, user_id))
     nameless = [r["student_id"] for r in found if r.get("student_id") and not r.get("name")]
     names = dict(conn.execute(select(students.c.id, students.c.name).where(students.c.id.in_(nameless))).all()) \
         if nameless else {}

@@ -18,6 +18,7 @@ from campus.node.api.conflicts import ResolutionIn, resolve_conflict
 from campus.node.refunds.queries import refund_reminders
 from campus.node.risk.queries import risk_reminders
 from campus.node.screens import TEMPLATES
+from campus.node.service.ticket_queries import ticket_list
 from campus.node.teaching.alerts import teaching_reminders
 from campus.node.workbench import queries as q
 from campus.node.workbench.labels import labels
@@ -85,6 +86,9 @@ async def workbench(request: Request) -> Response:
                                    "receipts": q.receipts_today(conn, ctx, today)}
         if "marketing" in sections:
             board["marketing"] = q.new_leads_by_channel(conn, ctx, today - timedelta(days=6), today)
+        if principal.can("tickets.read", ctx.id):  # the desk sees every unresolved ticket, others their own
+            board["tickets"] = ticket_list(conn, ctx, unresolved=True, limit=10, assignee_id=None if principal.can(
+                "tickets.manage", ctx.id) else user_id)
         board["at_risk"] = _undone(risk_reminders(conn, user_id, ctx.id), done)
         board["refunds_waiting"] = _undone(refund_reminders(
             conn, ctx.id, today, may_approve=principal.can("refunds.approve", ctx.id),

@@ -28,6 +28,7 @@ from campus.kiosk_client import Kiosk
 from campus.node.app import create_app as create_node_app
 from campus.node.bootstrap import init_node
 from campus.node.config import NodeConfig
+from campus.node.devices.terminal import Terminal
 from campus.node.store import NodeStore
 from campus.node.sync import client_for
 from campus.node.teaching.kiosks import add_device
@@ -213,6 +214,25 @@ def _lesson_with_kiosk(client: httpx.Client, server: BackgroundServer, signed: l
     return f"kiosk checked in {stored}, lesson confirmed, {LessonHours(hours)} hours deducted"
 
 
+def _terminal_check_in(client: httpx.Client, server: BackgroundServer) -> str:
+    """A face clock at the door speaking ZKTeco's PUSH protocol (simulated): approved by its serial
+    number, it is given the campus's students as users and checks them in; each punch becomes an
+    attendance mark as the kiosk's did."""
+    client.post(f"{server.url}/api/v1/devices", json={"serial": "CQZ7232460001", "name": "大门人脸机"}).raise_for_status()
+    terminal = Terminal(server.url, "CQZ7232460001", language="83")  # set to Chinese: names in GB18030
+    try:
+        terminal.handshake()
+        terminal.poll()  # DATA UPDATE USERINFO for each student, answered on devicecmd
+        now = datetime.now(_app(server).state.node.ctx.zone).replace(tzinfo=None, microsecond=0)
+        for pin in sorted(terminal.users):
+            terminal.punch(pin, now)
+        checked_in = terminal.upload_once()
+    finally:
+        terminal.close()
+    return (f"a face terminal (ZKTeco PUSH, simulated) got {len(terminal.users)} students from the node and "
+            f"checked in {checked_in}, each punch an attendance mark")
+
+
 def _expense(client: httpx.Client, url: str, rent_fen: int) -> str:
     """Finance enters the month's rent; the campus manager approves it, and it posts to 管理费用."""
     today = datetime.now(UTC).date().isoformat()
@@ -304,6 +324,7 @@ def run_demo(base: Path | None = None, serve: bool = False) -> int:
                                       "content": FOLLOW_UPS[k % 3]}).raise_for_status()
                 receipts, signed = _sign_two(client, server.url, product_id)
                 teaching = _lesson_with_kiosk(client, server, signed)
+                console.print(f"{config.campus_code}: {_terminal_check_in(client, server)}")
                 rent = _expense(client, server.url, 1_200_000 if config.campus_code == "BJ01" else 900_000)
                 refunded = _refund(console, client, server.url, signed[0], show=config.campus_code == "BJ01")
                 _staff(client, server.url)

@@ -39,7 +39,7 @@ def test_consultant_claims_a_lead_and_adds_a_follow_up_through_the_screens(
     assert page.inner_text("#lead-pool") == "私有池"
     assert "电话沟通,家长想周六来试听钢琴课" in page.inner_text("#follow-ups")
     assert "已完成" in page.content() or "跟进记录已保存" in page.content()
-    assert "claim: lead → private" in page.inner_text("#history")
+    assert "领取: 线索池 → 私有池" in page.inner_text("#history")  # labels, never the stored codes
     page.screenshot(path=str(tmp_path / "lead.png"), full_page=True)
     assert (tmp_path / "lead.png").stat().st_size > 20_000
     page.goto(f"{live_node.url}/leads?pool=private")

@@ -156,11 +156,11 @@ def _marketing(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, firs
                  .select_from(lead_history.join(leads, leads.c.id == lead_history.c.lead_id))
                  .where(lead_history.c.lead_id.in_(chunk), leads.c.campus_id == campus_id, leads.c.deleted.is_(False),
                         lead_history.c.to_pool.in_(tuple(STAGE_POOLS)), lead_history.c.at < hi))
-        for row in conn.execute(moves):
-            key = (row.lead_id, row.to_pool)
+        for move in conn.execute(moves):
+            key = (move.lead_id, move.to_pool)
             held = firsts.get(key)
-            if held is None or row.at < held[0]:
-                firsts[key] = (row.at, row.by_user_id, row.channel)
+            if held is None or move.at < held[0]:
+                firsts[key] = (move.at, move.by_user_id, move.channel)
     for (_lead_id, pool), (at, by_user, channel) in firsts.items():
         if at < lo:
             continue
@@ -174,30 +174,30 @@ def _marketing(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, firs
                            .outerjoin(leads, leads.c.id == students.c.lead_id))
               .where(contracts.c.campus_id == campus_id, contracts.c.deleted.is_(False),
                      contracts.c.signed_at >= lo, contracts.c.signed_at < hi))
-    for row in conn.execute(signed):
-        day = local_day(row.signed_at, tz)
-        signed_key = dim(row.kind, row.consultant_id, row.channel, row.campaign_id)
-        facts[(day, "signed_fen", signed_key)] += int(row.amount_fen)
+    for contract in conn.execute(signed):
+        day = local_day(contract.signed_at, tz)
+        signed_key = dim(contract.kind, contract.consultant_id, contract.channel, contract.campaign_id)
+        facts[(day, "signed_fen", signed_key)] += int(contract.amount_fen)
         facts[(day, "signed_n", signed_key)] += 1
-        if row.kind == "renewal":
-            facts[(day, "renewed", dim(row.student_id))] += 1
+        if contract.kind == "renewal":
+            facts[(day, "renewed", dim(contract.student_id))] += 1
     for row in conn.execute(select(payments.c.amount_fen, payments.c.paid_at, payments.c.by_user_id).where(
             payments.c.campus_id == campus_id, payments.c.kind.in_(("deposit", "payment")),
             payments.c.paid_at >= lo, payments.c.paid_at < hi)):
         facts[(local_day(row.paid_at, tz), "cash_fen", dim(row.by_user_id))] += int(row.amount_fen)
-    for row in conn.execute(select(campaigns.c.id, campaigns.c.channel, campaigns.c.cost_fen, campaigns.c.created_at,
+    for campaign in conn.execute(select(campaigns.c.id, campaigns.c.channel, campaigns.c.cost_fen, campaigns.c.created_at,
                                    campaigns.c.starts_on)
                             .where(campaigns.c.campus_id == campus_id, campaigns.c.deleted.is_(False))):
-        launched = row.starts_on or local_day(row.created_at, tz)  # a campaign's cost counts the day it starts
+        launched = campaign.starts_on or local_day(campaign.created_at, tz)  # a campaign's cost counts the day it starts
         if first.isoformat() <= launched <= last.isoformat():
-            facts[(launched, "cost_fen", dim(row.channel, row.id))] += int(row.cost_fen)
+            facts[(launched, "cost_fen", dim(campaign.channel, campaign.id))] += int(campaign.cost_fen)
     spent = (select(expenses.c.amount_fen, expenses.c.incurred_on, expenses.c.campaign_id, campaigns.c.channel)
              .select_from(expenses.outerjoin(campaigns, campaigns.c.id == expenses.c.campaign_id))
              .where(expenses.c.campus_id == campus_id, expenses.c.category == "marketing",
                     expenses.c.status == "approved", expenses.c.deleted.is_(False),
                     expenses.c.incurred_on >= first.isoformat(), expenses.c.incurred_on <= last.isoformat()))
-    for row in conn.execute(spent):
-        facts[(row.incurred_on, "cost_fen", dim(row.channel, row.campaign_id))] += int(row.amount_fen)
+    for expense in conn.execute(spent):
+        facts[(expense.incurred_on, "cost_fen", dim(expense.channel, expense.campaign_id))] += int(expense.amount_fen)
 
 
 MARKED = (attendance_marks, attendance_confirmations)  # a confirmation (or re-confirmation) also says who came
@@ -294,8 +294,8 @@ def _money(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, facts: F
               .where(asset_entries.c.recorded_campus_id == campus_id, asset_entries.c.kind == "consumed",
                      asset_entries.c.gift.is_(False), asset_entries.c.cause_table == "attendance_confirmations",
                      asset_entries.c.at >= lo, asset_entries.c.at < hi))
-    for row in conn.execute(taught):
-        facts[(local_day(row.at, tz), "taught_fen", dim(row.class_teacher_id))] -= int(row.value_fen)
+    for taught_row in conn.execute(taught):
+        facts[(local_day(taught_row.at, tz), "taught_fen", dim(taught_row.class_teacher_id))] -= int(taught_row.value_fen)
     for row in conn.execute(select(refunds.c.amount_fen, refunds.c.paid_at, refunds.c.reason_category,
                                    refunds.c.reason, refunds.c.stage).where(
             refunds.c.contract_campus_id == campus_id, refunds.c.status == "paid", refunds.c.deleted.is_(False),

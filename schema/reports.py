@@ -558,8 +558,8 @@ def dashboard_report(inputs: Inputs, viewer: str | None = None) -> dict[str, Any
     headline = marketing_report(inputs)["figures"][:6] + output_report(inputs)["figures"][:4]
     own = []
     if viewer is not None:  # a consultant's or academic advisor's own figures of the month
-        mine = kpi_actuals(merged(inputs.sums.get(c.id, {}) for c in inputs.campuses), viewer)
-        own = [{"key": metric, "label": KPI_LABELS[metric], "unit": unit, "value": mine[metric]}
+        own_actuals = kpi_actuals(merged(inputs.sums.get(c.id, {}) for c in inputs.campuses), viewer)
+        own = [{"key": metric, "label": KPI_LABELS[metric], "unit": unit, "value": own_actuals[metric]}
                for metric, unit in KPI_METRICS.items()]
     charts = [{"kind": "bar", "title": "KPI completion", "table": "kpi", "label": "metric_label", "prefix": "who",
                "value": "completion_bp", "unit": "bp"}]

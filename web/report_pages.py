@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
@@ -27,7 +27,7 @@ from campus.schema.tables import users
 from campus.web.api import Api, json_response, parse_body
 from campus.web.auth import actor_of, guard
 from campus.web.i18n import gettext_
-from campus.web.kpi_targets import TargetIn, TargetsIn, set_kpi_targets
+from campus.web.kpi_targets import Metric, TargetIn, TargetsIn, set_kpi_targets
 from campus.web.problems import InvalidInput
 from campus.web.report_charts import format_value, render_chart
 from campus.web.report_export import report_workbook, workbook_response
@@ -195,7 +195,7 @@ def report_routes(source: ReportSource) -> list[Route]:
                 raise Invalid("metric", "a KPI metric")
             target = _target_value(str(form.get("target") or ""), KPI_METRICS[metric])
             given = TargetsIn(period=str(form.get("period") or ""), campus_id=campus_id, targets=[
-                TargetIn(user_id=str(form.get("user_id") or "") or None, metric=metric, target=target)])
+                TargetIn(user_id=str(form.get("user_id") or "") or None, metric=cast(Metric, metric), target=target)])
             set_kpi_targets(request.app.state.auth.store, source.context(request), actor_of(request), campus_id,
                             given)
             return gettext_("Target saved")

@@ -15,6 +15,7 @@ from campus.schema.tables import (
     payments,
     refunds,
     students,
+    tickets,
 )
 
 # Where the numbers of each kind are kept, so a counter that is missing (a campus restored
@@ -22,7 +23,8 @@ from campus.schema.tables import (
 NUMBERED: dict[str, Column] = {"lead": leads.c.number, "student": students.c.number,
                                "contract": contracts.c.number, "receipt": payments.c.receipt_number,
                                "journal": manual_entries.c.number, "expense": expenses.c.number,
-                               "invoice": invoices.c.number, "refund": refunds.c.number}
+                               "invoice": invoices.c.number, "refund": refunds.c.number,
+                               "ticket": tickets.c.number}
 
 
 def _highest_issued(conn: Connection, campus_code: str, kind: str) -> int:

@@ -343,7 +343,7 @@ class BackupSchedule:
     when the last (as the store records it, across restarts) is ``every_hours`` old; a store never
     backed up gets its first a few minutes after the server starts. Each is pruned to ``keep``."""
 
-    every_hours: float
+    every_hours: int  # as campus.toml gives it; 0 turns the schedule off
     keep: int
     take: Callable[[], Path]  # takes one backup into the folder, records it, returns the archive
     last_ms: Callable[[], int]

@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 26
+SCHEMA_VERSION = 27
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.

@@ -21,7 +21,9 @@ from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.quantities import Money
 from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
 from campus.web.auth import actor_of, check_csrf, guard
+from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
+from campus.web.prices import product_screen as products
 from campus.web.prices.store import (
     IMPORT_HEADERS,
     import_price_rows,
@@ -146,7 +148,7 @@ def register_price_list_api(api: Api) -> None:
 
 
 async def price_list_page(request: Request) -> Response:
-    """The price list; where it is maintained, a form to set one price and an import."""
+    """The price list; where it is maintained, a form to set one price, one to add a product and an import."""
     results = None
     if request.method == "POST":
         form = await request.form(max_files=1, max_fields=20)
@@ -168,10 +170,36 @@ async def price_list_page(request: Request) -> Response:
             flash(request, exc.detail, "error")
             if results is None:
                 return RedirectResponse("/price-list", status_code=303)
+    return await _page(request, results=results)
+
+
+async def _page(request: Request, results: Any = None, product_values: dict[str, str] | None = None,
+                product_errors: dict[str, str] | None = None, status: int = 200) -> Response:
     listing = await query(request.app.state.auth.store, price_list)
     return render(TEMPLATES, request, "price_list.html", {
         "app_title": request.app.state.title, "listing": listing, "results": results,
-        "maintained_here": request.app.state.manages_price_list})
+        "maintained_here": request.app.state.manages_price_list,
+        **products.form_context(listing, product_values, product_errors)}, status)
+
+
+async def product_page(request: Request) -> Response:
+    """The products form: a product made (or changed, by its code) through ``change_price``; a
+    refusal naming a field is shown beside it with what was typed (422), any other is flashed."""
+    form = await request.form(max_files=0, max_fields=20)
+    check_csrf(request, form)
+    values = {name: str(form.get(name, "")).strip() for name in products.FIELDS}
+    try:
+        _owned_here(request)
+        given = form_model(form, ProductIn)
+        made = await _perform(request, change_price, set_product, given.model_dump())
+    except DomainError as exc:
+        errors = products.errors_of(exc)
+        if errors is None:
+            flash(request, _(exc.detail), "error")
+            return RedirectResponse("/price-list", status_code=303)
+        return await _page(request, product_values=values, product_errors=errors, status=422)
+    flash(request, _("Product %(code)s saved") % {"code": made["code"]}, "success")
+    return RedirectResponse("/price-list#products", status_code=303)
 
 
 def _yuan_to_fen(text: str) -> int:
@@ -183,4 +211,6 @@ def _yuan_to_fen(text: str) -> int:
 
 def price_list_routes() -> list[Route]:
     page = performs(change_price, import_prices)(price_list_page)
-    return [Route("/price-list", guard("prices.read", page, screen=True), methods=["GET", "POST"])]
+    return [Route("/price-list", guard("prices.read", page, screen=True), methods=["GET", "POST"]),
+            Route("/price-list/products", guard("prices.manage", performs(change_price)(product_page), screen=True),
+                  methods=["POST"])]

@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from annotated_types import MinLen
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,9 +28,33 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Input(BaseModel):
-    """Base of every request body: strict types (no float for an int, no "1" for 1), no extras."""
+    """Base of every request body: strict types (no float for an int, no "1" for 1), no extras.
 
-    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
+    Lengths and patterns hold for the text as sent (as the published schema says); the text is then
+    stripped of leading and trailing spaces, and a required text (``min_length`` 1 or more) that
+    was only spaces is refused as blank, which the schema publishes as the pattern ``\\S``."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _stripped(cls, value: Any, info: ValidationInfo) -> Any:
+        stripped = _strip(value)
+        if type(value) is str and value and not stripped and info.field_name is not None:
+            field_info = cls.model_fields[info.field_name]
+            if any(isinstance(m, MinLen) and m.min_length > 0 for m in field_info.metadata):
+                raise PydanticCustomError("blank", "must not be blank")
+        return stripped
+
+
+def _strip(value: Any) -> Any:
+    if type(value) is str:  # not a StrEnum member
+        return value.strip()
+    if isinstance(value, list):
+        return [_strip(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _strip(item) for key, item in value.items()}
+    return value
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -54,6 +79,12 @@ class CampusJsonSchema(GenerateJsonSchema):
         made = super().int_schema(schema)
         made.setdefault("minimum", INT64[0])
         made.setdefault("maximum", INT64[1])
+        return made
+
+    def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
+        made = super().str_schema(schema)
+        if made.get("minLength", 0) > 0 and "pattern" not in made:
+            made["pattern"] = r"\S"  # Input refuses a required text that is only spaces
         return made
 
 

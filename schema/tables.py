@@ -34,7 +34,7 @@ from campus.sync.policy import (
 )
 
 # Bumped with every migration; every change carries the version it was written under.
-SCHEMA_VERSION = 27
+SCHEMA_VERSION = 28
 
 metadata = MetaData(
     # A student is active at home and at every campus named as the study campus of one of their lines.
@@ -414,6 +414,7 @@ students = Table(
     Column("notes", Text),
     Column("created_at", String(32), nullable=False),
     _tombstone(),
+    Column("locale", String(8)),  # the family's language (zh_CN | en): their messages and portal; NULL: the campus's
     UniqueConstraint("number"),
     # The home campus owns the record (DOMAIN.md §2); campuses where the student studies get it too.
     info={"sync": campus_owned(column="home_campus_id", student_column="id")},
@@ -1440,6 +1441,7 @@ tickets = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     _tombstone(),
+    Column("awaiting_staff_since", String(32)),  # UTC: the family wrote last (the portal); NULL once staff reply
     Index("ix_tickets_campus_status", "campus_id", "status"),
     info={"sync": campus_owned(student_column="student_id")},
 )
@@ -1492,6 +1494,10 @@ surveys = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     _tombstone(),
+    # JSON {"scope": "campus" | "classes" | "students", "ids": [...]}: whose families see it; NULL: the campus's
+    Column("target", Text),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
+    Column("replaces_id", String(ID)),  # the version before, closed when this one was written
     info={"sync": campus_owned()},
 )
 
@@ -1571,6 +1577,49 @@ outbox = Table(
     Column("sent_at", String(32)),
     Index("ix_outbox_status_not_before", "status", "not_before"),
     Index("ix_outbox_recipient_sent_at", "recipient", "sent_at"),
+    info={"sync": None},
+)
+
+# A campus's marketing messages (营销短信): named wordings in Chinese and English, sent to a segment.
+marketing_templates = Table(
+    "marketing_templates",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("subject_zh", String(200)),
+    Column("body_zh", Text, nullable=False),
+    Column("subject_en", String(200)),
+    Column("body_en", Text, nullable=False),
+    Column("updated_by", String(ID)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+# Where a member of staff gets the campus's messages to them (a follow-up falling due): their own
+# phone and e-mail address at the campus (the id is made from both).
+staff_addresses = Table(
+    "staff_addresses",
+    metadata,
+    _id(),
+    Column("campus_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False, index=True),
+    Column("phone", String(20)),
+    Column("email", String(200)),
+    Column("updated_at", String(32), nullable=False),
+    _tombstone(),
+    info={"sync": campus_owned()},
+)
+
+# Each request for a portal sign-in code by client address (a limit per address): the node's own.
+portal_code_requests = Table(
+    "portal_code_requests",
+    metadata,
+    _id(),
+    Column("client_ip", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Index("ix_portal_code_requests_client_ip_at", "client_ip", "at"),
     info={"sync": None},
 )
 

@@ -223,6 +223,24 @@ async def ticket_page(request: Request) -> Response:
     return page(request, "portal_ticket.html", {"ticket": ticket, "L": translated()})
 
 
+@performs(cases.reply_to_family_ticket)
+async def reply_to_ticket(request: Request) -> Response:
+    family: Family = request.state.family
+    ticket_id = request.path_params["ticket_id"]
+    node = request.app.state.node
+    await node.query(queries.family_ticket, family.student_ids, ticket_id)  # another family's: 404 before the form
+    form = await _form(request)
+    try:
+        await run_family(request, cases.reply_to_family_ticket, family, ticket_id, _text(form, "body"))
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        flash(request, _(exc.detail), "error")
+    else:
+        flash(request, _("Sent: we will answer soon."), "success")
+    return RedirectResponse(f"/portal/tickets/{ticket_id}", status_code=303)
+
+
 async def receipt_page(request: Request) -> Response:
     family: Family = request.state.family
     node = request.app.state.node
@@ -311,6 +329,7 @@ def routes() -> list[Route]:
         ("/portal/students/{student_id}/surveys/{survey_id}", survey_page, ["GET"]),
         ("/portal/students/{student_id}/surveys/{survey_id}", answer_survey, ["POST"]),
         ("/portal/tickets/{ticket_id}", ticket_page, ["GET"]),
+        ("/portal/tickets/{ticket_id}/replies", reply_to_ticket, ["POST"]),
         ("/portal/receipts/{payment_id}", receipt_page, ["GET"]),
     ]
     return [

@@ -22,7 +22,7 @@ from campus.node.notify.use_cases import leave_confirmed, write_email, write_opt
 from campus.node.portal.codes import code_hash, is_locked, matches, new_code, usable, why_no_code
 from campus.node.portal.family import Family, students_of_phone
 from campus.node.service.survey_cases import survey_row, write_response
-from campus.node.service.ticket_cases import NewTicket, write_ticket
+from campus.node.service.ticket_cases import NewTicket, family_reply, ticket_here, write_ticket
 from campus.node.teaching.scheduling import request_leave
 from campus.schema.errors import Conflict, DomainError, Invalid, NotFound
 from campus.schema.ids import new_id
@@ -39,6 +39,7 @@ from campus.schema.tables import (
     portal_failures,
     portal_passwords,
     students,
+    tickets,
 )
 from campus.schema.times import utc_text
 from campus.web.accounts.store import hash_password
@@ -245,6 +246,21 @@ def open_family_ticket(work: NodeWork, family: Family, student_id: str, category
     work.audit("portal_ticket_opened", target_table="tickets", target_id=ticket["id"],
                after={"who": family.label, "number": ticket["number"], "category": category})
     return ticket
+
+
+@use_case(FAMILY)
+def reply_to_family_ticket(work: NodeWork, family: Family, ticket_id: str, body: str) -> dict[str, Any]:
+    """The family's reply to one of their tickets: it reaches staff in the ticket's thread and marks
+    the ticket awaiting staff (a resolved or closed one is reopened)."""
+    found = work.conn.execute(select(tickets.c.id).where(
+        tickets.c.id == ticket_id, tickets.c.student_id.in_(family.student_ids), tickets.c.deleted.is_(False))).first()
+    if found is None:
+        raise NotFound(f"no ticket {ticket_id}", ticket_id=ticket_id)
+    ticket = ticket_here(work.conn, work.ctx, ticket_id)
+    event = family_reply(work.uow, work.ctx, ticket, body)
+    work.audit("portal_ticket_replied", target_table="tickets", target_id=ticket_id,
+               after={"who": family.label, "number": ticket["number"], "event_id": event["id"]})
+    return event
 
 
 @use_case(FAMILY)

@@ -165,12 +165,26 @@ def reply(uow: UnitOfWork, ctx: NodeContext, ticket: dict[str, Any], body: str, 
     at = ctx.now()
     event = add_event(uow, ticket, "reply", at, body=_text(body, "body", MAX_BODY), by_user_id=by_user_id)
     ticket_replied(uow, ctx, ticket, event)  # to the family, with the reply
-    if ticket["responded_at"] is None:
-        uow.update("tickets", ticket["id"], {"responded_at": utc_text(at), "updated_at": utc_text(at)})
-        ticket = {**ticket, "responded_at": utc_text(at)}
+    if ticket["responded_at"] is None or ticket.get("awaiting_staff_since"):
+        answered = {"responded_at": ticket["responded_at"] or utc_text(at), "awaiting_staff_since": None}
+        uow.update("tickets", ticket["id"], {**answered, "updated_at": utc_text(at)})
+        ticket = {**ticket, **answered}
     status = Status(ticket["status"])
     if after_reply(status) is not status:
         _set_status(uow, ctx, ticket, after_reply(status), at, by_user_id)
+    return event
+
+
+def family_reply(uow: UnitOfWork, ctx: NodeContext, ticket: dict[str, Any], body: str) -> dict[str, Any]:
+    """A family's reply from the portal: in the thread, and the ticket awaits staff (a resolved or
+    closed one is reopened, with a new response deadline)."""
+    at = ctx.now()
+    event = add_event(uow, ticket, "reply", at, body=_text(body, "body", MAX_BODY), by_family=True)
+    waiting = {"awaiting_staff_since": utc_text(at), "updated_at": utc_text(at)}
+    uow.update("tickets", ticket["id"], waiting)
+    ticket = {**ticket, **waiting}
+    if Status(ticket["status"]) in (Status.RESOLVED, Status.CLOSED):
+        _set_status(uow, ctx, ticket, Status.REOPENED, at, None, by_family=True)
     return event
 
 

@@ -17,7 +17,7 @@ from campus.schema.times import utc_text
 LIST_COLUMNS = (tickets.c.id, tickets.c.number, tickets.c.campus_id, tickets.c.student_id, tickets.c.lead_id,
                 tickets.c.category, tickets.c.priority, tickets.c.subject, tickets.c.source, tickets.c.status,
                 tickets.c.assignee_id, tickets.c.respond_by, tickets.c.responded_at, tickets.c.created_at,
-                tickets.c.updated_at)
+                tickets.c.updated_at, tickets.c.awaiting_staff_since)
 
 
 def _instant(text: str) -> datetime:

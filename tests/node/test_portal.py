@@ -194,7 +194,7 @@ def test_a_guardian_asking_for_another_familys_anything_by_id_gets_404_on_every_
             answer = lilei_client.request(method, url, data=form if method == "POST" else None)
             walked.append((method, route.path, answer.status_code))
     assert walked and {status for _, _, status in walked} == {404}, walked
-    assert len(walked) == 11
+    assert len(walked) == 12
     # and their own student with the other family's lesson
     own = lilei_client.post(f"/portal/students/{lilei.student['id']}/leave", data=form)
     assert own.status_code == 404
@@ -250,3 +250,50 @@ def test_a_ticket_from_the_portal_goes_to_the_class_teacher_and_the_family_sees_
 
     page = client.get(f"/portal/tickets/{ticket['id']}").text
     assert "已和老师沟通,会减少作业" in page and "内部" not in page
+
+
+def test_a_family_reply_in_the_portal_reaches_staff_and_the_staff_answer_is_sent_to_the_family(
+        campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    client = signed_in(campus, "13900001111")
+    client.post(f"/portal/students/{lilei.student['id']}/tickets", data={
+        "category": "question", "subject": "教材", "body": "教材在哪买",
+        "csrf_token": csrf(client, f"/portal/students/{lilei.student['id']}")})
+    (ticket,) = ok(campus.staff.get("/api/v1/tickets"), 200)["items"]
+    ok(campus.staff.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"body": "前台有售"}))
+    ok(campus.staff.post(f"/api/v1/tickets/{ticket['id']}/status", json={"status": "resolved"}), 200)
+    campus.clock.now += timedelta(minutes=5)
+
+    page = f"/portal/tickets/{ticket['id']}"
+    sent = client.post(f"{page}/replies", data={"body": "前台几点开门?", "csrf_token": csrf(client, page)})
+
+    assert sent.headers["location"] == page
+    seen = ok(campus.staff.get(f"/api/v1/tickets/{ticket['id']}"), 200)
+    assert [(e["kind"], e["body"], e["by_family"]) for e in seen["thread"] if e["kind"] == "reply"] == [
+        ("reply", "前台有售", False), ("reply", "前台几点开门?", True)]
+    assert (seen["status"], seen["awaiting_staff_since"]) == ("reopened", "2030-01-07T02:05:00Z")
+    assert "家长已回复" in campus.staff.get(f"/tickets/{ticket['id']}").text
+
+    ok(campus.staff.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"body": "早上八点"}))
+    answered = ok(campus.staff.get(f"/api/v1/tickets/{ticket['id']}"), 200)
+    with campus.node.store.read() as conn:
+        told = conn.execute(select(outbox.c.recipient, outbox.c.body).where(outbox.c.kind == "ticket_reply")
+                            .order_by(outbox.c.created_at)).all()
+    assert (answered["status"], answered["awaiting_staff_since"]) == ("in_progress", None)
+    assert [(to, "早上八点" in body) for to, body in told][-1] == ("13900001111", True)
+    assert "前台几点开门?" in client.get(page).text and "早上八点" in client.get(page).text
+
+
+def test_a_family_reply_with_nothing_in_it_is_refused_and_written_nowhere(campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    client = signed_in(campus, "13900001111")
+    client.post(f"/portal/students/{lilei.student['id']}/tickets", data={
+        "category": "question", "subject": "教材", "body": "教材在哪买",
+        "csrf_token": csrf(client, f"/portal/students/{lilei.student['id']}")})
+    (ticket,) = ok(campus.staff.get("/api/v1/tickets"), 200)["items"]
+    page = f"/portal/tickets/{ticket['id']}"
+
+    sent = client.post(f"{page}/replies", data={"body": "   ", "csrf_token": csrf(client, page)})
+
+    assert sent.status_code == 303 and "不能为空" in client.get(page).text
+    assert [e["kind"] for e in ok(campus.staff.get(f"/api/v1/tickets/{ticket['id']}"), 200)["thread"]] == []

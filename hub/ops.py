@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client.core import Metric
@@ -26,25 +25,20 @@ from campus.schema.backups import (
     BackupError,
     BackupSchedule,
     Manifest,
-    backup_name,
+    back_up,
+    backup_folder_in,
     last_backup_ms,
     prune,
-    record_backup,
-    take_backup,
 )
 from campus.schema.config import ConfigError
 from campus.schema.doctor import (
     MAX_WAL_BYTES,
     MIN_FREE_BYTES,
     Finding,
-    check_backup,
     check_disk,
     check_migrations,
     check_permissions,
-    check_wal,
-    last_backup_of,
-    read_only,
-    revision_of,
+    check_store,
 )
 from campus.schema.migrate import current_revision, head_revision
 from campus.web.metrics import FunctionCollector, backup_gauges, metrics_route
@@ -61,8 +55,7 @@ def sqlite_path(config: HubConfig) -> Path | None:
 
 
 def backup_folder(config: HubConfig) -> Path:
-    folder = Path(config.backup_folder).expanduser()
-    return folder if folder.is_absolute() else config.directory / folder
+    return backup_folder_in(config.directory, config.backup_folder)
 
 
 def backup_hub(config: HubConfig, to: Path | None = None, store: HubStore | None = None) -> tuple[Path, Manifest]:
@@ -70,22 +63,9 @@ def backup_hub(config: HubConfig, to: Path | None = None, store: HubStore | None
     database = sqlite_path(config)
     if database is None:
         raise BackupError(PG_DUMP_HINT)
-    now = datetime.now(UTC)
-    if to is not None and to.is_dir():
-        target = backup_name(PREFIX, now, to)
-    else:
-        target = to or backup_name(PREFIX, now, backup_folder(config))
-    manifest = take_backup(database, target, "hub", {"hub_id": config.hub_id},
-                           {CONFIG_FILE: config.directory / CONFIG_FILE, config.key_path.name: config.key_path},
-                           campus.__version__, now=lambda: now)
-    own = store or HubStore(config.store_url, config.hub_id)
-    try:
-        with own.write() as conn:
-            record_backup(conn, int(manifest.created.timestamp() * 1000), target)
-    finally:
-        if store is None:
-            own.close()
-    return target, manifest
+    return back_up(database, to, backup_folder(config), PREFIX, "hub", {"hub_id": config.hub_id},
+                   {CONFIG_FILE: config.directory / CONFIG_FILE, config.key_path.name: config.key_path},
+                   campus.__version__, store, lambda: HubStore(config.store_url, config.hub_id))
 
 
 def last_backup(store: HubStore) -> int:
@@ -152,13 +132,6 @@ def doctor(directory: Path, now: Callable[[], float] = time.time, min_free_bytes
             engine.dispose()
         found.append(_pg_dump())
         return found
-    if not database.exists():
-        return [*found, Finding("store", False, f"{database} does not exist", "restore it from a backup")]
-    wal = Path(f"{database}-wal")
-    found += [check_disk(database.parent, database.stat().st_size + (wal.stat().st_size if wal.exists() else 0),
-                         min_free_bytes), check_wal(database, max_wal_bytes)]
-    with read_only(database) as conn:
-        revision, last = revision_of(conn), last_backup_of(conn)
-    found.append(check_migrations(revision, expected))
-    found.append(check_backup(last, config.backup_every_hours, backup_folder(config), now()))
+    found += check_store(database, config.backup_every_hours, backup_folder(config), now(), "restore it from a backup",
+                         min_free_bytes, max_wal_bytes)
     return found

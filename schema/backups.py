@@ -22,10 +22,11 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from campus.sync.changes import ChainBroken, verify_chain
 
@@ -114,7 +115,8 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
 
 
-def _revision(conn: sqlite3.Connection) -> int:
+def revision_of(conn: sqlite3.Connection) -> int:
+    """The schema revision a SQLite store is at (0: none, or not a store)."""
     try:
         row = conn.execute("select version_num from alembic_version").fetchone()
     except sqlite3.DatabaseError:
@@ -159,7 +161,7 @@ def take_backup(source: Path, target: Path, role: str, identity: dict[str, str],
             check = conn.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise BackupError(f"the copy of {source} fails SQLite's check: {check}")
-            revision, (head_seq, head_hash) = _revision(conn), _head(conn)
+            revision, (head_seq, head_hash) = revision_of(conn), _head(conn)
         finally:
             conn.close()
         manifest = Manifest(role=role, identity=identity, created_at=_utc_text(created), schema_version=revision,
@@ -255,7 +257,7 @@ def _verify_into(archive: Path, manifest: Manifest, folder: Path) -> Verified:
             check = conn.execute("PRAGMA integrity_check").fetchone()[0]
             if check != "ok":
                 problems.append(f"SQLite's integrity check fails: {check}")
-            revision = _revision(conn)
+            revision = revision_of(conn)
             if revision != manifest.schema_version:
                 problems.append(f"the store is at schema {revision}, the manifest says {manifest.schema_version}")
             head_seq, head_hash = _head(conn)
@@ -318,6 +320,37 @@ def record_backup(conn: Any, at_ms: int, archive: Path) -> None:
     if not done:
         conn.exec_driver_sql("insert into local_state (key, int_value, blob_value) values (?, ?, ?)",
                              (LAST_BACKUP_KEY, at_ms, path))
+
+
+def backup_folder_in(directory: Path, folder: str) -> Path:
+    """``[backup] folder`` as campus.toml gives it: absolute, or relative to the directory."""
+    path = Path(folder).expanduser()
+    return path if path.is_absolute() else directory / path
+
+
+class Store(Protocol):
+    def write(self) -> AbstractContextManager[Any]: ...
+
+    def close(self) -> None: ...
+
+
+def back_up(database: Path, to: Path | None, folder: Path, prefix: str, role: str, identity: dict[str, str],
+            files: dict[str, Path], version: str, store: Store | None, open_store: Callable[[], Store],
+            ) -> tuple[Path, Manifest]:
+    """Back a store up while it serves: into ``to`` (a file, or a folder to name it in), else into
+    ``folder``; the store records when (``store``: the serving process's own, else one opened with
+    ``open_store`` for the moment)."""
+    now = datetime.now(UTC)
+    target = backup_name(prefix, now, to) if to is not None and to.is_dir() else to or backup_name(prefix, now, folder)
+    manifest = take_backup(database, target, role, identity, files, version, now=lambda: now)
+    own = store or open_store()
+    try:
+        with own.write() as conn:
+            record_backup(conn, int(manifest.created.timestamp() * 1000), target)
+    finally:
+        if store is None:
+            own.close()
+    return target, manifest
 
 
 def age_seconds(last_ms: int, now: float | None = None) -> float | None:

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from campus.schema.backups import LAST_BACKUP_KEY
+from campus.schema.backups import LAST_BACKUP_KEY, revision_of
+from campus.schema.migrate import head_revision
 
 MiB = 1 << 20
 MIN_FREE_BYTES = 1 << 30  # at least 1 GiB free, and at least twice the store
@@ -104,14 +105,6 @@ def state_value(conn: sqlite3.Connection, key: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def revision_of(conn: sqlite3.Connection) -> int:
-    try:
-        row = conn.execute("select version_num from alembic_version").fetchone()
-    except sqlite3.DatabaseError:
-        return 0
-    return int(row[0]) if row and str(row[0]).isdigit() else 0
-
-
 def check_migrations(store_revision: int, code_revision: int) -> Finding:
     if store_revision == code_revision:
         return Finding("migrations", True, f"the store is at schema {store_revision}, as this Campus expects")
@@ -150,3 +143,18 @@ def _writable(folder: Path) -> bool:
 
 def last_backup_of(conn: sqlite3.Connection) -> int:
     return state_value(conn, LAST_BACKUP_KEY)
+
+
+def check_store(database: Path, backup_every_hours: int, backup_folder: Path, now: float, missing_advice: str,
+                min_free_bytes: int = MIN_FREE_BYTES, max_wal_bytes: int = MAX_WAL_BYTES) -> list[Finding]:
+    """A SQLite store's checks: it exists, its disk has room, its WAL is small, no migration is
+    pending, and its last backup is recent."""
+    if not database.exists():
+        return [Finding("store", False, f"{database} does not exist", missing_advice)]
+    wal = Path(f"{database}-wal")
+    store_bytes = database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    with read_only(database) as conn:
+        revision, last = revision_of(conn), last_backup_of(conn)
+    return [check_disk(database.parent, store_bytes, min_free_bytes), check_wal(database, max_wal_bytes),
+            check_migrations(revision, int(head_revision() or 0)),
+            check_backup(last, backup_every_hours, backup_folder, now)]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import campus
@@ -14,44 +13,29 @@ from campus.schema.backups import (
     CHECK_SECONDS,
     BackupSchedule,
     Manifest,
-    backup_name,
+    back_up,
+    backup_folder_in,
     backup_state,
     last_backup_ms,
     prune,
-    record_backup,
-    take_backup,
 )
 
 __all__ = ["CHECK_SECONDS", "backup_folder", "backup_state", "backup_node", "last_backup", "schedule_for"]
 
 
 def backup_folder(config: NodeConfig) -> Path:
-    folder = Path(config.backup_folder).expanduser()
-    return folder if folder.is_absolute() else config.directory / folder
+    return backup_folder_in(config.directory, config.backup_folder)
 
 
 def backup_node(config: NodeConfig, to: Path | None = None, store: NodeStore | None = None) -> tuple[Path, Manifest]:
     """Back the node up while it serves: into ``to`` (a file, or a folder to name it in), else into
     the ``[backup] folder``; the store records when (its last backup's age is on the sync status,
     ``/metrics`` and ``campus doctor``). ``store``: the serving node's own, if it takes it."""
-    now = datetime.now(UTC)
-    if to is not None and to.is_dir():
-        target = backup_name(config.campus_code, now, to)
-    else:
-        target = to or backup_name(config.campus_code, now, backup_folder(config))
     identity = {"campus_code": config.campus_code, "campus_id": config.campus_id, "node_id": config.node_id,
                 "campus_name": config.campus_name}
-    manifest = take_backup(config.database_path, target, "node", identity,
-                           {CONFIG_FILE: config.directory / CONFIG_FILE, config.key_path.name: config.key_path},
-                           campus.__version__, now=lambda: now)
-    own = store or NodeStore(config.database_path, config.node_id)
-    try:
-        with own.write() as conn:
-            record_backup(conn, int(manifest.created.timestamp() * 1000), target)
-    finally:
-        if store is None:
-            own.close()
-    return target, manifest
+    return back_up(config.database_path, to, backup_folder(config), config.campus_code, "node", identity,
+                   {CONFIG_FILE: config.directory / CONFIG_FILE, config.key_path.name: config.key_path},
+                   campus.__version__, store, lambda: NodeStore(config.database_path, config.node_id))
 
 
 def last_backup(store: NodeStore) -> int:

@@ -26,17 +26,11 @@ from campus.schema.doctor import (
     MAX_WAL_BYTES,
     MIN_FREE_BYTES,
     Finding,
-    check_backup,
-    check_disk,
-    check_migrations,
     check_permissions,
-    check_wal,
-    last_backup_of,
+    check_store,
     read_only,
-    revision_of,
     state_value,
 )
-from campus.schema.migrate import head_revision
 from campus.sync.client import tls_verify
 
 MAX_CLOCK_SKEW_SECONDS = 60.0  # the campus's day, lesson times and edit order all follow its clock
@@ -153,18 +147,14 @@ def doctor(directory: Path, now: Callable[[], float] = time.time, min_free_bytes
                      f"{'enrolled with ' + config.hub_url if config.hub_url else 'standalone'}"),
              check_permissions([directory / CONFIG_FILE, config.key_path])]
     database = config.database_path
+    found += check_store(database, config.backup_every_hours, backup_folder(config), now(),
+                         "restore it: campus node restore --from-backup FILE, or from the hub",
+                         min_free_bytes, max_wal_bytes)
     if not database.exists():
-        return [*found, Finding("store", False, f"{database} does not exist",
-                                "restore it: campus node restore --from-backup FILE, or from the hub")]
-    store_bytes = database.stat().st_size + (Path(f"{database}-wal").stat().st_size
-                                             if Path(f"{database}-wal").exists() else 0)
-    found += [check_disk(database.parent, store_bytes, min_free_bytes), check_wal(database, max_wal_bytes)]
+        return found
     with read_only(database) as conn:
-        revision = revision_of(conn)
         head, pushed = state_value(conn, "log_head"), state_value(conn, "pushed_seq")
-        last_sync, last_backup = state_value(conn, "last_sync_ms"), last_backup_of(conn)
-    found.append(check_migrations(revision, int(head_revision() or 0)))
-    found.append(check_backup(last_backup, config.backup_every_hours, backup_folder(config), now()))
+        last_sync = state_value(conn, "last_sync_ms")
     if config.hub_url:
         found += check_hub(config, now, max_skew)
         found.append(check_certificate(config, now))

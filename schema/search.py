@@ -1,12 +1,14 @@
 """The one shape of a searchable, paged list: a filter, a name/phone/number search, a count and
 a page in a chosen order (newest first by default: ids are UUIDv7, so they sort by time).
 
-Leads and students are searched through trigram indexes (``leads_search``, ``students_search``,
-FTS5 tables made by migration 0027 and kept in step by triggers, replicated rows included): a term
-of three characters or more (a name, the last four digits of a phone, a piece of a number) is
-looked up in the index, so a search costs the rows it finds, not the table. A shorter term (a
-two-character name, 张伟) is matched with LIKE over the rows the filter leaves. Every term must
-match. Other tables, and a PostgreSQL hub, use LIKE alone.
+Leads and students are searched through FTS5 indexes made by migration 0027 and kept in step by
+triggers, replicated rows included, so a search costs the rows it finds, not the table: a whole
+number (BJ01-L-000123) by the number's own unique index; a term of three characters or more (a
+name, the last four digits of a phone, a piece from its middle, a piece of a number) in the
+trigrams of name, phone and number (``<table>_search``); a two-character name (张伟, 小明) among
+the pairs of neighbouring characters of each name (``<table>_names``). A single character, or two
+digits, is matched with LIKE over the rows the filter leaves. Every term must match. Other tables,
+and a PostgreSQL hub, use LIKE alone.
 """
 
 from __future__ import annotations
@@ -16,13 +18,25 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 
 INDEXED = frozenset({"leads", "students"})
 MAX_TERMS = 6
 TRIGRAM = 3
 _PHONE_FRAGMENT = re.compile(r"^[\d\-()（）.+]+$")
 _PHONE_SEPARATORS = re.compile(r"[\-()（）.+]")
+_WHOLE_NUMBER = re.compile(r"^[A-Za-z0-9]+-[A-Za-z]+-\d+$")
 
 
 def search_terms(query: str | None) -> list[str]:
@@ -47,11 +61,21 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def has_index(conn: Connection, table: Table) -> bool:
+def indexes_of(conn: Connection, table: Table) -> set[str]:
+    """Which of ``table``'s search indexes this store has ("search", "names")."""
     if table.name not in INDEXED or conn.dialect.name != "sqlite":
-        return False
-    return conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                (f"{table.name}_search",)).first() is not None
+        return set()
+    names = {f"{table.name}_search": "search", f"{table.name}_names": "names"}
+    found = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+                                 tuple(names)).scalars()
+    return {names[name] for name in found}
+
+
+def _in_index(table: Table, index: str, terms: list[str]) -> ColumnElement[bool]:
+    virtual = f"{table.name}_{index}"
+    found = text(f"SELECT rowid FROM {virtual} WHERE {virtual} MATCH :match").bindparams(
+        bindparam("match", " AND ".join(_phrase(t) for t in terms), unique=True))
+    return literal_column(f"{table.name}.rowid").in_(found.columns(literal_column("rowid")))
 
 
 def matching(conn: Connection, table: Table, query: str | None,
@@ -60,17 +84,23 @@ def matching(conn: Connection, table: Table, query: str | None,
     terms = search_terms(query)
     if not terms:
         return None
-    indexed = has_index(conn, table) and set(searched) <= {"name", "phone", "number"}
+    indexes = indexes_of(conn, table) if set(searched) == {"name", "phone", "number"} else set()
     conditions: list[ColumnElement[bool]] = []
-    long_terms = [t for t in terms if len(t) >= TRIGRAM] if indexed else []
-    if long_terms:
-        index = f"{table.name}_search"
-        found = text(f"SELECT rowid FROM {index} WHERE {index} MATCH :match").bindparams(
-            match=" AND ".join(_phrase(t) for t in long_terms))
-        conditions.append(literal_column(f"{table.name}.rowid").in_(found.columns(literal_column("rowid"))))
+    trigrams: list[str] = []
+    pairs: list[str] = []
     for term in terms:
-        if term not in long_terms:
+        if indexes and _WHOLE_NUMBER.match(term):
+            conditions.append(table.c.number == term.upper())
+        elif "search" in indexes and len(term) >= TRIGRAM:
+            trigrams.append(term)
+        elif "names" in indexes and len(term) == 2 and not term.isdigit():
+            pairs.append(term)
+        else:
             conditions.append(or_(*(table.c[name].like(_like(term), escape="\\") for name in searched)))
+    if trigrams:
+        conditions.append(_in_index(table, "search", trigrams))
+    if pairs:
+        conditions.append(_in_index(table, "names", pairs))
     return and_(*conditions)
 
 
@@ -93,7 +123,8 @@ def search_page(conn: Connection, table: Table, where: ColumnElement[bool], quer
 def is_search_index(table_name: str) -> bool:
     """Whether ``table_name`` is one of the derived search indexes (or their FTS5 shadow tables),
     which the declared tables do not list."""
-    return any(table_name == f"{t}_search" or table_name.startswith(f"{t}_search_") for t in INDEXED)
+    return any(table_name == f"{t}_{index}" or table_name.startswith(f"{t}_{index}_")
+               for t in INDEXED for index in ("search", "names"))
 
 
 def declared_only(name: str | None, type_: str, _parents: Any) -> bool:

@@ -175,16 +175,26 @@ def present_lead(row: dict[str, Any], viewer: Principal, campus_id: str) -> dict
     return {**row, "phone": mask_phone(row["phone"])}
 
 
+LEAD_SORTS = {"created": leads.c.created_at, "number": leads.c.number, "name": leads.c.name,
+              "channel": leads.c.channel, "pool": leads.c.pool}
+
+
 def list_leads(conn: Connection, campus_id: str, limit: int, offset: int, viewer: Principal,
                pool: str | None = None, consultant_id: str | None = None,
-               query: str | None = None) -> tuple[int, list[dict[str, Any]]]:
-    """This campus's leads the viewer may see, optionally by pool, consultant, or a name/phone/number search."""
+               query: str | None = None, sort: str = "created", descending: bool = True,
+               channel: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """This campus's leads the viewer may see, optionally by pool, consultant, channel, or a
+    name/phone/number search, in the order of one of ``LEAD_SORTS``."""
     where = (leads.c.campus_id == campus_id) & leads.c.deleted.is_(False) & visible_leads(viewer, campus_id)
     if pool:
         where &= leads.c.pool == pool
     if consultant_id:
         where &= leads.c.consultant_id == consultant_id
-    total, rows = search_page(conn, leads, where, query, limit, offset)
+    if channel:
+        where &= leads.c.channel == channel
+    column = LEAD_SORTS.get(sort, leads.c.created_at)
+    total, rows = search_page(conn, leads, where, query, limit, offset,
+                              order=[column.desc() if descending else column.asc()])
     return total, [present_lead(row, viewer, campus_id) for row in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -15,6 +16,7 @@ from campus.node.crm.campaigns import campaign_choices
 from campus.node.crm.leads import (
     CHANNEL_LABELS,
     FOLLOW_UP_LABELS,
+    LEAD_SORTS,
     DuplicatePhone,
     get_lead,
     list_leads,
@@ -31,6 +33,7 @@ from campus.schema.tables import lead_follow_ups, students, users
 from campus.web.auth import actor_of, check_csrf
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
 
@@ -58,21 +61,29 @@ def _names(conn: Connection) -> dict[str, str]:
 
 async def lead_list(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
-    pool = request.query_params.get("pool", Pool.LEAD.value)
-    if pool not in {p.value for p in Pool}:
-        pool = Pool.LEAD.value
-    search = request.query_params.get("q", "").strip()
+    view = list_view(request, LEAD_SORTS, "created",
+                     filters={"pool": [p.value for p in Pool], "channel": [c.value for c in CHANNEL_LABELS],
+                              "consultant": None})
+    if "pool" not in view.filters:
+        view = replace(view, filters={"pool": Pool.LEAD.value, **view.filters})
+    pool = view.filters["pool"]
 
     def read(conn: Connection) -> tuple[Any, ...]:
         return (pool_counts(conn, node.config.campus_id, viewer),
-                *list_leads(conn, node.config.campus_id, 200, 0, viewer, pool=pool, query=search or None),
-                _names(conn))
+                *list_leads(conn, node.config.campus_id, view.limit, view.offset, viewer, pool=pool,
+                            query=view.q or None, sort=view.sort, descending=view.descending,
+                            channel=view.filters.get("channel"), consultant_id=view.filters.get("consultant")),
+                _names(conn), active_consultants(conn, node.config.campus_id))
 
-    counts, total, rows, names = await node.query(read)
-    tabs = [{"pool": p.value, "label": _(POOL_LABELS[p]), "count": counts.get(p.value, 0)} for p in Pool]
-    return render(TEMPLATES, request, "leads.html", {"app_title": node.config.campus_name, "tabs": tabs,
-                                                    "pool": pool, "leads": rows, "total": total, "q": search,
-                                                    "names": names, **_labels()})
+    counts, total, rows, names, consultants = await node.query(read)
+    tabs = [{"pool": p.value, "label": _(POOL_LABELS[p]), "count": counts.get(p.value, 0),
+             "url": view.url(pool=p.value)} for p in Pool]
+    labels = _labels()
+    return render(TEMPLATES, request, "leads.html", {
+        "app_title": node.config.campus_name, "tabs": tabs, "pool": pool, "leads": rows, "total": total,
+        "q": view.q, "view": view, "names": names,
+        "channel_choices": sorted(labels["channel_labels"].items(), key=lambda item: item[1]),
+        "consultant_choices": [(c, names.get(c, c)) for c in consultants], **labels})
 
 
 async def lead_detail(request: Request) -> Response:

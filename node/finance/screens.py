@@ -18,7 +18,7 @@ from campus.node.finance import use_cases as cases
 from campus.node.finance.api import ChangeIn, ContractIn, DepositIn, PaymentIn, StudentIn
 from campus.node.finance.contracts import contract_view, contracts_of
 from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits
-from campus.node.finance.students import get_student, list_students, present_student
+from campus.node.finance.students import STUDENT_SORTS, Status, get_student, list_students, present_student
 from campus.node.screens import TEMPLATES
 from campus.schema.context import CampusContext
 from campus.schema.errors import DomainError, Invalid
@@ -27,6 +27,7 @@ from campus.schema.tables import campuses, payments, students
 from campus.web.auth import actor_of, check_csrf
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.prices.store import price_list
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
@@ -51,11 +52,13 @@ def form_hours_x100(text: str, field: str) -> int:
 
 async def student_list(request: Request) -> Response:
     node = request.app.state.node
-    search = request.query_params.get("q", "").strip()
-    total, rows = await node.query(list_students, node.config.campus_id, 200, 0, search or None)
+    view = list_view(request, STUDENT_SORTS, "created", filters={"status": [s.value for s in Status]})
+    total, rows = await node.query(list_students, node.config.campus_id, view.limit, view.offset, view.q or None,
+                                   view.filters.get("status"), view.sort, view.descending)
     viewer = request.state.principal
     return render(TEMPLATES, request, "students.html", {
-        "app_title": node.config.campus_name, "q": search, "total": total,
+        "app_title": node.config.campus_name, "q": view.q, "total": total, "view": view,
+        "status_choices": [(s.value, _(s.value)) for s in Status],
         "students": [present_student(r, viewer, node.config.campus_id) for r in rows]})
 
 

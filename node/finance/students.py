@@ -101,12 +101,23 @@ def present_student(student: dict[str, Any], viewer: Principal, campus_id: str) 
             "guardians": [{**g, "phone": mask_phone(g["phone"])} for g in student.get("guardians", [])]}
 
 
+STUDENT_SORTS = {"created": students.c.created_at, "number": students.c.number, "name": students.c.name,
+                 "grade": students.c.grade, "status": students.c.status}
+
+
 def list_students(conn: Connection, campus_id: str, limit: int, offset: int, query: str | None = None,
-                  status: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+                  status: str | None = None, sort: str = "created", descending: bool = True,
+                  grade: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """This campus's students, optionally by status, grade or a name/phone/number search, in the
+    order of one of ``STUDENT_SORTS``."""
     where = (students.c.home_campus_id == campus_id) & students.c.deleted.is_(False)
     if status:
         where &= students.c.status == status
-    return search_page(conn, students, where, query, limit, offset)
+    if grade:
+        where &= students.c.grade == grade
+    column = STUDENT_SORTS.get(sort, students.c.created_at)
+    return search_page(conn, students, where, query, limit, offset,
+                       order=[column.desc() if descending else column.asc()])
 
 
 def move_status(uow: UnitOfWork, student_id: str, move: str) -> dict[str, Any]:

@@ -61,3 +61,18 @@ def test_the_index_follows_an_edit_and_a_row_written_outside_the_use_cases(node_
         assert conn.execute(select(leads.c.id).where(matching(conn, leads, "1111"))).scalars().all() == []
         assert conn.execute(select(leads.c.id).where(matching(conn, leads, "思远 2222"))).scalars().all() == ["l-sync"]
         assert conn.execute(select(leads.c.id).where(matching(conn, leads, "L-000042"))).scalars().all() == ["l-sync"]
+
+
+def test_a_two_character_name_is_found_inside_a_longer_one_and_a_whole_number_exactly(node_store: NodeStore) -> None:
+    with node_store.write() as conn:
+        for n, name in enumerate(("王小明", "小明", "李明华")):
+            conn.execute(leads.insert().values(id=f"l-{n}", campus_id="c", number=f"BJ01-L-00000{n}", name=name,
+                                               phone=f"1860000000{n}", created_at="2026-12-01T00:00:00Z"))
+    with node_store.read() as conn:
+        def found(query: str) -> list[str]:
+            return sorted(conn.execute(select(leads.c.name).where(matching(conn, leads, query))).scalars())
+
+        assert found("小明") == ["小明", "王小明"]
+        assert found("明华") == ["李明华"]
+        assert found("明") == ["小明", "李明华", "王小明"]
+        assert found("bj01-l-000002") == ["李明华"]

@@ -1,0 +1,73 @@
+"""Staff lists page, sort and filter on the server: the page shows the total and where it is,
+its links change one parameter and keep the others, and a bad parameter falls back to the default."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from starlette.testclient import TestClient
+
+
+def _column(page: str, table: str, cell: int) -> list[str]:
+    body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", row, re.S)[cell]).strip() for row in rows]
+
+
+def _links(page: str, rel: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(rf'<a href="([^"]+)" rel="{rel}"', page)]
+
+
+def test_the_lead_list_pages_sorts_by_name_and_keeps_the_sort_in_its_links(node_client: TestClient) -> None:
+    for k in range(23):
+        made = node_client.post("/api/v1/leads", json={"name": f"学员{k:02d}", "phone": f"139000000{k:02d}",
+                                                       "channel": "douyin" if k % 2 else "baidu"})
+        assert made.status_code == 201, made.text
+
+    first = node_client.get("/leads", params={"sort": "name", "dir": "asc", "size": "20"}).text
+
+    assert _column(first, "leads", 1) == [f"学员{k:02d}" for k in range(20)]
+    assert "共 23 条" in first and "第 1 / 2 页" in first
+    assert _links(first, "next") == ["/leads?pool=lead&sort=name&dir=asc&size=20&page=2"]
+    second = node_client.get(_links(first, "next")[0]).text
+    assert _column(second, "leads", 1) == ["学员20", "学员21", "学员22"]
+    assert _links(second, "prev") == ["/leads?pool=lead&sort=name&dir=asc&size=20"]
+    assert 'aria-sort="ascending"' in second
+
+
+def test_the_lead_list_filters_by_channel_and_search_together(node_client: TestClient) -> None:
+    for k in range(6):
+        node_client.post("/api/v1/leads", json={"name": f"张{k}同学", "phone": f"1380000{k:04d}",
+                                                "channel": "douyin" if k % 2 else "baidu"})
+
+    page = node_client.get("/leads", params={"channel": "douyin", "sort": "number", "dir": "asc"}).text
+    assert _column(page, "leads", 1) == ["张1同学", "张3同学", "张5同学"]
+    assert _column(page, "leads", 3) == ["抖音", "抖音", "抖音"]
+    searched = node_client.get("/leads", params={"channel": "douyin", "q": "0003"}).text
+    assert _column(searched, "leads", 1) == ["张3同学"] and "共 1 条" in searched
+    assert 'name="channel"' in searched and '<option value="douyin" selected>' in searched
+
+
+def test_a_list_given_parameters_it_does_not_offer_shows_its_default_order(node_client: TestClient) -> None:
+    for k in range(3):
+        node_client.post("/api/v1/students", json={"name": f"学生{k}", "phone": f"1370000000{k}"})
+
+    page = node_client.get("/students", params={"sort": "password", "dir": "up", "page": "x", "size": "7",
+                                                "status": "expelled"})
+
+    assert page.status_code == 200
+    assert _column(page.text, "students", 1) == ["学生2", "学生1", "学生0"]
+    assert "共 3 条" in page.text and "第 1 / 1 页" in page.text
+
+
+def test_the_student_list_sorts_by_name_and_filters_by_status(node_client: TestClient) -> None:
+    made = [node_client.post("/api/v1/students", json={"name": name, "phone": f"1370000000{k}"}).json()
+            for k, name in enumerate(("丙", "甲", "乙"))]
+    assert node_client.post(f"/api/v1/students/{made[0]['id']}/admit").status_code == 200
+
+    ordered = node_client.get("/students", params={"sort": "number", "dir": "asc"}).text
+    pending = node_client.get("/students", params={"status": "pending", "sort": "number", "dir": "desc"}).text
+
+    assert _column(ordered, "students", 1) == ["丙", "甲", "乙"]
+    assert _column(pending, "students", 1) == ["乙", "甲"]

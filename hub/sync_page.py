@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from campus.hub.ops import last_backup, sqlite_path
+from campus.schema.backups import backup_state
 from campus.web.auth import guard
 from campus.web.templating import make_templates, render
 from campus.web.usecase import off_loop
@@ -31,11 +33,14 @@ async def sync_page(request: Request) -> Response:
         codes = {c["id"]: c["code"] for c in hub.store.list_campuses()}
         by_code = {code: campus_id for campus_id, code in codes.items()}
         rejections = hub.sync.rejections(by_code.get(campus, campus) if campus else None)
-        return {"status": hub.sync.status(), "rejections": list(reversed(rejections))[:500], "codes": codes}
+        backup = backup_state(last_backup(hub.store)) if sqlite_path(hub.config) else None
+        return {"status": hub.sync.status(), "rejections": list(reversed(rejections))[:500], "codes": codes,
+                "backup": backup}
 
     found = await off_loop(read)
     return render(TEMPLATES, request, "hub_sync.html", {
-        "app_title": "Campus HQ", **found, "campus": campus or "", "key_states": KEY_STATES, "tables": TABLES})
+        "app_title": "Campus HQ", **found, "campus": campus or "", "key_states": KEY_STATES, "tables": TABLES,
+        "backup_every_hours": hub.config.backup_every_hours})
 
 
 def sync_page_routes() -> list[Route]:

@@ -173,7 +173,8 @@ def test_a_new_school_is_set_up_from_the_screens_signs_and_teaches_a_student_and
     assert "未点名" in shown and not page.is_visible("#week-list")
     page.screenshot(path=str(SCREENS / "timetable-desktop.png"), full_page=True)
     page.goto(f"{url}/")
-    assert page.is_visible("#day-figures")
+    figures = page.inner_text("#day-figures")
+    assert "1 · ¥3600.00" in figures and "¥3600.00" in figures and "0 / 1 已确认" in figures  # signed, paid, to teach
     page.screenshot(path=str(SCREENS / "workbench-manager.png"), full_page=True)
 
     phone_context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,  # type: ignore[attr-defined]
@@ -206,6 +207,9 @@ def test_a_new_school_is_set_up_from_the_screens_signs_and_teaches_a_student_and
     assert "剩余 18.50 课时" in page.inner_text("#account-remaining")
     line = page.inner_text("#account-lines tbody tr")
     assert "18.50" in line and "¥3330.00" in line  # 18.5 hours left at ¥180
+    page.goto(f"{url}/")
+    figures = page.inner_text("#day-figures")
+    assert "1 / 1 已确认" in figures and "扣课时\n1.50" in figures
     assert outside == []
     assert [m for m in refused if "Content Security Policy" in m or "Refused" in m] == []
     phone_context.close()

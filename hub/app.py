@@ -128,7 +128,7 @@ def create_app(config: HubConfig) -> Starlette:
     api = build_api()
     jobs = Jobs()
     books = BooksKeeper(store)
-    reports = ReportsKeeper(store)
+    reports = ReportsKeeper(store, config.reports_low_hours_x100)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -9,9 +9,11 @@ from pathlib import Path
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.db import sqlite_url
 from campus.schema.ids import new_id
+from campus.schema.report_rules import ReportSettings
 
 CONFIG_FILE = "campus.toml"
 DEFAULT_PORT = 8000
+REPORTS = ReportSettings()  # the [reports] defaults
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,13 @@ class HubConfig:
     # [server] TLS (uvicorn's own): certificate and key, PEM; session cookies are then Secure
     certfile: str = ""
     keyfile: str = ""
+    # [reports]: the group's dormant window and low-hours line (as a node's [reports]); a changed
+    # low_hours_x100 rebuilds the report roll-ups when the hub starts
+    reports_dormant_days: int = REPORTS.dormant_days
+    reports_low_hours_x100: int = REPORTS.low_hours_x100
+
+    def report_settings(self) -> ReportSettings:
+        return ReportSettings(self.reports_dormant_days, self.reports_low_hours_x100)
 
     @property
     def key_path(self) -> Path:
@@ -49,7 +58,8 @@ class HubConfig:
         if "hub" not in content:
             raise ConfigError(f"{directory / CONFIG_FILE} has no [hub] section: is it a node directory?")
         hub, server, ui, backup = (content.get(k, {}) for k in ("hub", "server", "ui", "backup"))
-        return cls(
+        reports = content.get("reports", {})
+        config = cls(
             directory=directory,
             hub_id=hub["hub_id"],
             secret_key=hub["secret_key"],
@@ -62,7 +72,14 @@ class HubConfig:
             backup_folder=str(backup.get("folder", cls.backup_folder)),
             certfile=str(server.get("certfile", "")),
             keyfile=str(server.get("keyfile", "")),
+            reports_dormant_days=int(reports.get("dormant_days", REPORTS.dormant_days)),
+            reports_low_hours_x100=int(reports.get("low_hours_x100", REPORTS.low_hours_x100)),
         )
+        try:
+            config.report_settings()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return config
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -74,5 +91,6 @@ class HubConfig:
                 "ui": {"default_locale": self.default_locale},
                 "backup": {"every_hours": self.backup_every_hours, "keep": self.backup_keep,
                            "folder": self.backup_folder},
+                "reports": {"dormant_days": self.reports_dormant_days, "low_hours_x100": self.reports_low_hours_x100},
             },
         )

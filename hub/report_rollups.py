@@ -26,7 +26,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from campus.hub.store import HubStore
 from campus.hub.sync import iter_stored_links
 from campus.schema.books.projection import DEFAULT_TIMEZONE
-from campus.schema.report_facts import Facts, campus_facts, local_day, weekday_dim
+from campus.schema.report_facts import LOW_HOURS_X100, Facts, campus_facts, local_day, weekday_dim
 from campus.schema.tables import (
     asset_entries,
     campaigns,
@@ -218,11 +218,13 @@ def _months(first: date, last: date) -> list[str]:
     return months
 
 
-def recompute(store: HubStore, campus_days: Touched, zones: dict[str, str] | None = None) -> int:
+def recompute(store: HubStore, campus_days: Touched, zones: dict[str, str] | None = None,
+              low_hours_x100: int = LOW_HOURS_X100) -> int:
     """Recompute the given days of each campus (read in one snapshot, written in one transaction)."""
     with store.read(snapshot=True) as conn:
         zones = zones or timezones(conn)
-        computed = [(campus_id, first, last, campus_facts(conn, campus_id, zones[campus_id], first, last))
+        computed = [(campus_id, first, last, campus_facts(conn, campus_id, zones[campus_id], first, last,
+                                                          low_hours_x100=low_hours_x100))
                     for campus_id, days in sorted(campus_days.items()) for first, last in spans(days)]
     _write(store, computed)
     return sum((last - first).days + 1 for _c, first, last, _f in computed)
@@ -261,7 +263,7 @@ def history_span(conn: Connection, campus_id: str, zone: str) -> tuple[date, dat
     return date.fromisoformat(min(bounds)) - timedelta(days=1), date.fromisoformat(max(bounds)) + timedelta(days=1)
 
 
-def rebuild_campus(store: HubStore, campus_id: str) -> int:
+def rebuild_campus(store: HubStore, campus_id: str, low_hours_x100: int = LOW_HOURS_X100) -> int:
     """Every day of one campus's history, a span at a time (each span its own transaction)."""
     with store.read() as conn:
         zone = timezones(conn)[campus_id]
@@ -276,7 +278,7 @@ def rebuild_campus(store: HubStore, campus_id: str) -> int:
         next_start = (start.replace(day=1) + timedelta(days=SPAN_DAYS)).replace(day=1)
         end = min(last, next_start - timedelta(days=1))
         with store.read(snapshot=True) as conn:
-            facts = campus_facts(conn, campus_id, zone, start, end)
+            facts = campus_facts(conn, campus_id, zone, start, end, low_hours_x100=low_hours_x100)
         _write(store, [(campus_id, start, end, facts)])
         start = end + timedelta(days=1)
     return (last - first).days + 1
@@ -291,24 +293,39 @@ class ReportsRun:
     days: int = 0
 
 
-class ReportsKeeper:
-    """Brings the report roll-ups up to the merged facts; :meth:`run_once` is the job."""
+SETTINGS_ROW = {"campus_id": "", "period": "settings", "metric": "low_hours_x100", "dim": ""}
 
-    def __init__(self, store: HubStore) -> None:
+
+def built_line(conn: Connection) -> int | None:
+    """The low-hours line the roll-ups were made with (None: never recorded, so the default's)."""
+    rollup = hub_report_rollups.c
+    return conn.execute(select(rollup.value).where(*(getattr(rollup, k) == v for k, v in SETTINGS_ROW.items()))
+                        ).scalar()
+
+
+class ReportsKeeper:
+    """Brings the report roll-ups up to the merged facts; :meth:`run_once` is the job. The roll-ups
+    are made with ``low_hours_x100`` (the hub's ``[reports]``); made with another line, they are
+    rebuilt from scratch on the next run."""
+
+    def __init__(self, store: HubStore, low_hours_x100: int = LOW_HOURS_X100) -> None:
         self.store = store
+        self.low_hours_x100 = low_hours_x100
         self._lock = threading.Lock()
 
     def pending(self, conn: Connection) -> tuple[Touched | None, dict[str, int]]:
-        """The days behind the merged facts (None: everything, on a hub where the keeper never ran)
-        and each node's head to record."""
+        """The days behind the merged facts (None: everything, on a hub where the keeper never ran,
+        or whose roll-ups were made with another low-hours line) and each node's head to record."""
         heads = {row.node_id: int(row.head_seq) for row in conn.execute(select(hub_nodes.c.node_id,
                                                                               hub_nodes.c.head_seq))}
         marks = {row.node_id: int(row.seq) for row in conn.execute(select(hub_report_marks))}
         changed: dict[str, set[str]] = defaultdict(set)
         advanced: dict[str, int] = {}
-        # Never run on this hub (new, or upgraded with history): everything. A node enrolled later
-        # is read from its first change like any other.
-        everything = not marks and any(head > 0 for head in heads.values())
+        # Never run on this hub (new, or upgraded with history), or run with another line: everything.
+        # A node enrolled later is read from its first change like any other.
+        line = built_line(conn)
+        everything = (not marks and any(head > 0 for head in heads.values())) or (
+            bool(marks) and (LOW_HOURS_X100 if line is None else line) != self.low_hours_x100)
         for node_id, head in heads.items():
             mark = marks.get(node_id, 0)
             if everything or node_id not in marks:
@@ -330,21 +347,26 @@ class ReportsKeeper:
             with self.store.read(snapshot=True) as conn:
                 touched, advanced = self.pending(conn)
                 campus_ids = list(conn.execute(select(campuses.c.id)).scalars()) if touched is None else []
+                line = built_line(conn)
             run = ReportsRun()
             if touched is None:
                 for campus_id in campus_ids:
-                    run.days += rebuild_campus(self.store, campus_id)
+                    run.days += rebuild_campus(self.store, campus_id, self.low_hours_x100)
                 run.campuses = len(campus_ids)
             elif touched:
-                run.days = recompute(self.store, touched)
+                run.days = recompute(self.store, touched, low_hours_x100=self.low_hours_x100)
                 run.campuses = len(touched)
-            if advanced:
+            if advanced or line != self.low_hours_x100:
                 with self.store.write() as conn:
                     for node_id, seq in advanced.items():
                         updated = conn.execute(hub_report_marks.update().where(hub_report_marks.c.node_id == node_id)
                                                .values(seq=seq))
                         if updated.rowcount == 0:
                             conn.execute(insert(hub_report_marks).values(node_id=node_id, seq=seq))
+                    if line != self.low_hours_x100:
+                        conn.execute(delete(hub_report_rollups).where(
+                            *(getattr(hub_report_rollups.c, k) == v for k, v in SETTINGS_ROW.items())))
+                        conn.execute(insert(hub_report_rollups).values(**SETTINGS_ROW, value=self.low_hours_x100))
             if run.days:
                 log.info("reports: %d campus(es), %d day(s) recomputed", run.campuses, run.days)
             return run
@@ -357,14 +379,16 @@ class ReportsKeeper:
         return self.run_once()
 
 
-def verify(store: HubStore) -> list[str]:
-    """Every day row that differs from a recompute from scratch (empty when the roll-ups are right)."""
+def verify(store: HubStore, low_hours_x100: int = LOW_HOURS_X100) -> list[str]:
+    """Every day row that differs from a recompute from scratch (empty when the roll-ups are right),
+    by the low-hours line the hub's [reports] sets."""
     problems = []
     with store.read(snapshot=True) as conn:
         zones = timezones(conn)
         for campus_id in conn.execute(select(campuses.c.id)).scalars():
             span = history_span(conn, campus_id, zones[campus_id])
-            wanted: Facts = campus_facts(conn, campus_id, zones[campus_id], *span) if span else {}
+            wanted: Facts = campus_facts(conn, campus_id, zones[campus_id], *span,
+                                         low_hours_x100=low_hours_x100) if span else {}
             held = {(r.period, r.metric, r.dim): int(r.value) for r in conn.execute(
                 select(hub_report_rollups).where(hub_report_rollups.c.campus_id == campus_id,
                                                  func.length(hub_report_rollups.c.period) == 10))}

@@ -19,8 +19,8 @@ from starlette.routing import Route
 from campus.hub.report_rollups import timezones
 from campus.schema.books.projection import DEFAULT_TIMEZONE
 from campus.schema.context import CampusContext
-from campus.schema.report_facts import weekday_dim
-from campus.schema.report_rules import Period, month_period
+from campus.schema.report_facts import dim, local_day, weekday_dim
+from campus.schema.report_rules import Period, ReportSettings, month_period
 from campus.schema.reports import (
     BUILDERS,
     CampusRef,
@@ -35,20 +35,21 @@ from campus.schema.reports import (
     payroll_totals,
     targets_for,
 )
-from campus.schema.tables import hub_report_rollups
+from campus.schema.tables import campaigns, hub_report_rollups
 from campus.web.api import Api
 from campus.web.problems import InvalidInput
 from campus.web.report_pages import ReportSource, register_report_api, report_routes
 from campus.web.usecase import query
 
-MARKETING = ("leads", "funnel", "claims", "signed_fen", "signed_n", "renewed", "cash_fen", "cost_fen")
-OUTPUT = ("consumed_fen", "hours_taught", "hours_scheduled", "roster", "attended", "taught_student", "ran_low",
-          "renewed", "seats_taken", "seats_offered", "refund_fen", "refund_n", "cash_fen")
+# (the output's per-student metrics, taught_student, ran_low and renewed, are counted in the database)
+MARKETING = ("leads", "funnel", "claims", "signed_fen", "signed_n", "cash_fen", "cost_fen")
+OUTPUT = ("consumed_fen", "hours_taught", "hours_scheduled", "roster", "attended", "seats_taken", "seats_offered",
+          "refund_fen", "refund_n", "cash_fen")
 METRICS = {"marketing": MARKETING, "output": OUTPUT,
            "leaderboard": ("claims", "signed_fen", "signed_n", "cash_fen", "consumed_fen", "taught_fen", "leads"),
            "heatmap": ("heat_attend", "heat_lessons"),
            "dashboard": tuple(sorted(set(MARKETING) | set(OUTPUT) | {"taught_fen"}))}
-DORMANT_DAYS = 90
+DORMANT_DAYS = ReportSettings().dormant_days
 
 
 def pieces(period: Period) -> tuple[list[str], list[tuple[str, str]]]:
@@ -106,27 +107,69 @@ def rollup_sums(conn: Connection, period: Period, metrics: Iterable[str], campus
     return {campus_id: dict(values) for campus_id, values in sums.items()}
 
 
-def active_students(conn: Connection, period: Period, campus_ids: list[str] | None) -> dict[str, int]:
-    """Per campus: students who attended in ``period`` (distinct across its months and edge days,
-    counted by the database: a union of index ranges, never the metric's whole history)."""
+def _students(period: Period, metric: str, campus_ids: list[str] | None) -> Any:
+    """``(campus_id, dim)`` of a per-student metric over the period, each pair once: a union of
+    index ranges (its whole months and edge days), never the metric's whole history."""
     rollup = hub_report_rollups.c
     months, spans = pieces(period)
     parts = []
     if months:
-        parts.append(select(rollup.campus_id, rollup.dim).where(*_where(["taught_student"], campus_ids),
+        parts.append(select(rollup.campus_id, rollup.dim).where(*_where([metric], campus_ids),
                                                                  rollup.period.in_(months)))
     for first, last in spans:
         parts.append(select(rollup.campus_id, rollup.dim).where(
-            *_where(["taught_student"], campus_ids), rollup.period >= first, rollup.period <= last,
+            *_where([metric], campus_ids), rollup.period >= first, rollup.period <= last,
             func.length(rollup.period) == 10))
-    seen = union(*parts).subquery() if len(parts) > 1 else parts[0].distinct().subquery()
+    return union(*parts).subquery() if len(parts) > 1 else parts[0].distinct().subquery()
+
+
+def distinct_students(conn: Connection, period: Period, metric: str, campus_ids: list[str] | None) -> dict[str, int]:
+    """Per campus: how many students the metric names in ``period``, counted by the database."""
+    seen = _students(period, metric, campus_ids)
     return {campus_id: int(count) for campus_id, count in conn.execute(
         select(seen.c.campus_id, func.count()).group_by(seen.c.campus_id))}
 
 
+def active_students(conn: Connection, period: Period, campus_ids: list[str] | None) -> dict[str, int]:
+    """Per campus: students who attended in ``period``."""
+    return distinct_students(conn, period, "taught_student", campus_ids)
+
+
+def counted_students(conn: Connection, period: Period, campus_ids: list[str] | None) -> dict[str, dict[str, int]]:
+    """Per campus, the output report's figures of students each counted once (students taught,
+    those whose hours ran low, and those of them who renewed), all counted by the database."""
+    counted: dict[str, dict[str, int]] = defaultdict(dict)
+    for campus_id, count in distinct_students(conn, period, "taught_student", campus_ids).items():
+        counted[campus_id]["students_taught"] = count
+    for campus_id, count in distinct_students(conn, period, "ran_low", campus_ids).items():
+        counted[campus_id]["ran_low"] = count
+    low, renewed = _students(period, "ran_low", campus_ids), _students(period, "renewed", campus_ids)
+    for campus_id, count in conn.execute(
+            select(low.c.campus_id, func.count()).select_from(
+                low.join(renewed, (low.c.campus_id == renewed.c.campus_id) & (low.c.dim == renewed.c.dim)))
+            .group_by(low.c.campus_id)):
+        counted[campus_id]["renewed_after_low"] = int(count)
+    return dict(counted)
+
+
+def group_costs(conn: Connection, period: Period) -> Sums:
+    """The group's own campaigns' costs (made at headquarters, of no one campus) launched in the
+    period, on the day each starts (its creation day at headquarters otherwise): they count in the
+    group's marketing cost and ROI, by channel and campaign, and in no campus's."""
+    made: Sums = defaultdict(int)
+    for row in conn.execute(select(campaigns.c.id, campaigns.c.channel, campaigns.c.cost_fen, campaigns.c.created_at,
+                                   campaigns.c.starts_on).where(campaigns.c.campus_id.is_(None),
+                                                                campaigns.c.deleted.is_(False))):
+        launched = row.starts_on or local_day(row.created_at, DEFAULT_TIMEZONE)
+        if period.first.isoformat() <= launched <= period.last.isoformat() and row.cost_fen:
+            made[("cost_fen", dim(row.channel, row.id))] += int(row.cost_fen)
+    return dict(made)
+
+
 def group_report(conn: Connection, name: str, period: Period, compare: bool = False, campus_id: str | None = None,
                  dormant_days: int = DORMANT_DAYS) -> dict[str, Any]:
-    """Report ``name`` of the group (``campus_id`` None: every campus and the total) or one campus."""
+    """Report ``name`` of the group (``campus_id`` None: every campus and the total) or one campus;
+    ``dormant_days`` is the hub's ``[reports]`` (the roll-ups hold its low-hours line)."""
     if name == "dashboard":
         period = month_period(period.first.year, period.first.month)
     every = campus_refs(conn)
@@ -140,6 +183,10 @@ def group_report(conn: Connection, name: str, period: Period, compare: bool = Fa
     if compare and name != "heatmap":
         inputs.previous = period.previous()
         inputs.previous_sums = rollup_sums(conn, inputs.previous, metrics, scope)
+    if campus_id is None and name in ("marketing", "dashboard"):
+        inputs.group_costs = group_costs(conn, period)
+        if inputs.previous is not None:
+            inputs.previous_group_costs = group_costs(conn, inputs.previous)
     if name in ("output", "dashboard"):
         for which, span in (("", period), ("previous_", inputs.previous)):
             if span is None:
@@ -147,6 +194,7 @@ def group_report(conn: Connection, name: str, period: Period, compare: bool = Fa
             window, lookback = dormant_window(span, dormant_days), lookback_window(span, dormant_days)
             getattr(inputs, f"{which}active").update(active_students(conn, window, scope))
             getattr(inputs, f"{which}ever").update(active_students(conn, lookback, scope))
+            setattr(inputs, f"{which}counted", counted_students(conn, span, scope))
             getattr(inputs, f"{which}payroll").update(payroll_totals(conn, ids, span))
         inputs.at_risk = at_risk_for(conn, ids)
     if name == "dashboard":
@@ -166,7 +214,7 @@ async def _build(request: Request, name: str, period: Period, compare: bool, cam
     hub = request.app.state.hub
     if campus_id is not None:
         _known_campus(request, campus_id)
-    return await query(hub.store, group_report, name, period, compare, campus_id)
+    return await query(hub.store, group_report, name, period, compare, campus_id, hub.config.reports_dormant_days)
 
 
 def _known_campus(request: Request, campus_id: str | None) -> str:

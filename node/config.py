@@ -13,6 +13,7 @@ from campus.node.risk.rules import RiskSettings, Rule
 from campus.node.service.tickets import ServiceSettings
 from campus.schema.config import ConfigError, load_toml, write_toml
 from campus.schema.ids import new_id, validate_campus_code
+from campus.schema.report_rules import ReportSettings
 
 CONFIG_FILE = "campus.toml"
 DEFAULT_PORT = 8100
@@ -20,6 +21,7 @@ RISK = RiskSettings()  # the [risk] defaults
 SERVICE = ServiceSettings()  # the [service] defaults
 NOTIFY = NotifySettings()  # the [notify] defaults
 PORTAL = PortalSettings()  # the [portal] defaults
+REPORTS = ReportSettings()  # the [reports] defaults
 SMS_ADAPTERS = ("file", "off")
 
 
@@ -77,6 +79,10 @@ class NodeConfig:
     # hour consumed yet) and after (local rules, e.g. Tianjin: 5 and 15)
     refund_days_before_start: int = 5
     refund_days_after_start: int = 15
+    # [reports]: no attended lesson for dormant_days makes a student dormant; a student whose hours
+    # here fall to low_hours_x100 (hundredths) or fewer has run low (the renewal rate's denominator)
+    reports_dormant_days: int = REPORTS.dormant_days
+    reports_low_hours_x100: int = REPORTS.low_hours_x100
     # [backup]: taken by the serving node every so many hours (0: never), the newest `keep` kept,
     # in `folder` (relative to the directory, or absolute: best on another disk)
     backup_every_hours: int = 24
@@ -181,6 +187,9 @@ class NodeConfig:
                               self.portal_codes_per_hour, self.portal_max_failures, self.portal_lock_minutes,
                               code_key=f"{self.secret_key}/portal-codes")
 
+    def report_settings(self) -> ReportSettings:
+        return ReportSettings(self.reports_dormant_days, self.reports_low_hours_x100)
+
     def service_settings(self) -> ServiceSettings:
         return ServiceSettings(self.service_question_hours, self.service_complaint_hours,
                                self.service_request_hours, self.service_low_rating)
@@ -230,6 +239,7 @@ class NodeConfig:
             config.service_settings()
             config.notify_settings()
             config.portal_settings()
+            config.report_settings()
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         return config
@@ -284,6 +294,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "devices_command_timeout_seconds", "devices_people_sync_seconds")},
     "refund_days_before_start": ("refunds", "payout_days_before_start"),
     "refund_days_after_start": ("refunds", "payout_days_after_start"),
+    "reports_dormant_days": ("reports", "dormant_days"), "reports_low_hours_x100": ("reports", "low_hours_x100"),
     "backup_every_hours": ("backup", "every_hours"), "backup_keep": ("backup", "keep"),
     "backup_folder": ("backup", "folder"),
     "certfile": ("server", "certfile"), "keyfile": ("server", "keyfile"), "ca_file": ("sync", "ca_file"),

@@ -14,6 +14,7 @@ from campus.node.risk.rules import RiskSettings
 from campus.node.service.tickets import ServiceSettings
 from campus.node.teaching.attendance import TeachingSettings
 from campus.schema.context import CampusContext, Clock, system_clock
+from campus.schema.report_rules import ReportSettings
 from campus.web.usecase import Batches, Work
 
 
@@ -27,6 +28,7 @@ class NodeContext(CampusContext):
     service: ServiceSettings = field(default_factory=ServiceSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     portal: PortalSettings = field(default_factory=PortalSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def expiry_policy(self) -> str:
@@ -44,7 +46,7 @@ class NodeContext(CampusContext):
                    risk=config.risk_settings(),
                    refunds=RefundSettings(config.refund_days_before_start, config.refund_days_after_start),
                    service=config.service_settings(), notify=config.notify_settings(),
-                   portal=config.portal_settings())
+                   portal=config.portal_settings(), reports=config.report_settings())
 
 
 NodeWork = Work[NodeContext]  # what a node's use case works with: its context carries the settings

@@ -30,7 +30,7 @@ roster             (none)                          students on lessons whose att
 attended           (none)                          of those, present, late or extra
 taught_student     student                         lessons the student attended
 ran_low            student                         1 on the day a lesson took the student's hours at
-                                                   this campus to LOW_HOURS_X100 or less
+                                                   this campus to [reports] low_hours_x100 or less
 seats_taken        (none)                          students on lessons of classes with a capacity
 seats_offered      (none)                          those lessons' capacity
 refund_fen         category|reason|stage           refunds paid (at the contract's campus)
@@ -52,6 +52,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select, union_all
 
+from campus.schema.report_rules import ReportSettings
 from campus.schema.tables import (
     asset_entries,
     attendance_confirmations,
@@ -73,7 +74,7 @@ from campus.schema.times import local_days_utc
 
 Facts = dict[tuple[str, str, str], int]  # (YYYY-MM-DD, metric, dimension) → value
 
-LOW_HOURS_X100 = 1000  # "hours ran low": 10 lesson hours or fewer left (the renewal rate's denominator)
+LOW_HOURS_X100 = ReportSettings().low_hours_x100  # "hours ran low": 10 lesson hours or fewer left, by default
 ATTENDED = frozenset({"present", "late", "extra"})
 STAGE_POOLS = {"private": "claimed", "invited": "invited", "deposit": "deposit", "signed": "signed"}
 CHUNK = 500
@@ -125,8 +126,9 @@ def _chunks(items: Collection[Any]) -> Iterator[list[Any]]:
 
 
 def campus_facts(conn: Connection, campus_id: str, timezone: str, first: date, last: date,
-                 groups: Collection[str] = ALL_GROUPS) -> Facts:
-    """The facts of ``campus_id`` on its local days ``first``..``last``."""
+                 groups: Collection[str] = ALL_GROUPS, low_hours_x100: int = LOW_HOURS_X100) -> Facts:
+    """The facts of ``campus_id`` on its local days ``first``..``last`` (``low_hours_x100``: the
+    line below which a student's hours have run low, ``[reports] low_hours_x100``)."""
     lo, hi = local_days_utc(first, last, timezone)
     facts: Facts = defaultdict(int)
     if MARKETING in groups:
@@ -136,7 +138,7 @@ def campus_facts(conn: Connection, campus_id: str, timezone: str, first: date, l
     if MONEY in groups:
         _money(conn, campus_id, timezone, lo, hi, facts)
     if RAN_LOW in groups:
-        _ran_low(conn, campus_id, timezone, lo, hi, facts)
+        _ran_low(conn, campus_id, timezone, lo, hi, facts, low_hours_x100)
     return {key: value for key, value in facts.items() if value}
 
 
@@ -306,7 +308,8 @@ def _money(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, facts: F
         facts[(day, "refund_n", key)] += 1
 
 
-def _ran_low(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, facts: Facts) -> None:
+def _ran_low(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, facts: Facts,
+             low_hours_x100: int = LOW_HOURS_X100) -> None:
     # The hours each consuming student had left here when the span began (summed by the database
     # over their own ledger), then their entries in the span one by one.
     in_span = [row for row in conn.execute(select(
@@ -325,7 +328,7 @@ def _ran_low(conn: Connection, campus_id: str, tz: str, lo: str, hi: str, facts:
     for entry in sorted((row for row in in_span if row.student_id in consuming), key=lambda e: (e.at, e.id)):
         before = left[entry.student_id]
         left[entry.student_id] = before + int(entry.hours_x100)
-        if entry.kind == "consumed" and before > LOW_HOURS_X100 >= left[entry.student_id]:
+        if entry.kind == "consumed" and before > low_hours_x100 >= left[entry.student_id]:
             facts[(local_day(entry.at, tz), "ran_low", dim(entry.student_id))] = 1
 
 

@@ -20,6 +20,22 @@ GRAINS = ("day", "week", "month", "range")
 FUNNEL_STAGES = ("new", "claimed", "invited", "deposit", "signed")
 
 
+@dataclass(frozen=True)
+class ReportSettings:
+    """``[reports]`` of campus.toml (a node's for its campus, the hub's for the group): a student
+    with no attended lesson for ``dormant_days`` is dormant; a student whose hours at a campus fall
+    to ``low_hours_x100`` (hundredths) or fewer has "run low" (the renewal rate's denominator)."""
+
+    dormant_days: int = 90
+    low_hours_x100: int = 1000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.dormant_days <= 366:
+            raise ValueError("[reports] dormant_days must be 1 to 366")
+        if not 0 <= self.low_hours_x100 <= 1_000_000:
+            raise ValueError("[reports] low_hours_x100 must be 0 to 1000000 (hundredths of an hour)")
+
+
 class BadPeriod(Invalid):
     """A period the report cannot read: names the query parameter at fault (422)."""
 

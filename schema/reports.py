@@ -27,6 +27,7 @@ from campus.schema.refund_report import students_at_risk
 from campus.schema.report_rules import (
     FUNNEL_STAGES,
     Period,
+    ReportSettings,
     change_bp,
     completion,
     funnel,
@@ -54,7 +55,8 @@ REFUND_STAGE_LABELS = {"new": "New signing", "continuing": "Continuing (renewal)
 REASON_LABELS = {"school": "School's reason", "customer": "Customer's reason", "other": "Other reason"}
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HOURS = range(7, 23)  # the heatmap's columns: 07:00 to 22:00
-DORMANT_DAYS = 90  # no attended lesson for this many days, having attended in as many before: dormant
+# no attended lesson for this many days, having attended in as many before: dormant ([reports] dormant_days)
+DORMANT_DAYS = ReportSettings().dormant_days
 
 
 # --- what a report is built from -------------------------------------------------------------------
@@ -90,6 +92,12 @@ class Inputs:
     rooms: dict[str, str] = field(default_factory=dict)
     dormant_days: int = DORMANT_DAYS
     base_path: str = "/reports"
+    # per campus, figures of students counted once however many days they appear on, when the
+    # caller counted them itself (the hub, in its database): students_taught, ran_low, renewed_after_low
+    counted: dict[str, dict[str, int]] | None = None
+    previous_counted: dict[str, dict[str, int]] | None = None
+    group_costs: Sums = field(default_factory=dict)  # the group's own (headquarters') marketing costs
+    previous_group_costs: Sums = field(default_factory=dict)
 
 
 def dormant_window(period: Period, days: int = DORMANT_DAYS) -> Period:
@@ -145,9 +153,13 @@ def marketing_numbers(s: Sums) -> dict[str, int]:
             "cost_fen": metric_sum(s, "cost_fen")}
 
 
-def output_numbers(s: Sums, active: int, ever: int, payroll_fen: int, at_risk: list[dict[str, Any]]) -> dict[str, int]:
+COUNTED = ("students_taught", "ran_low", "renewed_after_low")  # students, each counted once
+
+
+def output_numbers(s: Sums, active: int, ever: int, payroll_fen: int, at_risk: list[dict[str, Any]],
+                   counted: Mapping[str, int] | None = None) -> dict[str, int]:
     low = dims_of(s, "ran_low")
-    return {"consumed_fen": metric_sum(s, "consumed_fen"), "hours_taught": metric_sum(s, "hours_taught"),
+    numbers = {"consumed_fen": metric_sum(s, "consumed_fen"), "hours_taught": metric_sum(s, "hours_taught"),
             "hours_scheduled": metric_sum(s, "hours_scheduled"), "students_taught": len(dims_of(s, "taught_student")),
             "roster": metric_sum(s, "roster"), "attended": metric_sum(s, "attended"), "ran_low": len(low),
             "renewed_after_low": len(low & dims_of(s, "renewed")), "seats_taken": metric_sum(s, "seats_taken"),
@@ -155,6 +167,9 @@ def output_numbers(s: Sums, active: int, ever: int, payroll_fen: int, at_risk: l
             "refund_fen": metric_sum(s, "refund_fen"), "refund_n": metric_sum(s, "refund_n"),
             "cash_fen": metric_sum(s, "cash_fen"), "payroll_fen": payroll_fen, "at_risk": len(at_risk),
             "at_risk_fen": sum(r["remaining_value_fen"] for r in at_risk)}
+    if counted is not None:
+        numbers.update({key: counted.get(key, 0) for key in COUNTED})
+    return numbers
 
 
 RATES: dict[str, tuple[str, str, Callable[[int, int], int | None]]] = {
@@ -251,12 +266,14 @@ def _stage_is(stage: str) -> Callable[[list[str]], bool]:
 def marketing_report(inputs: Inputs) -> dict[str, Any]:
     per_campus = {c.id: marketing_numbers(inputs.sums.get(c.id, {})) for c in inputs.campuses}
     zero = marketing_numbers({})  # a group of no campus yet still has every figure
-    total = with_rates(add_numbers([zero, *per_campus.values()]))
+    # the group's own campaigns cost the group, in its total and its channels and campaigns, no campus
+    total = with_rates(add_numbers([zero, *per_campus.values(), marketing_numbers(inputs.group_costs)]))
     before = None
     if inputs.previous_sums is not None:
         before = with_rates(add_numbers([zero, *(marketing_numbers(inputs.previous_sums.get(c.id, {}))
-                                                 for c in inputs.campuses)]))
-    s = merged(inputs.sums.get(c.id, {}) for c in inputs.campuses)
+                                                 for c in inputs.campuses),
+                                         marketing_numbers(inputs.previous_group_costs)]))
+    s = merged([*(inputs.sums.get(c.id, {}) for c in inputs.campuses), inputs.group_costs])
     leads_by_channel = by_part(s, "leads", 0)
     stages = {stage: by_part(s, "funnel", 1, _stage_is(stage)) for stage in FUNNEL_STAGES[1:]}
     signed_by_channel = by_part(s, "signed_fen", 2)
@@ -337,21 +354,25 @@ def marketing_report(inputs: Inputs) -> dict[str, Any]:
 
 
 def _output_per_campus(inputs: Inputs, sums: Mapping[str, Sums], active: Mapping[str, int], ever: Mapping[str, int],
-                       payroll: Mapping[str, int], with_risk: bool) -> dict[str, dict[str, int]]:
+                       payroll: Mapping[str, int], with_risk: bool,
+                       counted: Mapping[str, Mapping[str, int]] | None) -> dict[str, dict[str, int]]:
     return {c.id: output_numbers(sums.get(c.id, {}), active.get(c.id, 0), ever.get(c.id, 0), payroll.get(c.id, 0),
-                                 [r for r in inputs.at_risk if r["campus_id"] == c.id] if with_risk else [])
+                                 [r for r in inputs.at_risk if r["campus_id"] == c.id] if with_risk else [],
+                                 None if counted is None else counted.get(c.id, {}))
             for c in inputs.campuses}
 
 
 def output_report(inputs: Inputs) -> dict[str, Any]:
-    per_campus = _output_per_campus(inputs, inputs.sums, inputs.active, inputs.ever, inputs.payroll, True)
+    per_campus = _output_per_campus(inputs, inputs.sums, inputs.active, inputs.ever, inputs.payroll, True,
+                                    inputs.counted)
     zero = output_numbers({}, 0, 0, 0, [])
     total = with_rates(add_numbers([zero, *per_campus.values()]))
     before = None
     if inputs.previous_sums is not None:
         before = with_rates(add_numbers([zero, *_output_per_campus(inputs, inputs.previous_sums,
                                                                    inputs.previous_active, inputs.previous_ever,
-                                                                   inputs.previous_payroll, True).values()]))
+                                                                   inputs.previous_payroll, True,
+                                                                   inputs.previous_counted).values()]))
     teacher_rows = []
     for c in inputs.campuses:
         cs = inputs.sums.get(c.id, {})

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from campus.node.reports.queries import campus_report
 from campus.schema.context import CampusContext
 from campus.schema.report_rules import Period
-from campus.schema.reports import DORMANT_DAYS
 from campus.web.api import Api
 from campus.web.problems import InvalidInput
 from campus.web.report_pages import ReportSource, register_report_api
@@ -21,7 +20,8 @@ async def _build(request: Request, name: str, period: Period, compare: bool, cam
     node = request.app.state.node
     _own_campus(request, campus_id)
     principal = request.state.principal
-    report = await node.query(campus_report, node.ctx, name, period, compare, principal.user_id, DORMANT_DAYS)
+    report = await node.query(campus_report, node.ctx, name, period, compare, principal.user_id,
+                              node.ctx.reports)
     if name == "dashboard" and not principal.can("reports.read", node.ctx.id):
         # a consultant or academic advisor: their own targets, not the campus's figures
         report["figures"] = report["own_figures"]

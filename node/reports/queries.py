@@ -17,7 +17,7 @@ from campus.schema.report_facts import (
     last_attended,
     sum_over_days,
 )
-from campus.schema.report_rules import Period, month_period
+from campus.schema.report_rules import Period, ReportSettings, month_period
 from campus.schema.reports import (
     BUILDERS,
     CampusRef,
@@ -36,24 +36,28 @@ GROUPS = {"marketing": {MARKETING}, "output": {MARKETING, TEACHING, MONEY, RAN_L
           "leaderboard": {MARKETING, MONEY}, "heatmap": {TEACHING}, "dashboard": {MARKETING, TEACHING, MONEY, RAN_LOW}}
 
 
-def _sums(conn: Connection, ctx: CampusContext, period: Period, groups: set[str]) -> dict[str, Any]:
-    facts = campus_facts(conn, ctx.id, ctx.timezone, period.first, period.last, groups)
+def _sums(conn: Connection, ctx: CampusContext, period: Period, groups: set[str], low_hours_x100: int
+          ) -> dict[str, Any]:
+    facts = campus_facts(conn, ctx.id, ctx.timezone, period.first, period.last, groups, low_hours_x100)
     return {ctx.id: sum_over_days(facts.items())}
 
 
 def campus_report(conn: Connection, ctx: CampusContext, name: str, period: Period, compare: bool = False,
-                  viewer: str | None = None, dormant_days: int = 90) -> dict[str, Any]:
-    """Report ``name`` of the campus for ``period`` (and the period before it, with ``compare``)."""
+                  viewer: str | None = None, settings: ReportSettings | None = None) -> dict[str, Any]:
+    """Report ``name`` of the campus for ``period`` (and the period before it, with ``compare``), by
+    the campus's ``[reports]`` settings (the defaults when None)."""
+    settings = settings or ReportSettings()
+    dormant_days, low_hours = settings.dormant_days, settings.low_hours_x100
     if name == "dashboard":
         period = month_period(period.first.year, period.first.month)
     groups = GROUPS[name]
     users, campaigns, rooms = names(conn, [ctx.id])
     inputs = Inputs(period=period, campuses=[CampusRef(ctx.id, ctx.code, ctx.name or ctx.code)],
-                    sums=_sums(conn, ctx, period, groups), users=users, campaigns=campaigns, rooms=rooms,
+                    sums=_sums(conn, ctx, period, groups, low_hours), users=users, campaigns=campaigns, rooms=rooms,
                     dormant_days=dormant_days)
     if compare and name != "heatmap":
         inputs.previous = period.previous()
-        inputs.previous_sums = _sums(conn, ctx, inputs.previous, groups)
+        inputs.previous_sums = _sums(conn, ctx, inputs.previous, groups, low_hours)
     if name in ("output", "dashboard"):
         for which, span in (("", period), ("previous_", inputs.previous)):
             if span is None:

@@ -8,9 +8,13 @@ import re
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from campus.hub.app import create_app as create_app_of_hub
+from campus.hub.config import HubConfig
+from campus.node.app import create_app as create_app_of_node
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
 from campus.schema.tables import audit_events
+from tests.conftest import sign_in
 
 
 def _csrf(client: TestClient, path: str) -> str:
@@ -122,3 +126,32 @@ def test_only_who_may_manage_prices_can_add_a_product(node_client: TestClient) -
         "csrf_token": token, "code": "MATH8", "name": "初二数学", "price_item_id": item_id, "hours": "10"})
     assert refused.status_code == 403
     assert node_client.get("/api/v1/price-list").json()["products"] == []
+
+
+def test_headquarters_adds_a_product_on_the_hubs_price_list_screen(hub_config: HubConfig) -> None:
+    with TestClient(create_app_of_hub(hub_config), raise_server_exceptions=False) as client:
+        sign_in(client)
+        item_id = _price(client)
+        saved = client.post("/price-list/products", data={
+            "csrf_token": _csrf(client, "/price-list"), "code": "ENG-40", "name": "英语 40 课时",
+            "price_item_id": item_id, "hours": "40", "gift_hours": "4"})
+        products = client.get("/api/v1/price-list").json()["products"]
+
+    assert "已保存课时包 ENG-40" in saved.text
+    assert [(p["code"], p["hours_x100"], p["gift_hours_x100"]) for p in products] == [("ENG-40", 4000, 400)]
+    assert "¥7220.00" in _products_table(saved.text)  # 40 h at ¥180.50; the gift hours are free
+
+
+def test_a_campus_enrolled_with_a_hub_shows_products_but_no_form_and_refuses_a_posted_one(
+        node_config: NodeConfig) -> None:
+    app = create_app_of_node(node_config)
+    app.state.manages_price_list = False  # as create_app sets it for a node with a hub: the list is kept at HQ
+    with TestClient(app, raise_server_exceptions=False) as client:
+        sign_in(client)
+        page = client.get("/price-list")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        refused = client.post("/price-list/products", data={"csrf_token": token, "code": "MATH8", "name": "初二数学",
+                                                             "price_item_id": "x", "hours": "10"})
+
+    assert page.status_code == 200 and 'id="products"' in page.text and 'id="product-form"' not in page.text
+    assert "flash-error" in refused.text and "本校区已接入总部：价目表由总部维护" in refused.text

@@ -87,12 +87,14 @@ def test_a_new_school_is_set_up_from_the_screens_signs_and_teaches_a_student_and
     page.fill("#room-capacity", "12")
     page.click("#room-form button[type=submit]")
     assert _flash(page) == "已添加教室 201 教室"
+    page.screenshot(path=str(SCREENS / "setup-rooms.png"))
     page.goto(f"{url}/courses")
     page.fill("#course-name", "初二数学提高")
     page.fill("#course-hours", "1.5")
     page.select_option("#course-item", index=1)
     page.click("#course-form button[type=submit]")
     assert _flash(page) == "已添加课程 初二数学提高"
+    page.screenshot(path=str(SCREENS / "setup-courses.png"))
     page.goto(f"{url}/classes")
     page.fill("#class-name", "初二数学周末班")
     page.select_option("#class-category", "regular")
@@ -214,7 +216,7 @@ def test_a_new_school_is_set_up_from_the_screens_signs_and_teaches_a_student_and
     assert [m for m in refused if "Content Security Policy" in m or "Refused" in m] == []
     phone_context.close()
     page.close()
-    for name in ("setup-price-list", "setup-contract-paid", "setup-classes", "setup-schedule-preview", "setup-class",
+    for name in ("setup-price-list", "setup-rooms", "setup-courses", "setup-contract-paid", "setup-classes", "setup-schedule-preview", "setup-class",
                  "timetable-desktop", "workbench-manager", "workbench-teacher-phone", "timetable-phone",
                  "roll-call-phone"):
         assert (SCREENS / f"{name}.png").stat().st_size > 10_000, name

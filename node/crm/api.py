@@ -15,6 +15,7 @@ from campus.node.crm.leads import FollowUpChannel, get_lead, list_leads, present
 from campus.node.crm.moves import lead_history_of
 from campus.node.crm.pools import Move, Pool
 from campus.node.crm.reminders import reminders_for
+from campus.node.privacy import audit_lead_view
 from campus.node.refunds.queries import refund_reminders
 from campus.node.risk.queries import risk_reminders
 from campus.node.teaching.alerts import teaching_reminders
@@ -153,5 +154,7 @@ def register(api: Api) -> None:
     @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"])
     async def show(request: Request) -> Response:
         node = request.app.state.node
-        return json_response(await node.query(get_lead, request.path_params["lead_id"], request.state.principal,
-                                              node.config.campus_id))
+        lead = await node.query(get_lead, request.path_params["lead_id"], request.state.principal,
+                                node.config.campus_id)
+        await audit_lead_view(request, lead)
+        return json_response(lead)

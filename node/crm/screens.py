@@ -27,6 +27,7 @@ from campus.node.crm.pools import Move, Pool, allowed_moves
 from campus.node.finance import use_cases as money
 from campus.node.finance.payments import FUND_ACCOUNTS
 from campus.node.finance.screens import FUND_LABELS, deposit_form
+from campus.node.privacy import audit_lead_view
 from campus.node.screens import TEMPLATES
 from campus.schema.errors import Invalid
 from campus.schema.tables import lead_follow_ups, students, users
@@ -101,6 +102,7 @@ async def lead_detail(request: Request) -> Response:
                 campaign_choices(conn, campus_id))
 
     lead, history, follow_ups, student_id, consultants, names, campaigns = await node.query(read)
+    await audit_lead_view(request, lead)
     # A deposit and a signing move the lead as a side effect of taking the money or admitting the
     # student; the screen offers those instead of bare moves.
     allowed = allowed_moves(Pool(lead["pool"]))

@@ -15,6 +15,7 @@ from campus.node.finance import use_cases as cases
 from campus.node.finance.contracts import ChangeKind, LineSpec, contract_view, contracts_of, schedulable
 from campus.node.finance.payments import get_payment
 from campus.node.finance.students import STATUS_MOVES, Status, get_student, list_students, present_student
+from campus.node.privacy import audit_student_view
 from campus.schema.books.chart import FundAccount
 from campus.web.api import Api, Input, json_response, page_params, parse_body
 from campus.web.problems import InvalidInput, Problem
@@ -128,6 +129,7 @@ def register(api: Api) -> None:
                     "device_pin": device_pin(conn, node.config.campus_id, student["id"])}  # on the terminals
 
         student = await node.query(read)
+        await audit_student_view(request, student)
         return json_response(present_student(student, request.state.principal, node.config.campus_id))
 
     @api.route("/students/{student_id}/account", "GET",

@@ -123,6 +123,7 @@ AUDITED_ACTIONS = {
     "attendance_confirmed": "Attendance confirmed",
     "attendance_changed": "Attendance corrected",
     "personal_data_exported": "Personal data exported",
+    "personal_data_viewed": "Personal data viewed in full",
     "price_changed": "Price changed",
     "books_month_closed": "Month closed",
     "journal_entry_posted": "Journal entry posted",

@@ -19,6 +19,7 @@ from campus.node.finance.api import ChangeIn, ContractIn, DepositIn, PaymentIn, 
 from campus.node.finance.contracts import contract_view, contracts_of
 from campus.node.finance.payments import FUND_ACCOUNTS, get_payment, open_deposits
 from campus.node.finance.students import STUDENT_SORTS, Status, get_student, list_students, present_student
+from campus.node.privacy import audit_student_view
 from campus.node.screens import TEMPLATES
 from campus.schema.context import CampusContext
 from campus.schema.errors import DomainError, Invalid
@@ -97,6 +98,7 @@ async def student_detail(request: Request) -> Response:
                 open_deposits(conn, student_id, student["lead_id"]), price_list(conn))
 
     student, account, contracts, deposits, listing = await node.query(read)
+    await audit_student_view(request, student)
     # The check-in card: a kiosk's scanner reads the student number from this code.
     card = Markup(segno.make(student["number"], error="m").svg_inline(scale=4, title=student["number"]))
     return render(TEMPLATES, request, "student_detail.html", {

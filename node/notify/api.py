@@ -9,7 +9,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from campus.node.notify import queries
+from campus.node.notify import marketing, queries
 from campus.node.notify import use_cases as cases
 from campus.node.notify.templates import KINDS
 from campus.schema.errors import NotFound
@@ -18,7 +18,7 @@ from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
 
 KindName = Literal["receipt_issued", "ticket_reply", "birthday", "lesson_reminder", "low_hours",
-                   "contract_expiring", "absence_alert", "leave_confirmed"]
+                   "contract_expiring", "absence_alert", "leave_confirmed", "marketing"]
 
 
 class TemplateIn(Input):
@@ -36,6 +36,35 @@ class EmailIn(Input):
     student_id: str = Field(min_length=1, max_length=36)
     guardian_id: str | None = Field(default=None, min_length=1, max_length=36)
     email: str | None = Field(max_length=200)
+
+
+class MarketingTemplateIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    subject_zh: str | None = Field(default=None, max_length=200)
+    body_zh: str = Field(min_length=1, max_length=2000)
+    subject_en: str | None = Field(default=None, max_length=200)
+    body_en: str = Field(min_length=1, max_length=2000)
+
+
+class SegmentIn(Input):
+    audience: Literal["students", "leads"]
+    grade: str | None = Field(default=None, min_length=1, max_length=32)
+    class_id: str | None = Field(default=None, min_length=1, max_length=36)
+    channel: str | None = Field(default=None, min_length=1, max_length=32)
+    pool: Literal["lead", "private", "invited", "deposit", "returned"] | None = None
+
+    def segment(self) -> marketing.Segment:
+        return marketing.Segment(self.audience, self.grade, self.class_id, self.channel, self.pool)
+
+
+class MarketingSendIn(Input):
+    template_id: str = Field(min_length=1, max_length=36)
+    segment: SegmentIn
+
+
+class StaffAddressIn(Input):
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=200)
 
 
 def _template_key(request: Request) -> tuple[str, str, str]:
@@ -123,3 +152,50 @@ def register(api: Api) -> None:
         body = await parse_body(request, EmailIn)
         return json_response(await request.app.state.node.perform(request, cases.set_email, body.student_id,
                                                                   body.guardian_id, body.email))
+
+    register_marketing(api)
+
+
+def register_marketing(api: Api) -> None:
+    @api.route("/notifications/marketing/templates", "GET", "The campus's marketing wordings (Chinese and English)",
+               "notifications.read", tags=["notifications"])
+    async def marketing_templates(request: Request) -> Response:
+        node = request.app.state.node
+        return json_response({"items": await node.query(marketing.marketing_templates_of, node.ctx.id)})
+
+    @api.route("/notifications/marketing/templates", "POST", "Save a new marketing wording; a {placeholder} other "
+               "than {name} and {campus_name} is refused (422 naming body_zh, subject_en...)", "notifications.manage",
+               body=MarketingTemplateIn, tags=["notifications"])
+    @performs(marketing.save_marketing_template)
+    async def new_marketing_template(request: Request) -> Response:
+        body = await parse_body(request, MarketingTemplateIn)
+        return json_response(await request.app.state.node.perform(
+            request, marketing.save_marketing_template, None, body.name, body.subject_zh, body.body_zh,
+            body.subject_en, body.body_en), 201)
+
+    @api.route("/notifications/marketing/templates/{template_id}", "PUT", "Change a marketing wording",
+               "notifications.manage", body=MarketingTemplateIn, tags=["notifications"])
+    @performs(marketing.save_marketing_template)
+    async def change_marketing_template(request: Request) -> Response:
+        body = await parse_body(request, MarketingTemplateIn)
+        return json_response(await request.app.state.node.perform(
+            request, marketing.save_marketing_template, request.path_params["template_id"], body.name,
+            body.subject_zh, body.body_zh, body.subject_en, body.body_en))
+
+    @api.route("/notifications/marketing/sends", "POST", "Send a marketing wording to a segment (students of a grade "
+               "or class, leads of a channel or pool): one message per address, in each family's language, "
+               "opted-out families skipped", "notifications.manage", body=MarketingSendIn, tags=["notifications"])
+    @performs(marketing.send_marketing)
+    async def send_marketing(request: Request) -> Response:
+        body = await parse_body(request, MarketingSendIn)
+        return json_response(await request.app.state.node.perform(
+            request, marketing.send_marketing, body.template_id, body.segment.segment()), 201)
+
+    @api.route("/notifications/my-address", "PUT", "Where the signed-in member of staff gets messages to them "
+               "(a follow-up falling due): a phone and an e-mail address", "home.view", body=StaffAddressIn,
+               tags=["notifications"])
+    @performs(cases.set_staff_address)
+    async def my_address(request: Request) -> Response:
+        body = await parse_body(request, StaffAddressIn)
+        return json_response(await request.app.state.node.perform(
+            request, cases.set_staff_address, body.phone or None, body.email or None))

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.sqlite import insert
 
 from campus.node.context import NodeContext
-from campus.node.notify.templates import KINDS, Channel, render, wording
+from campus.node.notify.templates import KINDS, LOCALES, Channel, render, wording
 from campus.schema.ids import new_id
 from campus.schema.tables import guardians, notification_optouts, notification_templates, outbox, students
 from campus.schema.times import utc_text
@@ -56,29 +56,44 @@ def dedupe_key(kind: str, key: str, channel: str, address: str) -> str:
     return f"{kind}:{digest}"
 
 
+def family_locale(conn: Connection, student_id: str | None) -> str | None:
+    """The language a student's family chose (zh_CN or en), or None: the campus's."""
+    if not student_id:
+        return None
+    chosen = conn.execute(select(students.c.locale).where(students.c.id == student_id)).scalar()
+    return str(chosen) if chosen in LOCALES else None
+
+
 def queue(conn: Connection, ctx: NodeContext, kind: str, *, key: str, fields: dict[str, Any],
           student_id: str | None = None, to: list[Address] | None = None,
-          not_before: datetime | None = None) -> list[str]:
+          not_before: datetime | None = None, locale: str | None = None,
+          texts: dict[str, tuple[str | None, str]] | None = None) -> list[str]:
     """Write the messages of ``kind`` for a student's family (or to the addresses ``to``) in the
     caller's transaction; ``key`` names the fact (a receipt, a lesson and student...) so the same
-    fact never queues a message twice. Returns the ids of the rows written now."""
+    fact never queues a message twice. They are written in ``locale``, else the family's language,
+    else the campus's; ``texts`` (locale → subject, body) words a campaign. Returns the ids of the
+    rows written now."""
     spec = KINDS[kind]
     settings = ctx.notify
     addresses = to if to is not None else (family_addresses(conn, student_id) if student_id else [])
     skipped = opted_out(conn, student_id, kind)
+    language = locale or family_locale(conn, student_id) or settings.locale
     values = {**{name: str(value) for name, value in fields.items()}, "campus_name": ctx.name}
     now = utc_text(ctx.now())
     written: list[str] = []
     for channel, address in addresses:
         if channel.value not in settings.channels:
             continue  # the campus has no such channel set up
-        subject, text = wording(kind, settings.locale,
-                                saved_wording(conn, ctx.id, kind, channel.value, settings.locale))
+        if texts is not None:
+            subject, text = texts.get(language) or texts["zh_CN"]
+            subject = subject or ""
+        else:
+            subject, text = wording(kind, language, saved_wording(conn, ctx.id, kind, channel.value, language))
         body = render(text, values)
         if channel is Channel.SMS and not body.startswith("【"):
             body = f"【{ctx.name}】{body}"  # an SMS names its sender, as Chinese carriers require
         row: dict[str, Any] = {"id": new_id(), "campus_id": ctx.id, "kind": kind, "channel": channel.value, "recipient": address,
-               "student_id": student_id, "locale": settings.locale,
+               "student_id": student_id, "locale": language,
                "subject": render(subject, values) if channel is Channel.EMAIL else None, "body": body,
                "secret": spec.secret, "dedupe_key": dedupe_key(kind, key, channel.value, address),
                "status": "skipped" if skipped else "queued", "attempts": 0,

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from campus.node.context import NodeContext
-from campus.node.notify.outbox import dedupe_key, family_addresses
+from campus.node.notify.outbox import Address, dedupe_key, family_addresses
+from campus.node.notify.templates import LOCALES, Channel
 from campus.schema.quantities import LessonHours
 from campus.schema.tables import (
     asset_entries,
@@ -20,12 +21,16 @@ from campus.schema.tables import (
     contract_lines,
     contracts,
     courses,
+    lead_follow_ups,
+    leads,
     leave_requests,
     lesson_students,
     lessons,
     outbox,
     rooms,
+    staff_addresses,
     students,
+    users,
 )
 from campus.schema.times import utc_text
 
@@ -37,8 +42,15 @@ ABSENCE_LOOKBACK = timedelta(days=2)  # absences from lessons this recent are to
 class Due:
     kind: str
     key: str  # the fact it is about: the same key never queues twice
-    student_id: str
+    student_id: str | None
     fields: dict[str, str]
+    to: tuple[Address, ...] | None = None  # a member of staff's addresses (else the student's family's)
+    locale: str | None = None  # the language the member of staff reads (else the family's)
+
+    def addresses(self, conn: Connection) -> list[Address]:
+        if self.to is not None:
+            return list(self.to)
+        return family_addresses(conn, self.student_id) if self.student_id else []
 
 
 def lesson_time(ctx: NodeContext, starts_at: str) -> str:
@@ -138,15 +150,49 @@ def absences(conn: Connection, ctx: NodeContext) -> list[Due]:
         for r in rows if r.mark == "absent" and r.id not in superseded]
 
 
+def staff_address(conn: Connection, campus_id: str, user_id: str) -> tuple[Address, ...]:
+    """Where a member of staff gets messages at the campus: the phone and e-mail address they gave."""
+    row = conn.execute(select(staff_addresses.c.phone, staff_addresses.c.email).where(
+        staff_addresses.c.campus_id == campus_id, staff_addresses.c.user_id == user_id,
+        staff_addresses.c.deleted.is_(False))).first()
+    if row is None:
+        return ()
+    return tuple(a for a in ((Channel.SMS, row.phone), (Channel.EMAIL, row.email)) if a[1])
+
+
+def follow_ups_due(conn: Connection, ctx: NodeContext, today: date) -> list[Due]:
+    """A lead's next follow-up falling due, to the consultant who holds it (DOMAIN.md §1, §9: only
+    they see their private pool, so only they are told, and the lead's phone is not in the message).
+    A lead in the shared pool, signed or invalid, or whose consultant gave no address, is nobody's."""
+    latest = (select(lead_follow_ups.c.lead_id, func.max(lead_follow_ups.c.next_follow_up_on).label("due_on"))
+              .group_by(lead_follow_ups.c.lead_id).subquery())
+    rows = conn.execute(
+        select(leads.c.id, leads.c.number, leads.c.name, leads.c.consultant_id, latest.c.due_on,
+               users.c.display_name, users.c.locale)
+        .join(latest, latest.c.lead_id == leads.c.id)
+        .join(users, users.c.id == leads.c.consultant_id)
+        .where(leads.c.campus_id == ctx.id, leads.c.deleted.is_(False), leads.c.consultant_id.is_not(None),
+               leads.c.pool.in_(("private", "invited", "deposit")), latest.c.due_on <= today.isoformat(),
+               users.c.active.is_(True))).all()
+    found = []
+    for row in rows:
+        to = staff_address(conn, ctx.id, row.consultant_id)
+        if to:
+            found.append(Due("follow_up_due", f"follow_up:{row.id}:{row.due_on}", None, {
+                "consultant_name": row.display_name, "lead_name": row.name, "lead_number": row.number,
+                "due_on": row.due_on}, to, row.locale if row.locale in LOCALES else None))
+    return found
+
+
 def due_messages(conn: Connection, ctx: NodeContext) -> list[Due]:
-    """What is due now and not queued yet for any of the family's addresses."""
+    """What is due now and not queued yet for any of its addresses."""
     today = ctx.today()
     candidates = (birthdays(conn, ctx, today) + lesson_reminders(conn, ctx, today)
-                  + hours_and_expiry(conn, ctx, today) + absences(conn, ctx))
+                  + hours_and_expiry(conn, ctx, today) + absences(conn, ctx) + follow_ups_due(conn, ctx, today))
     channels = set(ctx.notify.channels)
     wanted: dict[str, Due] = {}
     for due in candidates:
-        for channel, address in family_addresses(conn, due.student_id):
+        for channel, address in due.addresses(conn):
             if channel.value in channels:
                 wanted.setdefault(dedupe_key(due.kind, due.key, channel.value, address), due)
     if not wanted:

@@ -50,6 +50,8 @@ def template_table(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
         notification_templates.c.campus_id == campus_id, notification_templates.c.deleted.is_(False)))}
     table = []
     for kind, spec in KINDS.items():
+        if spec.campaign:
+            continue  # worded by the marketing templates
         for channel in Channel:
             for locale in LOCALES:
                 own = saved.get((kind, channel.value, locale))

@@ -3,15 +3,21 @@ may be sent again), and the campus's wording of each kind of message."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from campus.node.notify import queries
+from campus.node.crm.leads import CHANNEL_LABELS as LEAD_CHANNEL_LABELS
+from campus.node.notify import marketing, queries
 from campus.node.notify import use_cases as cases
-from campus.node.notify.templates import KINDS
+from campus.node.notify.producers import staff_address
+from campus.node.notify.templates import KINDS, Channel
 from campus.node.screens import TEMPLATES
+from campus.schema.tables import classes
 from campus.web.auth import actor_of, guard
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import form_action, render
@@ -20,7 +26,8 @@ from campus.web.usecase import performs
 KIND_LABELS = {"receipt_issued": "Receipt issued", "ticket_reply": "Reply to a ticket", "birthday": "Birthday",
                "lesson_reminder": "Lesson tomorrow", "low_hours": "Few hours left",
                "contract_expiring": "Contract expiring", "absence_alert": "Absence",
-               "leave_confirmed": "Leave recorded", "sign_in_code": "Portal sign-in code"}
+               "leave_confirmed": "Leave recorded", "sign_in_code": "Portal sign-in code",
+               "follow_up_due": "Follow-up due", "marketing": "Marketing message"}
 STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
                  "skipped": "Not sent (opted out)", "interrupted": "Interrupted"}
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail"}
@@ -78,12 +85,91 @@ async def template_step(request: Request) -> Response:
     return await form_action(request, "/notifications/templates", run)
 
 
+POOL_LABELS = {"lead": "Lead pool", "private": "Private pool", "invited": "Invited pool", "deposit": "Deposit pool",
+               "returned": "Returned pool"}
+
+
+async def marketing_page(request: Request) -> Response:
+    node = request.app.state.node
+
+    def read(conn: Any) -> dict[str, Any]:
+        return {"templates": marketing.marketing_templates_of(conn, node.ctx.id),
+                "classes": [dict(r) for r in conn.execute(select(classes.c.id, classes.c.name).where(
+                    classes.c.campus_id == node.ctx.id, classes.c.deleted.is_(False)).order_by(classes.c.name))
+                    .mappings()]}
+
+    return render(TEMPLATES, request, "notification_marketing.html", {
+        **await node.query(read), "pools": {k: _(v) for k, v in POOL_LABELS.items()},
+        "lead_channels": {code.value: _(label) for code, label in LEAD_CHANNEL_LABELS.items()},
+        "fields": KINDS[marketing.KIND].fields, "may_manage": actor_of(request).can("notifications.manage", node.ctx.id)})
+
+
+@performs(marketing.save_marketing_template)
+async def save_marketing_template(request: Request) -> Response:
+    node = request.app.state.node
+
+    def run(form: FormData) -> str:
+        text = {k: str(form.get(k, "") or "") for k in ("template_id", "name", "subject_zh", "body_zh", "subject_en",
+                                                         "body_en")}
+        marketing.save_marketing_template(node.store, node.ctx, actor_of(request), text["template_id"] or None,
+                                          text["name"], text["subject_zh"] or None, text["body_zh"],
+                                          text["subject_en"] or None, text["body_en"])
+        return _("Saved.")
+
+    return await form_action(request, "/notifications/marketing", run)
+
+
+@performs(marketing.send_marketing)
+async def send_marketing(request: Request) -> Response:
+    node = request.app.state.node
+
+    def run(form: FormData) -> str:
+        given = {k: str(form.get(k, "") or "").strip() or None for k in ("grade", "class_id", "channel", "pool")}
+        audience = str(form.get("audience", ""))
+        if audience == "students":
+            given["channel"] = given["pool"] = None
+        elif audience == "leads":
+            given["grade"] = given["class_id"] = None
+        done = marketing.send_marketing(node.store, node.ctx, actor_of(request), str(form.get("template_id", "")),
+                                        marketing.Segment(audience, **given))
+        return _("Queued: %(messages)s messages to %(recipients)s people (%(skipped)s opted out).") % done
+
+    return await form_action(request, "/notifications/marketing", run)
+
+
+async def my_address_page(request: Request) -> Response:
+    node = request.app.state.node
+    user_id = actor_of(request).user_id
+    found = dict(await node.query(staff_address, node.ctx.id, user_id or ""))
+    return render(TEMPLATES, request, "notification_my_address.html", {
+        "phone": found.get(Channel.SMS, ""), "email": found.get(Channel.EMAIL, "")})
+
+
+@performs(cases.set_staff_address)
+async def set_my_address(request: Request) -> Response:
+    node = request.app.state.node
+
+    def run(form: FormData) -> str:
+        cases.set_staff_address(node.store, node.ctx, actor_of(request),
+                                str(form.get("phone", "")).strip() or None, str(form.get("email", "")).strip() or None)
+        return _("Saved.")
+
+    return await form_action(request, "/notifications/my-address", run)
+
+
 def routes() -> list[Route]:
     assert set(KIND_LABELS) == set(KINDS)
     return [
         Route("/notifications", guard("notifications.read", outbox_page, screen=True)),
         Route("/notifications/templates", guard("notifications.read", templates_page, screen=True)),
         Route("/notifications/templates", guard("notifications.manage", template_step, screen=True), methods=["POST"]),
+        Route("/notifications/marketing", guard("notifications.read", marketing_page, screen=True)),
+        Route("/notifications/marketing/templates", guard("notifications.manage", save_marketing_template, screen=True),
+              methods=["POST"]),
+        Route("/notifications/marketing/sends", guard("notifications.manage", send_marketing, screen=True),
+              methods=["POST"]),
+        Route("/notifications/my-address", guard("home.view", my_address_page, screen=True)),
+        Route("/notifications/my-address", guard("home.view", set_my_address, screen=True), methods=["POST"]),
         Route("/notifications/{message_id}/send-again", guard("notifications.manage", send_again, screen=True),
               methods=["POST"]),
     ]

@@ -29,6 +29,8 @@ class Kind:
     fields: tuple[str, ...]
     urgent: bool = False  # sent in quiet hours too (a sign-in code is wanted now)
     secret: bool = False  # its body is blanked once sent and never shown to staff
+    to_staff: bool = False  # sent to a member of staff, not a family (no family opts out of it)
+    campaign: bool = False  # worded by a marketing template chosen when sent, not per kind
 
 
 COMMON = ("campus_name",)
@@ -42,6 +44,9 @@ KINDS: dict[str, Kind] = {
     "absence_alert": Kind(("student_name", "course_name", "starts_at", *COMMON)),
     "leave_confirmed": Kind(("student_name", "course_name", "starts_at", *COMMON)),
     "sign_in_code": Kind(("code", "minutes", *COMMON), urgent=True, secret=True),
+    # to the consultant who holds the lead (only they see their private pool; the lead's phone is not in it)
+    "follow_up_due": Kind(("consultant_name", "lead_name", "lead_number", "due_on", *COMMON), to_staff=True),
+    "marketing": Kind(("name", *COMMON), campaign=True),  # to a segment: {name} is the student's or the lead's
 }
 
 # (kind, locale) → (e-mail subject, text); SMS sends the text alone, prefixed with 【campus】.
@@ -73,6 +78,10 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("absence_alert", "en"): ("Absence", "{student_name} missed {course_name} at {starts_at}; please contact us."),
     ("leave_confirmed", "zh_CN"): ("请假已登记", "{student_name}同学 {starts_at} 的{course_name}课请假已登记。"),
     ("leave_confirmed", "en"): ("Leave recorded", "{student_name}'s leave from {course_name} at {starts_at} is recorded."),
+    ("follow_up_due", "zh_CN"): ("跟进提醒：{lead_name}", "{consultant_name}老师，线索 {lead_name}（{lead_number}）"
+                                 "约定 {due_on} 跟进，请及时联系。"),
+    ("follow_up_due", "en"): ("Follow-up due: {lead_name}", "{consultant_name}, the follow-up of {lead_name} "
+                              "({lead_number}) is due on {due_on}."),
     ("sign_in_code", "zh_CN"): ("登录验证码", "您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"),
     ("sign_in_code", "en"): ("Sign-in code", "Your code is {code}, valid for {minutes} minutes. Do not share it."),
 }
@@ -97,18 +106,19 @@ def placeholders(text: str, field: str) -> set[str]:
     return names
 
 
-def check_template(kind: str, subject: str | None, body: str) -> None:
-    """A campus's wording of ``kind``: every placeholder must be a field the kind provides."""
+def check_template(kind: str, subject: str | None, body: str, suffix: str = "") -> None:
+    """A campus's wording of ``kind``: every placeholder must be a field the kind provides (a fault
+    names subject or body, with ``suffix``: body_en)."""
     known = KINDS.get(kind)
     if known is None:
         raise Invalid("kind", f"one of {', '.join(KINDS)}")
     if not body.strip():
-        raise Invalid("body", "must not be empty")
+        raise Invalid(f"body{suffix}", "must not be empty")
     if len(body) > MAX_BODY:
-        raise Invalid("body", f"at most {MAX_BODY} characters")
+        raise Invalid(f"body{suffix}", f"at most {MAX_BODY} characters")
     if subject is not None and len(subject) > MAX_SUBJECT:
-        raise Invalid("subject", f"at most {MAX_SUBJECT} characters")
-    for field, text in (("subject", subject or ""), ("body", body)):
+        raise Invalid(f"subject{suffix}", f"at most {MAX_SUBJECT} characters")
+    for field, text in ((f"subject{suffix}", subject or ""), (f"body{suffix}", body)):
         unknown = placeholders(text, field) - set(known.fields)
         if unknown:
             raise Invalid(field, f"{', '.join(sorted(unknown))}: not a field of {kind} "

@@ -18,8 +18,16 @@ from campus.node.notify.templates import KINDS, LOCALES, Channel, check_template
 from campus.node.notify.worker import requeue
 from campus.schema.context import Actor
 from campus.schema.errors import Conflict, Invalid
+from campus.schema.permissions import mask_phone
+from campus.schema.phones import InvalidPhone, normalise_phone
 from campus.schema.quantities import Money
-from campus.schema.tables import guardians, notification_optouts, notification_templates, students
+from campus.schema.tables import (
+    guardians,
+    notification_optouts,
+    notification_templates,
+    staff_addresses,
+    students,
+)
 from campus.schema.times import utc_text
 from campus.sync.capture import UnitOfWork
 from campus.web.usecase import Store, use_case
@@ -75,7 +83,8 @@ def queue_due_messages(work: NodeWork) -> dict[str, int]:
     absences) not queued before; returns how many facts of each kind were queued."""
     counts: dict[str, int] = {}
     for due in producers.due_messages(work.conn, work.ctx):
-        if queue(work.conn, work.ctx, due.kind, key=due.key, student_id=due.student_id, fields=due.fields):
+        if queue(work.conn, work.ctx, due.kind, key=due.key, student_id=due.student_id, fields=due.fields,
+                 to=list(due.to) if due.to is not None else None, locale=due.locale):
             counts[due.kind] = counts.get(due.kind, 0) + 1
     work.audit("notifications_queued", target_table="outbox", after=counts)
     return counts
@@ -104,7 +113,7 @@ def _check_choice(value: str, allowed: tuple[str, ...] | list[str], field: str) 
 def save_template(work: NodeWork, kind: str, channel: str, locale: str, subject: str | None, body: str
                   ) -> dict[str, Any]:
     """The campus's wording of a message; a placeholder the kind does not provide is refused now."""
-    _check_choice(kind, list(KINDS), "kind")
+    _check_choice(kind, [k for k, spec in KINDS.items() if not spec.campaign], "kind")
     _check_choice(channel, [c.value for c in Channel], "channel")
     _check_choice(locale, LOCALES, "locale")
     check_template(kind, subject, body)
@@ -139,7 +148,7 @@ def reset_template(work: NodeWork, kind: str, channel: str, locale: str) -> dict
 
 def write_opt_out(uow: UnitOfWork, ctx: NodeContext, student_id: str, kind: str, opted_out: bool) -> dict[str, Any]:
     """A family's wish for one kind of message (one row per student and kind, whoever sets it)."""
-    _check_choice(kind, [k for k, spec in KINDS.items() if not spec.secret], "kind")
+    _check_choice(kind, [k for k, spec in KINDS.items() if not spec.secret and not spec.to_staff], "kind")
     if uow.conn.execute(select(students.c.id).where(students.c.id == student_id,
                                                     students.c.deleted.is_(False))).first() is None:
         raise Invalid("student_id", "no such student")
@@ -205,3 +214,34 @@ def set_email(work: NodeWork, student_id: str, guardian_id: str | None, email: s
     work.audit("family_email_changed", target_table="guardians" if guardian_id else "students",
                target_id=guardian_id or student_id, after={"email": email})
     return done
+
+
+def staff_address_id(campus_id: str, user_id: str) -> str:
+    return str(uuid.uuid5(IDS, f"staff|{campus_id}|{user_id}"))
+
+
+@use_case("home.view")
+def set_staff_address(work: NodeWork, phone: str | None, email: str | None) -> dict[str, Any]:
+    """Where the acting member of staff gets the campus's messages to them (a follow-up falling due):
+    their phone (SMS) and e-mail address; both None: none."""
+    user_id = work.actor.user_id
+    if not user_id:
+        raise Invalid("user", "only a member of staff has an address here")
+    number = None
+    if phone:
+        try:
+            number = normalise_phone(phone)
+        except InvalidPhone as exc:
+            raise Invalid("phone", exc.reason) from None
+    if email is not None and (len(email) > 200 or not EMAIL.match(email)):
+        raise Invalid("email", "an e-mail address like name@example.com")
+    row_id = staff_address_id(work.ctx.id, user_id)
+    values = {"campus_id": work.ctx.id, "user_id": user_id, "phone": number, "email": email,
+              "updated_at": work.ctx.now_text(), "deleted": False}
+    if work.conn.execute(select(staff_addresses.c.id).where(staff_addresses.c.id == row_id)).first():
+        work.uow.update("staff_addresses", row_id, values)
+    else:
+        work.uow.insert("staff_addresses", {"id": row_id, **values})
+    work.audit("staff_address_set", target_table="staff_addresses", target_id=row_id,
+               after={"phone": mask_phone(number), "email": email})
+    return {"id": row_id, **values}

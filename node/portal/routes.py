@@ -40,7 +40,8 @@ PENDING_PHONE = "portal_phone"  # the phone a code was asked for, until it is us
 MESSAGE_KINDS = {k: v for k, v in (("receipt_issued", "Receipts"), ("ticket_reply", "Replies to our questions"),
                                    ("birthday", "Birthday wishes"), ("lesson_reminder", "Lesson reminders"),
                                    ("low_hours", "Few hours left"), ("contract_expiring", "Contract expiring"),
-                                   ("absence_alert", "Absences"), ("leave_confirmed", "Leave recorded"))}
+                                   ("absence_alert", "Absences"), ("leave_confirmed", "Leave recorded"),
+                                   ("marketing", "Offers and news"))}
 MARKS = {"present": "present", "late": "late", "leave": "leave", "absent": "absent", "forfeited": "forfeited",
          "extra": "extra"}
 
@@ -315,7 +316,7 @@ async def answer_survey(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    assert set(MESSAGE_KINDS) == {k for k, spec in KINDS.items() if not spec.secret}
+    assert set(MESSAGE_KINDS) == {k for k, spec in KINDS.items() if not spec.secret and not spec.to_staff}
     family_routes: list[tuple[str, Endpoint, list[str]]] = [
         ("/portal/", home, ["GET"]),
         ("/portal/sign-out", sign_out, ["POST"]),

@@ -21,6 +21,9 @@ def test_roll_call_confirms_and_deducts_and_the_sheet_prints(node_client: TestCl
     done = node_client.post(f"/lessons/{lesson['id']}/marks", data={
         "csrf_token": token, f"mark-{first['id']}": "present", f"mark-{second['id']}": "late", "confirm": "1"})
     assert "考勤已确认并扣课时" in done.text
+    after = node_client.get(f"/lessons/{lesson['id']}").text  # nothing left to mark: only the correction form
+    assert 'name="confirm"' not in after and "保存考勤" not in after and 'id="leave-form"' not in after
+    assert 'id="reconfirm-form"' in after and 'name="mark-' not in after
     assert school.account(first)["remaining"]["hours_x100"] == 2000 - 150
 
     corrected = node_client.post(f"/lessons/{lesson['id']}/reconfirm", data={

@@ -9,9 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from annotated_types import MinLen
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+from sqlalchemy import Column, Table
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -55,6 +64,38 @@ def _strip(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _strip(item) for key, item in value.items()}
     return value
+
+
+class Output(BaseModel):
+    """Base of every response model: it only describes what a route answers (routes build plain
+    dicts), for the OpenAPI; a field it does not name is a fault the schema check finds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _column_field(column: Column[Any]) -> tuple[Any, Any]:
+    python = column.type.python_type
+    return (python | None, None) if column.nullable else (python, ...)  # a null column may be left out
+
+
+def row_model(table: Table, name: str, exclude: tuple[str, ...] = (), **fields: Any) -> type[Output]:
+    """The response model of ``table``'s row as a route returns it: every column (but ``exclude``)
+    with its type, required unless nullable (null or left out); ``fields`` (name: type) add to or refine the columns (an
+    enum for a code column, the keys a query adds)."""
+    columns = {c.name: _column_field(c) for c in table.columns if c.name not in exclude}
+    extra = {key: (value, ...) for key, value in fields.items()}
+    return create_model(name, __base__=Output, **{**columns, **extra})  # type: ignore[call-overload]
+
+
+def page_model(item: Any, name: str) -> type[Output]:
+    """``{"total", "limit", "offset", "items": [item…]}``: one page of a list (see :func:`page_params`)."""
+    return create_model(name, __base__=Output, total=(int, ...), limit=(int, ...),
+                        offset=(int, ...), items=(list[item], ...))
+
+
+def items_model(item: Any, name: str) -> type[Output]:
+    """``{"items": [item…]}``: a whole list."""
+    return create_model(name, __base__=Output, items=(list[item], ...))
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -174,6 +215,7 @@ class Operation:
     action: str
     body: type[BaseModel] | None
     tags: list[str]
+    response: Any = None
 
 
 def openapi_path(path: str) -> str:
@@ -192,12 +234,13 @@ class Api:
 
     def route(
         self, path: str, method: str, summary: str, action: str, body: type[BaseModel] | None = None,
-        tags: list[str] | None = None,
+        tags: list[str] | None = None, response: Any = None,
     ) -> Callable[[Endpoint], Endpoint]:
-        """Register an endpoint behind the permission check for ``action``."""
+        """Register an endpoint behind the permission check for ``action``; ``response``: the type
+        of its JSON answer (an :class:`Output` model), published as the success schema."""
 
         def register(endpoint: Endpoint) -> Endpoint:
-            self.operations.append(Operation(path, method.upper(), summary, action, body, tags or []))
+            self.operations.append(Operation(path, method.upper(), summary, action, body, tags or [], response))
             self.routes.append(Route(path, guard(action, endpoint), methods=[method.upper()]))
             return endpoint
 
@@ -207,22 +250,21 @@ class Api:
         paths: dict[str, dict[str, Any]] = {}
         schemas: dict[str, Any] = {}
         for op in self.operations:
+            problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
             entry: dict[str, Any] = {
                 "summary": op.summary,
                 "tags": op.tags,
                 "x-campus-action": op.action,
                 "responses": {
-                    "default": {
-                        "description": "error",
-                        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-                    }
+                    "4XX": {"description": "refused: RFC 9457 problem details naming the field", "content": problem},
+                    "default": {"description": "error", "content": problem},
                 },
             }
             if op.action != PUBLIC:
                 entry["security"] = [{"bearer": []}]
             # 200 or 201 (created); a file download names its own type
             media = XLSX if op.path.endswith(".xlsx") else "application/json"
-            entry["responses"]["2XX"] = {"description": "success", "content": {media: {}}}
+            entry["responses"]["2XX"] = {"description": "success", "content": {media: self._schema_of(op, schemas)}}
             if op.body is not None:
                 schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}",
                                                    schema_generator=CampusJsonSchema)
@@ -242,6 +284,7 @@ class Api:
         schemas["Problem"] = {
             "type": "object",
             "description": "RFC 9457 problem details",
+            "required": ["type", "title", "status"],
             "properties": {
                 "type": {"type": "string"},
                 "title": {"type": "string"},
@@ -261,6 +304,23 @@ class Api:
             "components": {"schemas": schemas,
                            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         }
+
+    @staticmethod
+    def _schema_of(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+        """The success answer's media-type object: its schema, when the route declares one."""
+        if op.response is None:
+            return {}
+        made = TypeAdapter(op.response).json_schema(ref_template="#/components/schemas/{model}",
+                                                    schema_generator=CampusJsonSchema, mode="serialization")
+        for name, definition in made.pop("$defs", {}).items():
+            if schemas.setdefault(name, definition) != definition:
+                raise ValueError(f"two response models are named {name}")
+        if isinstance(op.response, type) and issubclass(op.response, BaseModel):
+            name = op.response.__name__
+            if schemas.setdefault(name, made) != made:
+                raise ValueError(f"two response models are named {name}")
+            return {"schema": {"$ref": f"#/components/schemas/{name}"}}
+        return {"schema": made}
 
     def openapi_route(self) -> Route:
         async def openapi(_request: Request) -> Response:

@@ -19,7 +19,17 @@ from campus.node.privacy import audit_lead_view
 from campus.node.refunds.queries import refund_reminders
 from campus.node.risk.queries import risk_reminders
 from campus.node.teaching.alerts import teaching_reminders
-from campus.web.api import Api, Input, json_response, page_params, parse_body
+from campus.schema.tables import lead_follow_ups, lead_history, leads
+from campus.web.api import (
+    Api,
+    Input,
+    items_model,
+    json_response,
+    page_model,
+    page_params,
+    parse_body,
+    row_model,
+)
 from campus.web.imports import import_form
 from campus.web.problems import InvalidInput, Problem
 from campus.web.usecase import performs
@@ -51,8 +61,14 @@ class MoveIn(Input):
     consultant_id: str | None = Field(default=None, max_length=36)
 
 
+LeadOut = row_model(leads, "Lead", pool=Pool)
+FollowUpOut = row_model(lead_follow_ups, "FollowUp", exclude=("by_user_id",), channel=FollowUpChannel)
+LeadHistoryOut = items_model(row_model(lead_history, "LeadHistoryEntry"), "LeadHistory")
+
+
 def register(api: Api) -> None:
-    @api.route("/leads", "POST", "Create a lead", "leads.write", body=LeadIn, tags=["leads"])
+    @api.route("/leads", "POST", "Create a lead", "leads.write", body=LeadIn, tags=["leads"],
+               response=LeadOut)
     @performs(cases.create_lead)
     async def create(request: Request) -> Response:
         lead_in = await parse_body(request, LeadIn)
@@ -61,7 +77,7 @@ def register(api: Api) -> None:
         return json_response(present_lead(lead, request.state.principal, node.config.campus_id), 201)
 
     @api.route("/leads", "GET", "This campus's leads (?pool=&consultant=&q=&limit=&offset=)", "leads.read",
-               tags=["leads"])
+               tags=["leads"], response=page_model(LeadOut, "LeadPage"))
     async def index(request: Request) -> Response:
         limit, offset = page_params(request)
         node = request.app.state.node
@@ -75,7 +91,7 @@ def register(api: Api) -> None:
         return json_response({"total": total, "limit": limit, "offset": offset, "items": rows})
 
     @api.route("/leads/{lead_id}", "PATCH", "Edit a lead's descriptive fields", "leads.write", body=LeadPatch,
-               tags=["leads"])
+               tags=["leads"], response=LeadOut)
     @performs(cases.edit_lead)
     async def edit(request: Request) -> Response:
         patch = await parse_body(request, LeadPatch)
@@ -101,7 +117,7 @@ def register(api: Api) -> None:
         return json_response(await node.blocking(report.as_dict, "lead_id"), 201 if report.written else 200)
 
     @api.route("/leads/{lead_id}/follow-ups", "POST", "Record a follow-up", "leads.write", body=FollowUpIn,
-               tags=["leads"])
+               tags=["leads"], response=FollowUpOut)
     @performs(cases.add_follow_up)
     async def follow_up(request: Request) -> Response:
         follow_up_in = await parse_body(request, FollowUpIn)
@@ -111,7 +127,8 @@ def register(api: Api) -> None:
 
     @api.route("/leads/{lead_id}/{move:str}", "POST",
                "Move a lead: claim, release, assign (round-robin without consultant_id), invite, deposit, sign, "
-               "return (reason), confirm-invalid (reason), revive", "leads.move", body=MoveIn, tags=["leads"])
+               "return (reason), confirm-invalid (reason), revive", "leads.move", body=MoveIn, tags=["leads"],
+               response=LeadOut)
     @performs(cases.move_lead)
     async def move(request: Request) -> Response:
         name = request.path_params["move"]
@@ -124,7 +141,7 @@ def register(api: Api) -> None:
         return json_response(present_lead(lead, request.state.principal, node.config.campus_id))
 
     @api.route("/leads/{lead_id}/history", "GET", "Who moved the lead where, and what imports merged into it",
-               "leads.read", tags=["leads"])
+               "leads.read", tags=["leads"], response=LeadHistoryOut)
     async def history(request: Request) -> Response:
         node = request.app.state.node
 
@@ -151,7 +168,7 @@ def register(api: Api) -> None:
 
         return json_response({"items": await node.query(read)})
 
-    @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"])
+    @api.route("/leads/{lead_id}", "GET", "One lead", "leads.read", tags=["leads"], response=LeadOut)
     async def show(request: Request) -> Response:
         node = request.app.state.node
         lead = await node.query(get_lead, request.path_params["lead_id"], request.state.principal,

@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import content_type_conformance, negative_data_rejection, not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+)
 from starlette.testclient import TestClient
 
 from campus.hub.app import create_app as create_hub
@@ -44,7 +49,7 @@ def _token(app: Any) -> dict[str, str]:
 HEADERS = {id(NODE): _token(NODE), id(HUB): _token(HUB)}
 node_schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", NODE)
 hub_schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", HUB)
-CHECKS = [not_a_server_error, negative_data_rejection, content_type_conformance]
+CHECKS = [not_a_server_error, negative_data_rejection, content_type_conformance, response_schema_conformance]
 
 
 def _run(case: Any, app: Any) -> None:

@@ -1,0 +1,69 @@
+"""Every answer of the JSON API matches the schema its OpenAPI publishes: a school's working day
+(leads, students, contracts, payments, lessons and their hours, refunds) through the node's API,
+each answer checked against the node's own ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from campus.schema.refunds import EXAMPLE_TIERS
+from tests.node.teaching_helpers import set_up_school
+from tests.web.openapi_check import check_responses
+
+# The operations a school's day goes through that publish their answer's schema (issue 22)
+MOST_USED = {
+    "POST /api/v1/leads", "GET /api/v1/leads", "GET /api/v1/leads/{lead_id}", "PATCH /api/v1/leads/{lead_id}",
+    "POST /api/v1/leads/{lead_id}/follow-ups", "POST /api/v1/leads/{lead_id}/{move}",
+    "GET /api/v1/leads/{lead_id}/history",
+}
+
+
+def _ok(answer: Any, status: int = 200) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client: TestClient) -> None:
+    checker = check_responses(node_client)
+    client = node_client
+
+    lead = _ok(client.post("/api/v1/leads", json={"name": "张伟", "phone": "13800138000", "channel": "referral"}), 201)
+    _ok(client.patch(f"/api/v1/leads/{lead['id']}", json={"notes": "想报初二数学"}))
+    _ok(client.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"channel": "call", "content": "回电"}), 201)
+    _ok(client.post(f"/api/v1/leads/{lead['id']}/claim", json={}))
+    _ok(client.get(f"/api/v1/leads/{lead['id']}/history"))
+    _ok(client.get(f"/api/v1/leads/{lead['id']}"))
+    _ok(client.get("/api/v1/leads", params={"q": "张"}))
+    assert client.get("/api/v1/leads/nope").status_code == 404
+    assert client.post("/api/v1/leads", json={"name": " "}).status_code == 422
+
+    school = set_up_school(client, students=1)
+    student = school.students[0]
+    _ok(client.get("/api/v1/students"))
+    _ok(client.get(f"/api/v1/students/{student['id']}"))
+    _ok(client.get(f"/api/v1/contracts/{student['contract_id']}"))
+    payment = _ok(client.post("/api/v1/payments", json={"contract_id": student["contract_id"], "amount_fen": 400000,
+                                                        "fund_account": "wechat"}), 201)
+    _ok(client.get(f"/api/v1/payments/{payment['id']}"))
+    start = datetime.now(UTC) - timedelta(days=1, hours=3)
+    lesson = school.lesson(school.class_id, start.isoformat(timespec="seconds"),
+                           (start + timedelta(minutes=90)).isoformat(timespec="seconds"))
+    _ok(client.post(f"/api/v1/lessons/{lesson['id']}/marks", json={"student_id": student["id"], "mark": "present"}),
+        201)
+    _ok(client.post(f"/api/v1/lessons/{lesson['id']}/confirm"), 201)
+    _ok(client.get(f"/api/v1/students/{student['id']}/account"))
+    _ok(client.post("/api/v1/refund-policies", json={"code": "STD", "name": "标准退费政策", "is_default": True,
+                                                      "tiers": EXAMPLE_TIERS[1:]}), 201)
+    _ok(client.post("/api/v1/refunds/quote", json={"contract_id": student["contract_id"]}))
+    refund = _ok(client.post("/api/v1/refunds", json={"contract_id": student["contract_id"],
+                                                      "reason_category": "customer", "reason": "搬家"}), 201)
+    _ok(client.post(f"/api/v1/refunds/{refund['id']}/approve", json={}))
+    _ok(client.post(f"/api/v1/refunds/{refund['id']}/pay", json={}))
+    _ok(client.get(f"/api/v1/refunds/{refund['id']}"))
+    _ok(client.get("/api/v1/refunds"))
+
+    assert checker.failures == []
+    assert sorted(MOST_USED - checker.checked) == []

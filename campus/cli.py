@@ -352,6 +352,21 @@ def _hub_books_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _hub_reports(args: argparse.Namespace) -> int:
+    from campus.hub.config import HubConfig
+    from campus.hub.report_rollups import run_command
+    from campus.hub.store import HubStore
+
+    config = HubConfig.load(Path(args.dir))
+    store = HubStore(config.store_url, config.hub_id)
+    try:
+        lines, code = run_command(store, args.reports_command, config.reports_low_hours_x100)
+    finally:
+        store.close()
+    print("\n".join(lines))
+    return code
+
+
 def _node_serve(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
@@ -547,6 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = books.add_parser("verify", help="recompute every campus's journal and the roll-ups; exit 1 on a difference")
     p.add_argument("--dir", required=True, help="the hub directory")
     p.set_defaults(run=_hub_books_verify)
+
+    reports = hub.add_parser("reports", help="the group reports' roll-ups").add_subparsers(
+        dest="reports_command", required=True)
+    p = reports.add_parser("verify", help="recompute every campus's report facts; exit 1 on a difference")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.set_defaults(run=_hub_reports)
+    p = reports.add_parser("rebuild", help="make the report roll-ups again from the merged facts")
+    p.add_argument("--dir", required=True, help="the hub directory")
+    p.set_defaults(run=_hub_reports)
 
     sync = sides.add_parser("sync", help="sync a node with its hub").add_subparsers(dest="command", required=True)
     p = sync.add_parser("now", help="push this node's changes and pull the hub's, with progress")

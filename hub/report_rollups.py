@@ -396,5 +396,41 @@ def verify(store: HubStore, low_hours_x100: int = LOW_HOURS_X100) -> list[str]:
                 if wanted.get(key) != held.get(key):
                     problems.append(f"{campus_id} {'/'.join(key)}: holds {held.get(key)}, the facts give "
                                     f"{wanted.get(key)}")
+            # and each month is the sum of its days
+            summed: dict[tuple[str, str, str], int] = defaultdict(int)
+            for (day, metric, part), value in wanted.items():
+                summed[(day[:7], metric, weekday_dim(day, part) if metric.startswith("heat_") else part[:120])] += value
+            months = {(r.period, r.metric, r.dim): int(r.value) for r in conn.execute(
+                select(hub_report_rollups).where(hub_report_rollups.c.campus_id == campus_id,
+                                                 func.length(hub_report_rollups.c.period) == 7))}
+            for month_key in sorted(set(summed) | set(months)):
+                if summed.get(month_key, 0) != months.get(month_key, 0):
+                    problems.append(f"{campus_id} {'/'.join(month_key)}: the month holds {months.get(month_key)}, "
+                                    f"its days give {summed.get(month_key)}")
     return problems
 
+
+
+def run_command(store: HubStore, command: str, low_hours_x100: int = LOW_HOURS_X100) -> tuple[list[str], int]:
+    """``campus hub reports verify|rebuild``: the lines to print and the exit code (verify: 1 when
+    the roll-ups differ from a recompute; rebuild: made again, then verified)."""
+    lines: list[str] = []
+    if command == "rebuild":
+        run = ReportsKeeper(store, low_hours_x100).rebuild()
+        lines.append(f"rebuilt the report roll-ups: {run.campuses} campus(es), {run.days} day(s)")
+    elif command != "verify":
+        raise ValueError(f"unknown reports command {command!r}: verify or rebuild")
+    problems = verify(store, low_hours_x100)
+    with store.read() as conn:
+        behind = _changes_behind(conn)
+    lines += problems
+    if behind:
+        lines.append(f"the roll-ups are {behind} merged change(s) behind: a running hub catches up within seconds")
+    lines.append(f"{len(problems)} difference(s) between the report roll-ups and a recompute from the facts")
+    return lines, 1 if problems else 0
+
+
+def _changes_behind(conn: Connection) -> int:
+    heads = {row.node_id: int(row.head_seq) for row in conn.execute(select(hub_nodes.c.node_id, hub_nodes.c.head_seq))}
+    marks = {row.node_id: int(row.seq) for row in conn.execute(select(hub_report_marks))}
+    return sum(max(head - marks.get(node_id, 0), 0) for node_id, head in heads.items())

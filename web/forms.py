@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from campus.schema.errors import Invalid
 from campus.schema.quantities import LessonHours, Money
+from campus.web.i18n import gettext_
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,8 +27,9 @@ def _typed(field: str, text: str) -> Any:
             return Money.parse(text).fen
         if field.endswith("_x100"):
             return LessonHours.parse(text).x100
-    except ValueError as exc:
-        raise Invalid(field, f"{text!r}: {exc}") from None
+    except ValueError:
+        message = "Not an amount in yuan, e.g. 1280.50" if field.endswith("_fen") else "Not a number of hours, e.g. 1.5"
+        raise Invalid(field.removesuffix("_fen").removesuffix("_x100"), gettext_(message)) from None
     return text
 
 
@@ -53,4 +55,27 @@ def form_model(form: FormData, model: type[M], **given: Any) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "form"
-        raise Invalid(field, f"{field}: {first['msg']}") from None
+        # The form names the field beside it; the message says what is wrong, in the screen's language.
+        raise Invalid(field.removesuffix("_fen").removesuffix("_x100"), refusal_message(first)) from None
+
+
+def refusal_message(error: Any) -> str:
+    """A pydantic error as a person reads it, translated (the field is named where it is shown)."""
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
+        return gettext_("Required")
+    if kind == "string_too_short":
+        return gettext_("At least %(count)s characters") % {"count": context.get("min_length")}
+    if kind == "string_too_long":
+        return gettext_("At most %(count)s characters") % {"count": context.get("max_length")}
+    if kind == "string_pattern_mismatch":
+        return gettext_("Not in the expected form")
+    if kind in ("enum", "literal_error"):
+        return gettext_("Choose one of the options")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return gettext_("A whole number")
+    if kind in ("greater_than_equal", "greater_than"):
+        return gettext_("At least %(limit)s") % {"limit": context.get("ge", context.get("gt"))}
+    if kind in ("less_than_equal", "less_than"):
+        return gettext_("At most %(limit)s") % {"limit": context.get("le", context.get("lt"))}
+    return str(error["msg"])

@@ -26,6 +26,7 @@ from campus.web.i18n import LOCALES, current_locale, gettext_, ngettext_
 SHELL_TEMPLATES = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 FLASH_KEY = "_flashes"
+REFUSAL_KEY = "_refused_form"
 
 
 def make_templates(app_templates: Path) -> Jinja2Templates:
@@ -81,10 +82,58 @@ async def form_action(request: Request, back: str, action: Callable[[FormData], 
         done = await anyio.to_thread.run_sync(action, form)
     except DomainError as exc:
         flash(request, gettext_(exc.detail), "error")  # a refusal with a catalogue entry shows translated
+        keep_refusal(request, form, exc)
     else:
         if done:
             flash(request, done, "success")
     return RedirectResponse(back, status_code=303)
+
+
+def keep_refusal(request: Request, form: FormData, refusal: DomainError) -> None:
+    """Remember a refused form for the page it goes back to: the field the refusal names, its
+    message and what was typed (never a password or the CSRF token), shown beside that field."""
+    field = getattr(refusal, "field", None) or refusal.facts.get("field")
+    if "session" not in request.scope or not isinstance(field, str):
+        return
+    typed = {key: value for key, value in form.multi_items()
+             if isinstance(value, str) and key != "csrf_token" and "password" not in key}
+    request.session[REFUSAL_KEY] = {"action": request.url.path, "errors": {field: gettext_(refusal.detail)},
+                                    "values": typed}
+
+
+class FormState:
+    """A refused form as the page shows it again: each field's message and typed value (for the
+    form whose ``action`` was refused), and focus on the first field in error."""
+
+    def __init__(self, action: str = "", errors: dict[str, str] | None = None,
+                 values: dict[str, str] | None = None) -> None:
+        self.action = action
+        self.errors = errors or {}
+        self.values = values or {}
+        self._focused = False
+
+    def applies(self, action: str | None) -> bool:
+        return bool(action) and action == self.action
+
+    def error(self, action: str | None, name: str) -> str | None:
+        return self.errors.get(name) if self.applies(action) else None
+
+    def value(self, action: str | None, name: str, default: Any = "") -> Any:
+        return self.values.get(name, default) if self.applies(action) else default
+
+    def claim_focus(self) -> bool:
+        """True for the first field in error the page renders, so that field takes the focus."""
+        if self._focused:
+            return False
+        self._focused = True
+        return True
+
+
+def pop_refusal(request: Request) -> FormState:
+    if "session" not in request.scope:
+        return FormState()
+    kept = request.session.pop(REFUSAL_KEY, None) or {}
+    return FormState(kept.get("action", ""), kept.get("errors"), kept.get("values"))
 
 
 def pop_flashes(request: Request) -> list[dict[str, str]]:
@@ -100,6 +149,6 @@ def render(
     campus_id = request.app.state.auth.campus_id
     nav = [item for item in request.app.state.nav
            if principal and (not item.get("action") or principal.can(item["action"], campus_id))]
-    page = {"flashes": pop_flashes(request), "nav": nav, "principal": principal,
+    page = {"flashes": pop_flashes(request), "form_state": pop_refusal(request), "nav": nav, "principal": principal,
             "csrf": csrf_token(request) if "session" in request.scope else "", **context}
     return templates.TemplateResponse(request, name, page, status_code=status)

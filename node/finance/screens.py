@@ -79,11 +79,25 @@ async def student_new(request: Request) -> Response:
             student = await node.perform(request, cases.admit_student, cases.NewStudent(
                 **given.model_dump(exclude={"guardians"}), guardians=[g.model_dump() for g in given.guardians]))
         except DomainError as exc:
-            flash(request, exc.detail, "error")
-            return RedirectResponse("/students/new" + (f"?lead={lead_id}" if lead_id else ""), status_code=303)
+            # Shown again as typed, the refusal beside the field it names (or above the form).
+            field = getattr(exc, "field", None)
+            if not isinstance(field, str):
+                flash(request, _(exc.detail), "error")
+            typed = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+            return render(TEMPLATES, request, "student_new.html", {
+                "app_title": node.config.campus_name, "lead_id": lead_id, "values": typed,
+                "errors": {_field_of_student_form(field): _(exc.detail)} if isinstance(field, str) else {}}, 422)
         flash(request, _("Student %(number)s admitted") % {"number": student["number"]}, "success")
         return RedirectResponse(f"/students/{student['id']}", status_code=303)
-    return render(TEMPLATES, request, "student_new.html", {"app_title": node.config.campus_name, "lead_id": lead_id})
+    return render(TEMPLATES, request, "student_new.html", {"app_title": node.config.campus_name, "lead_id": lead_id,
+                                                          "values": {}, "errors": {}})
+
+
+def _field_of_student_form(field: str) -> str:
+    """The form's field for a refusal naming the input model's (guardians.0.phone → guardian_phone)."""
+    if field.startswith("guardians"):
+        return "guardian_" + field.rsplit(".", 1)[-1]
+    return field
 
 
 async def student_detail(request: Request) -> Response:

@@ -62,6 +62,11 @@ class MarketingSendIn(Input):
     segment: SegmentIn
 
 
+class LocaleIn(Input):
+    student_id: str = Field(min_length=1, max_length=36)
+    locale: Literal["zh_CN", "en"] | None
+
+
 class StaffAddressIn(Input):
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=200)
@@ -152,6 +157,15 @@ def register(api: Api) -> None:
         body = await parse_body(request, EmailIn)
         return json_response(await request.app.state.node.perform(request, cases.set_email, body.student_id,
                                                                   body.guardian_id, body.email))
+
+    @api.route("/notifications/languages", "POST", "Record the language a family reads (zh_CN or en; null: the "
+               "campus's): their messages and the portal's default, at the student's home campus", "students.write",
+               body=LocaleIn, tags=["notifications"])
+    @performs(cases.set_family_locale)
+    async def set_locale(request: Request) -> Response:
+        body = await parse_body(request, LocaleIn)
+        return json_response(await request.app.state.node.perform(request, cases.set_family_locale, body.student_id,
+                                                                  body.locale))
 
     register_marketing(api)
 

@@ -207,6 +207,32 @@ def write_email(uow: UnitOfWork, ctx: NodeContext, student_id: str, guardian_id:
     return {"student_id": student_id, "guardian_id": guardian_id, "email": email}
 
 
+def write_locale(uow: UnitOfWork, ctx: NodeContext, student_id: str, locale: str | None) -> dict[str, Any]:
+    """The language a student's family reads (zh_CN or en; None: the campus's): their messages and
+    the portal's default. Kept on the student's record, so by the home campus."""
+    if locale is not None:
+        _check_choice(locale, LOCALES, "locale")
+    student = uow.conn.execute(select(students.c.home_campus_id).where(
+        students.c.id == student_id, students.c.deleted.is_(False))).first()
+    if student is None:
+        raise Invalid("student_id", "no such student")
+    if student.home_campus_id != ctx.id:
+        raise Conflict("a family's language is kept by the student's home campus; change it there",
+                       field="student_id", home_campus_id=student.home_campus_id)
+    uow.update("students", student_id, {"locale": locale})
+    return {"student_id": student_id, "locale": locale}
+
+
+@use_case("students.write")
+def set_family_locale(work: NodeWork, student_id: str, locale: str | None) -> dict[str, Any]:
+    """Staff record the language a family reads (on the phone, at the desk)."""
+    before = work.conn.execute(select(students.c.locale).where(students.c.id == student_id)).scalar()
+    done = write_locale(work.uow, work.ctx, student_id, locale)
+    work.audit("family_locale_changed", target_table="students", target_id=student_id, before={"locale": before},
+               after={"locale": locale})
+    return done
+
+
 @use_case("students.write")
 def set_email(work: NodeWork, student_id: str, guardian_id: str | None, email: str | None) -> dict[str, Any]:
     """Staff record where a family gets e-mail (a guardian's address, or the student's own)."""

@@ -15,6 +15,8 @@ from campus.schema.errors import NotFound
 from campus.schema.permissions import mask_phone
 from campus.schema.tables import guardians, portal_passwords, students
 
+LOCALES = ("zh_CN", "en")
+
 SESSION_KEY = "portal"
 
 
@@ -23,6 +25,7 @@ class Family:
     label: str  # what the audit trail names: the masked phone, or the student number
     student_ids: tuple[str, ...]
     phone: str | None = None
+    locale: str | None = None  # the language they chose (zh_CN | en), or None: the campus's
 
     def actor(self, client_ip: str | None) -> Actor:
         """The family acts as the portal on their own behalf (no staff user behind it)."""
@@ -42,6 +45,16 @@ def students_of_phone(conn: Connection, phone: str) -> tuple[str, ...]:
         .order_by(students.c.number)).scalars())
 
 
+def language_of(conn: Connection, student_ids: tuple[str, ...]) -> str | None:
+    """The language a family chose on the first of their students' records that names one."""
+    if not student_ids:
+        return None
+    chosen = conn.execute(select(students.c.locale).where(students.c.id.in_(student_ids),
+                                                          students.c.locale.in_(LOCALES))
+                          .order_by(students.c.number).limit(1)).scalar()
+    return str(chosen) if chosen else None
+
+
 def family_of(conn: Connection, signed_in: dict[str, Any] | None) -> Family | None:
     """The family a portal session names, or None when it names nobody (any more)."""
     if not signed_in:
@@ -49,7 +62,7 @@ def family_of(conn: Connection, signed_in: dict[str, Any] | None) -> Family | No
     phone = signed_in.get("phone")
     if phone:
         ids = students_of_phone(conn, str(phone))
-        return Family(mask_phone(str(phone)) or "", ids, str(phone)) if ids else None
+        return Family(mask_phone(str(phone)) or "", ids, str(phone), language_of(conn, ids)) if ids else None
     student_id = str(signed_in.get("student_id") or "")
     row = conn.execute(select(students.c.number, portal_passwords.c.set_at)
                        .join(portal_passwords, portal_passwords.c.student_id == students.c.id)
@@ -57,4 +70,4 @@ def family_of(conn: Connection, signed_in: dict[str, Any] | None) -> Family | No
                               portal_passwords.c.deleted.is_(False))).first()
     if row is None or row.set_at > str(signed_in.get("at") or ""):
         return None  # the password was changed (or removed) since they signed in
-    return Family(row.number, (student_id,))
+    return Family(row.number, (student_id,), None, language_of(conn, (student_id,)))

@@ -45,7 +45,8 @@ def student_names(conn: Connection, ids: tuple[str, ...]) -> list[dict[str, Any]
 def overview(conn: Connection, student_id: str) -> dict[str, Any]:
     """The student's record and the hours left on each line of their contracts."""
     student = conn.execute(select(students.c.id, students.c.number, students.c.name, students.c.status,
-                                  students.c.grade, students.c.email, campuses.c.name.label("campus_name"))
+                                  students.c.grade, students.c.email, students.c.locale,
+                                  campuses.c.name.label("campus_name"))
                            .outerjoin(campuses, campuses.c.id == students.c.home_campus_id)
                            .where(students.c.id == student_id)).mappings().one()
     lines = conn.execute(

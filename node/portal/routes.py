@@ -29,6 +29,7 @@ from campus.node.service.screens import answers_from
 from campus.node.service.survey_queries import open_for_family
 from campus.schema.errors import DomainError
 from campus.web.auth import PUBLIC, check_csrf, client_ip, guard
+from campus.web.i18n import LOCALE_COOKIE, LOCALES, current_locale
 from campus.web.i18n import gettext_ as _
 from campus.web.templating import flash, render
 from campus.web.usecase import UseCase, off_loop, performs, writes_nothing
@@ -56,7 +57,15 @@ def family_page(endpoint: Endpoint) -> Endpoint:
             request.session.pop(SESSION_KEY, None)
             return RedirectResponse(SIGN_IN, status_code=303)
         request.state.family = family
-        return await endpoint(request)
+        if family.locale is None or request.query_params.get("lang") in LOCALES \
+                or request.cookies.get(LOCALE_COOKIE) in LOCALES:
+            return await endpoint(request)
+        token = current_locale.set(family.locale)  # the family's language, unless this browser chose one
+        request.scope.setdefault("state", {})["locale"] = family.locale
+        try:
+            return await endpoint(request)
+        finally:
+            current_locale.reset(token)
 
     guarded.campus_action = cases.FAMILY  # type: ignore[attr-defined]
     guarded.use_cases = getattr(endpoint, "use_cases", ())  # type: ignore[attr-defined]
@@ -257,7 +266,7 @@ async def settings_page(request: Request) -> Response:
     def read(conn: Any) -> dict[str, Any]:
         return {"student": queries.overview(conn, student_id), "opted_out": opt_outs(conn, student_id)}
 
-    return page(request, "portal_settings.html", {**await node.query(read),
+    return page(request, "portal_settings.html", {**await node.query(read), "locales": LOCALES,
                                                   "kinds": {k: _(v) for k, v in MESSAGE_KINDS.items()}})
 
 
@@ -283,7 +292,8 @@ async def set_preferences(request: Request) -> Response:
     wanted = {str(k) for k in form.getlist("wanted")}
     choices = {kind: kind not in wanted for kind in MESSAGE_KINDS}
     try:
-        await run_family(request, cases.set_preferences, family, student_id, _text(form, "email") or None, choices)
+        await run_family(request, cases.set_preferences, family, student_id, _text(form, "email") or None, choices,
+                         _text(form, "locale") or None)
     except DomainError as exc:
         flash(request, _(exc.detail), "error")
     else:

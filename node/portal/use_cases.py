@@ -18,9 +18,9 @@ from sqlalchemy import Connection, func, insert, select, update
 from campus.node.context import NodeContext, NodeWork
 from campus.node.notify.outbox import queue
 from campus.node.notify.templates import Channel
-from campus.node.notify.use_cases import leave_confirmed, write_email, write_opt_out
+from campus.node.notify.use_cases import leave_confirmed, write_email, write_locale, write_opt_out
 from campus.node.portal.codes import code_hash, is_locked, matches, new_code, usable, why_no_code
-from campus.node.portal.family import Family, students_of_phone
+from campus.node.portal.family import Family, language_of, students_of_phone
 from campus.node.service.survey_cases import survey_row, write_response
 from campus.node.service.ticket_cases import NewTicket, family_reply, ticket_here, write_ticket
 from campus.node.teaching.scheduling import request_leave
@@ -104,7 +104,8 @@ def send_code(work: NodeWork, typed_phone: str) -> dict[str, Any]:
             id=new_id(), phone=phone, code_hash=code_hash(ctx.portal.code_key, phone, code), created_at=utc_text(now),
             expires_at=utc_text(now + timedelta(seconds=ctx.portal.code_ttl_seconds)), used_at=None))
         queue(work.conn, ctx, "sign_in_code", key=f"code:{phone}:{utc_text(now)}", to=[(Channel.SMS, phone)],
-              fields={"code": code, "minutes": str(max(ctx.portal.code_ttl_seconds // 60, 1))})
+              fields={"code": code, "minutes": str(max(ctx.portal.code_ttl_seconds // 60, 1))},
+              locale=language_of(work.conn, students_of_phone(work.conn, phone)))
     work.audit("portal_code_sent", after={"phone": mask_phone(phone), "on_record": known})
     return {"phone": mask_phone(phone), "expires_in_seconds": ctx.portal.code_ttl_seconds}
 
@@ -175,17 +176,21 @@ def set_password(work: NodeWork, family: Family, student_id: str, password: str)
 
 @use_case(FAMILY)
 def set_preferences(work: NodeWork, family: Family, student_id: str, email: str | None,
-                    opted_out: dict[str, bool]) -> dict[str, Any]:
-    """Where the family gets e-mail, and which kinds of message they do not want."""
+                    opted_out: dict[str, bool], locale: str | None = None) -> dict[str, Any]:
+    """Where the family gets e-mail, which kinds of message they do not want, and the language they
+    read (their messages and the portal; None: the campus's)."""
     family.student(student_id)
-    current = work.conn.execute(select(students.c.email).where(students.c.id == student_id)).scalar()
-    if email != current:
+    current = work.conn.execute(select(students.c.email, students.c.locale).where(students.c.id == student_id)).one()
+    if email != current.email:
         write_email(work.uow, work.ctx, student_id, None, email)
+    if locale != current.locale:
+        write_locale(work.uow, work.ctx, student_id, locale)
     for kind, out in opted_out.items():
         write_opt_out(work.uow, work.ctx, student_id, kind, out)
     work.audit("portal_preferences_set", target_table="students", target_id=student_id,
-               after={"who": family.label, "email_changed": email != current, "opted_out": opted_out})
-    return {"student_id": student_id, "email": email, "opted_out": opted_out}
+               after={"who": family.label, "email_changed": email != current.email, "opted_out": opted_out,
+                      "locale": locale})
+    return {"student_id": student_id, "email": email, "opted_out": opted_out, "locale": locale}
 
 
 def _seat(conn: Connection, family: Family, student_id: str, lesson_id: str) -> dict[str, Any]:

@@ -297,3 +297,50 @@ def test_a_family_reply_with_nothing_in_it_is_refused_and_written_nowhere(campus
 
     assert sent.status_code == 303 and "不能为空" in client.get(page).text
     assert [e["kind"] for e in ok(campus.staff.get(f"/api/v1/tickets/{ticket['id']}"), 200)["thread"]] == []
+
+
+def test_a_family_choosing_english_gets_the_portal_and_its_messages_in_english(campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+    han = family(campus, "韩梅梅", "13900002222", day="2030-01-04")
+    client = signed_in(campus, "13900001111")
+    settings = f"/portal/students/{lilei.student['id']}/settings"
+    assert '<html lang="zh-CN">' in client.get(settings).text
+
+    client.post(f"/portal/students/{lilei.student['id']}/preferences", data={
+        "email": "", "locale": "en", "wanted": ["receipt_issued"], "csrf_token": csrf(client, settings)})
+    lilei.pay(5000)
+    han.pay(5000)
+
+    page = client.get(f"/portal/students/{lilei.student['id']}").text
+    assert '<html lang="en">' in page
+    assert '<html lang="zh-CN">' in client.get(f"/portal/students/{lilei.student['id']}?lang=zh_CN").text
+    with campus.node.store.read() as conn:
+        receipts = {r.recipient: (r.locale, r.body) for r in conn.execute(
+            select(outbox.c.recipient, outbox.c.locale, outbox.c.body).where(outbox.c.kind == "receipt_issued")
+            .where(outbox.c.body.contains("50.00")))}
+    assert receipts["13900001111"][0] == "en" and "Dear parent of 李雷, we received 50.00 yuan" in receipts["13900001111"][1]
+    assert receipts["13900002222"][0] == "zh_CN" and "韩梅梅家长您好，已收到学费 50.00 元" in receipts["13900002222"][1]
+
+    other = campus.browser()
+    campus.clock.now += timedelta(seconds=61)
+    ask_code(other, "13900001111")
+    send_due(campus.node.store, campus.node.ctx, senders_for(campus.config))
+    sink = campus.config.directory / campus.config.notify_sms_file
+    assert "Your code is" in sink.read_text(encoding="utf-8").splitlines()[-1]
+
+
+def test_staff_record_a_familys_language_at_the_home_campus_and_an_unknown_one_is_refused(campus: Campus) -> None:
+    lilei = family(campus, "李雷", "13900001111")
+
+    ok(campus.staff.post("/api/v1/notifications/languages", json={"student_id": lilei.student["id"], "locale": "en"}),
+       200)
+    refused = campus.staff.post("/api/v1/notifications/languages", json={"student_id": lilei.student["id"],
+                                                                        "locale": "fr"})
+
+    assert refused.status_code == 422 and "locale" in refused.text
+    with campus.node.store.read() as conn:
+        from campus.schema.tables import students
+
+        assert conn.execute(select(students.c.locale).where(students.c.id == lilei.student["id"])).scalar() == "en"
+        trail = [r.action for r in conn.execute(select(audit_events.c.action))]
+    assert "family_locale_changed" in trail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -120,6 +121,10 @@ class FormState:
 
     def value(self, action: str | None, name: str, default: Any = "") -> Any:
         return self.values.get(name, default) if self.applies(action) else default
+
+    def as_json(self) -> str:
+        """For app.js, which shows the refusal on a form drawn without forms.html's macros."""
+        return json.dumps({"action": self.action, "errors": self.errors, "values": self.values}, ensure_ascii=False)
 
     def claim_focus(self) -> bool:
         """True for the first field in error the page renders, so that field takes the focus."""

@@ -161,6 +161,8 @@ class NodeConfig:
     portal_codes_per_hour: int = PORTAL.codes_per_hour
     portal_max_failures: int = PORTAL.max_failures
     portal_lock_minutes: int = PORTAL.lock_minutes
+    portal_codes_per_address: int = PORTAL.codes_per_address  # code requests from one client address...
+    portal_address_window_minutes: int = PORTAL.address_window_minutes  # ...in this many minutes
 
     def risk_settings(self) -> RiskSettings:
         return RiskSettings(
@@ -185,6 +187,8 @@ class NodeConfig:
     def portal_settings(self) -> PortalSettings:
         return PortalSettings(self.portal_code_ttl_seconds, self.portal_code_resend_seconds,
                               self.portal_codes_per_hour, self.portal_max_failures, self.portal_lock_minutes,
+                              codes_per_address=self.portal_codes_per_address,
+                              address_window_minutes=self.portal_address_window_minutes,
                               code_key=f"{self.secret_key}/portal-codes")
 
     def report_settings(self) -> ReportSettings:
@@ -286,7 +290,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
         "notify_retry_seconds", "notify_low_hours_x100", "notify_expiring_days", "notify_lesson_reminder_hour")},
     **{name: ("portal", name.removeprefix("portal_")) for name in (
         "portal_code_ttl_seconds", "portal_code_resend_seconds", "portal_codes_per_hour", "portal_max_failures",
-        "portal_lock_minutes")},
+        "portal_lock_minutes", "portal_codes_per_address", "portal_address_window_minutes")},
     **{name: ("devices", name.removeprefix("devices_")) for name in (
         "devices_port", "devices_host", "devices_max_body_bytes", "devices_requests_per_minute",
         "devices_max_pending", "devices_keep_photos", "devices_delay_seconds", "devices_error_delay_seconds",

@@ -22,12 +22,17 @@ class PortalSettings:
     codes_per_hour: int = 5
     max_failures: int = 5
     lock_minutes: int = 15
+    # Code requests from one client address (any phones) in the window: one machine cannot walk
+    # through many numbers, each under its own per-phone limit.
+    codes_per_address: int = 20
+    address_window_minutes: int = 15
     # The key codes are hashed with (from the node's secret key): a stolen store does not give them away.
     code_key: str = field(default="portal-codes", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, low, high in (("code_ttl_seconds", 30, 3600), ("code_resend_seconds", 0, 3600),
-                                ("codes_per_hour", 1, 100), ("max_failures", 1, 100), ("lock_minutes", 1, 1440)):
+                                ("codes_per_hour", 1, 100), ("max_failures", 1, 100), ("lock_minutes", 1, 1440),
+                                ("codes_per_address", 1, 10_000), ("address_window_minutes", 1, 1440)):
             value = getattr(self, name)
             if type(value) is not int or not low <= value <= high:
                 raise ValueError(f"[portal] {name} is a whole number from {low} to {high}")
@@ -35,6 +40,10 @@ class PortalSettings:
     @property
     def lock_window(self) -> timedelta:
         return timedelta(minutes=self.lock_minutes)
+
+    @property
+    def address_window(self) -> timedelta:
+        return timedelta(minutes=self.address_window_minutes)
 
 
 def new_code() -> str:

@@ -111,6 +111,8 @@ async def send_code(request: Request) -> Response:
     try:
         sent = await run_family(request, cases.send_code, _text(form, "phone"))
     except DomainError as exc:
+        if "json" in request.headers.get("accept", ""):
+            raise  # a client asking for JSON gets the problem (429, naming the field) as problem+json
         return page(request, "portal_sign_in.html", {"step": "phone", "problem": _(exc.detail)}, exc.status)
     request.session[PENDING_PHONE] = cases.phone_of(_text(form, "phone"))
     flash(request, _("If %(phone)s is on record, a code is on its way.") % {"phone": sent["phone"]}, "success")

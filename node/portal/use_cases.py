@@ -35,6 +35,7 @@ from campus.schema.tables import (
     lesson_ratings,
     lesson_students,
     lessons,
+    portal_code_requests,
     portal_codes,
     portal_failures,
     portal_passwords,
@@ -80,6 +81,18 @@ def _refuse_if_locked(conn: Connection, key: str, now: datetime, ctx: NodeContex
                               lock_minutes=ctx.portal.lock_minutes)
 
 
+def _count_address(work: NodeWork, now: datetime) -> None:
+    """Count a code request against its client address; refuse it past the address's limit."""
+    address = work.actor.client_ip or "unknown"
+    since = utc_text(now - work.ctx.portal.address_window)
+    asked = work.conn.execute(select(func.count()).where(portal_code_requests.c.client_ip == address,
+                                                         portal_code_requests.c.at >= since)).scalar_one()
+    if asked >= work.ctx.portal.codes_per_address:
+        raise TooManyAttempts("too many codes asked for from this device: try again later", field="phone",
+                              window_minutes=work.ctx.portal.address_window_minutes)
+    work.conn.execute(insert(portal_code_requests).values(id=new_id(), client_ip=address[:64], at=utc_text(now)))
+
+
 @use_case(FAMILY)
 def send_code(work: NodeWork, typed_phone: str) -> dict[str, Any]:
     """A one-time code by SMS to a phone on record (a number not on record gets the same answer and
@@ -88,6 +101,7 @@ def send_code(work: NodeWork, typed_phone: str) -> dict[str, Any]:
     ctx, now = work.ctx, work.ctx.now()
     phone = phone_of(typed_phone)
     _refuse_if_locked(work.conn, f"phone:{phone}", now, ctx, "phone")
+    _count_address(work, now)
     sent = work.conn.execute(select(portal_codes.c.created_at).where(
         portal_codes.c.phone == phone, portal_codes.c.created_at >= utc_text(now - timedelta(hours=1)))
         .order_by(portal_codes.c.created_at.desc())).scalars().all()

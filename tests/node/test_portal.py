@@ -344,3 +344,28 @@ def test_staff_record_a_familys_language_at_the_home_campus_and_an_unknown_one_i
         assert conn.execute(select(students.c.locale).where(students.c.id == lilei.student["id"])).scalar() == "en"
         trail = [r.action for r in conn.execute(select(audit_events.c.action))]
     assert "family_locale_changed" in trail
+
+
+def test_one_address_asking_codes_for_many_phones_is_refused_with_429_until_its_window_passes(
+        node_config: NodeConfig) -> None:
+    config = replace(node_config, notify_worker_seconds=0, portal_codes_per_address=3)
+    clock = Clock(MORNING)
+    app = create_app(config, background_sync=False, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as staff:
+        sign_in(staff)
+        crawler = TestClient(app, follow_redirects=False, client=("203.0.113.7", 40000))
+        neighbour = TestClient(app, follow_redirects=False, client=("198.51.100.9", 40000))
+        asked = [ask_code(crawler, f"1390000{n:04d}").status_code for n in range(3)]
+
+        refused = ask_code(crawler, "13900009999")
+        as_json = crawler.post("/portal/sign-in/code", headers={"accept": "application/json"},
+                               data={"phone": "13900009998", "csrf_token": csrf(crawler)})
+
+        assert asked == [303, 303, 303]
+        assert refused.status_code == 429 and "此设备获取验证码次数过多，请稍后再试" in refused.text
+        assert as_json.status_code == 429 and as_json.headers["content-type"] == "application/problem+json"
+        assert as_json.json()["errors"] == [{"field": "phone",
+                                             "message": "too many codes asked for from this device: try again later"}]
+        assert ask_code(neighbour, "13900009999").status_code == 303
+        clock.now += timedelta(minutes=15, seconds=1)
+        assert ask_code(crawler, "13900009997").status_code == 303

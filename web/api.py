@@ -80,10 +80,11 @@ def _column_field(column: Column[Any]) -> tuple[Any, Any]:
 
 def row_model(table: Table, name: str, exclude: tuple[str, ...] = (), **fields: Any) -> type[Output]:
     """The response model of ``table``'s row as a route returns it: every column (but ``exclude``)
-    with its type, required unless nullable (null or left out); ``fields`` (name: type) add to or refine the columns (an
-    enum for a code column, the keys a query adds)."""
+    with its type, required unless nullable (null or left out); ``fields`` (name: type, or (type,
+    default) for a key only some answers carry) add to or refine the columns (an enum for a code
+    column, the keys a query adds)."""
     columns = {c.name: _column_field(c) for c in table.columns if c.name not in exclude}
-    extra = {key: (value, ...) for key, value in fields.items()}
+    extra = {key: value if isinstance(value, tuple) else (value, ...) for key, value in fields.items()}
     return create_model(name, __base__=Output, **{**columns, **extra})  # type: ignore[call-overload]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlalchemy import Connection
@@ -17,7 +17,16 @@ from campus.node.finance.payments import get_payment
 from campus.node.finance.students import STATUS_MOVES, Status, get_student, list_students, present_student
 from campus.node.privacy import audit_student_view
 from campus.schema.books.chart import FundAccount
-from campus.web.api import Api, Input, json_response, page_params, parse_body
+from campus.schema.tables import (
+    asset_entries,
+    contract_events,
+    contract_lines,
+    contracts,
+    guardians,
+    payments,
+    students,
+)
+from campus.web.api import Api, Input, Output, json_response, page_model, page_params, parse_body, row_model
 from campus.web.problems import InvalidInput, Problem
 from campus.web.usecase import performs
 
@@ -93,9 +102,49 @@ class PaymentIn(Input):
     note: str | None = Field(default=None, max_length=500)
 
 
+class Balance(Output):
+    """What is left of a line (or of all a student's lines): hours, of them paid and gift, and their value."""
+
+    hours_x100: int
+    paid_hours_x100: int
+    gift_hours_x100: int
+    value_fen: int
+
+
+class PrepaidFinding(Output):
+    subject: str
+    rule: str
+    detail: str
+
+
+GuardianOut = row_model(guardians, "Guardian")
+StudentOut = row_model(students, "Student", status=Status, guardians=list[GuardianOut])  # type: ignore[valid-type]
+MONEY: dict[str, Any] = {"due_fen": int, "paid_fen": int, "arrears_fen": int, "refunded_fen": int}
+ContractSummaryOut = row_model(contracts, "ContractSummary", **MONEY)
+StudentDetailOut = row_model(students, "StudentDetail", status=Status, guardians=list[GuardianOut],  # type: ignore[valid-type]
+                             contracts=list[ContractSummaryOut], device_pin=str | None)  # type: ignore[valid-type]
+LineOut = row_model(contract_lines, "ContractLine", balance=Balance)
+PaymentOut = row_model(payments, "Payment")
+TakenPaymentOut = row_model(payments, "TakenPayment", warnings=list[str])
+ContractEventOut = row_model(contract_events, "ContractEvent", detail=dict[str, Any] | None)
+ContractOut = row_model(
+    contracts, "Contract", **MONEY, lines=list[LineOut], events=list[ContractEventOut],  # type: ignore[valid-type]
+    payments=list[PaymentOut], status=Literal["in_force", "partly_refunded", "refunded"],  # type: ignore[valid-type]
+    prepaid_warnings=(list[PrepaidFinding], None),  # as signed
+    schedulable=(bool, None), not_schedulable_because=(str | None, None))  # as read
+LedgerEntryOut = row_model(asset_entries, "LedgerEntry")
+AccountLineOut = row_model(contract_lines, "AccountLine", balance=Balance, entries=list[LedgerEntryOut])  # type: ignore[valid-type]
+
+
+class StudentAccount(Output):
+    student_id: str
+    lines: list[AccountLineOut]  # type: ignore[valid-type]
+    remaining: Balance
+
+
 def register(api: Api) -> None:
     @api.route("/students", "POST", "Admit a new student (from a lead with lead_id)", "students.write",
-               body=StudentIn, tags=["students"])
+               body=StudentIn, tags=["students"], response=StudentOut)
     @performs(cases.admit_student)
     async def create(request: Request) -> Response:
         student_in = await parse_body(request, StudentIn)
@@ -105,7 +154,7 @@ def register(api: Api) -> None:
         return json_response(present_student(student, request.state.principal, node.config.campus_id), 201)
 
     @api.route("/students", "GET", "This campus's students (?q=&status=&limit=&offset=)", "students.read",
-               tags=["students"])
+               tags=["students"], response=page_model(row_model(students, "StudentListItem", status=Status), "StudentPage"))
     async def index(request: Request) -> Response:
         limit, offset = page_params(request)
         status = request.query_params.get("status") or None
@@ -119,7 +168,7 @@ def register(api: Api) -> None:
                               "items": [present_student(r, viewer, node.config.campus_id) for r in rows]})
 
     @api.route("/students/{student_id}", "GET", "One student with guardians and contracts", "students.read",
-               tags=["students"])
+               tags=["students"], response=StudentDetailOut)
     async def show(request: Request) -> Response:
         node = request.app.state.node
 
@@ -134,7 +183,7 @@ def register(api: Api) -> None:
 
     @api.route("/students/{student_id}/account", "GET",
                "The student's lesson-hour account: lines, ledger entries, remaining hours and value",
-               "contracts.read", tags=["students"])
+               "contracts.read", tags=["students"], response=StudentAccount)
     async def account(request: Request) -> Response:
         node = request.app.state.node
 
@@ -145,7 +194,8 @@ def register(api: Api) -> None:
         return json_response(await node.query(read))
 
     @api.route("/students/{student_id}/{move:str}", "POST", "Change a student's status: "
-               "admit, finish, withdraw, readmit", "students.write", tags=["students"])
+               "admit, finish, withdraw, readmit", "students.write", tags=["students"],
+               response=StudentOut)
     @performs(cases.change_student_status)
     async def status_move(request: Request) -> Response:
         move = request.path_params["move"]
@@ -156,7 +206,7 @@ def register(api: Api) -> None:
         return json_response(present_student(student, request.state.principal, node.config.campus_id))
 
     @api.route("/contracts", "POST", "Sign a contract priced from the price list; applies deposits",
-               "contracts.sign", body=ContractIn, tags=["contracts"])
+               "contracts.sign", body=ContractIn, tags=["contracts"], response=ContractOut)
     @performs(cases.sign_contract)
     async def sign(request: Request) -> Response:
         contract_in = await parse_body(request, ContractIn)
@@ -166,7 +216,7 @@ def register(api: Api) -> None:
         return json_response(contract, 201)
 
     @api.route("/contracts/{contract_id}", "GET", "A contract with lines, balances, changes, payments, arrears",
-               "contracts.read", tags=["contracts"])
+               "contracts.read", tags=["contracts"], response=ContractOut)
     async def contract(request: Request) -> Response:
         node = request.app.state.node
         contract = await node.query(contract_view, request.path_params["contract_id"])
@@ -175,7 +225,8 @@ def register(api: Api) -> None:
         return json_response(contract)
 
     @api.route("/contracts/{contract_id}/changes", "POST", "Record a change: expand, shrink, write_off, extend, "
-               "exchange (amounts computed)", "contracts.change", body=ChangeIn, tags=["contracts"])
+               "exchange (amounts computed)", "contracts.change", body=ChangeIn, tags=["contracts"],
+               response=ContractOut)
     @performs(cases.change_contract)
     async def change(request: Request) -> Response:
         change_in = await parse_body(request, ChangeIn)
@@ -185,7 +236,7 @@ def register(api: Api) -> None:
         return json_response(after, 201)
 
     @api.route("/deposits", "POST", "Take a deposit (订金) from a lead or a student", "payments.take",
-               body=DepositIn, tags=["payments"])
+               body=DepositIn, tags=["payments"], response=TakenPaymentOut)
     @performs(cases.take_deposit)
     async def deposit(request: Request) -> Response:
         deposit_in = await parse_body(request, DepositIn)
@@ -195,7 +246,7 @@ def register(api: Api) -> None:
         return json_response(row, 201)
 
     @api.route("/payments", "POST", "Take an instalment on a contract (more than is owed is refused)",
-               "payments.take", body=PaymentIn, tags=["payments"])
+               "payments.take", body=PaymentIn, tags=["payments"], response=TakenPaymentOut)
     @performs(cases.take_payment)
     async def payment(request: Request) -> Response:
         payment_in = await parse_body(request, PaymentIn)
@@ -205,6 +256,6 @@ def register(api: Api) -> None:
         return json_response(row, 201)
 
     @api.route("/payments/{payment_id}", "GET", "One payment or deposit (its receipt)", "payments.take",
-               tags=["payments"])
+               tags=["payments"], response=PaymentOut)
     async def receipt(request: Request) -> Response:
         return json_response(await request.app.state.node.query(get_payment, request.path_params["payment_id"]))

@@ -18,8 +18,16 @@ from campus.node.teaching.attendance import Mark
 from campus.node.teaching.export import attendance_workbook
 from campus.node.teaching.scheduling import ClassCategory, Weekday
 from campus.schema.context import CampusContext
-from campus.schema.tables import classes, courses, enrolments, lessons, rooms
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.schema.tables import (
+    attendance_confirmations,
+    attendance_marks,
+    classes,
+    courses,
+    enrolments,
+    lessons,
+    rooms,
+)
+from campus.web.api import Api, Input, Output, items_model, json_response, parse_body, row_model
 from campus.web.problems import InvalidInput
 from campus.web.usecase import UseCase, performs
 
@@ -145,50 +153,84 @@ def _lesson_with_attendance(conn: Connection, lesson_id: str) -> dict[str, Any]:
     return {**lesson, "attendance": att.attendance_of(conn, lesson["id"])}
 
 
+RoomOut = row_model(rooms, "Room")
+CourseOut = row_model(courses, "Course")
+ClassOut = row_model(classes, "Class")
+EnrolmentOut = row_model(enrolments, "Enrolment")
+LessonOut = row_model(lessons, "Lesson")
+MarkOut = row_model(attendance_marks, "AttendanceMark")
+ConfirmationOut = row_model(attendance_confirmations, "AttendanceConfirmation", entry_ids=list[str])
+
+
+class RosterEntry(Output):
+    """A student of a lesson with their latest mark, confirmed mark and the hours it deducted."""
+
+    student_id: str
+    name: str
+    number: str
+    line_id: str
+    mark: str | None
+    confirmed_mark: str | None
+    deducted_hours_x100: int | None
+
+
+LessonDetailOut = row_model(lessons, "LessonDetail", attendance=list[RosterEntry])
+
+
+class ScheduledOut(Output):
+    lessons: list[LessonOut]  # type: ignore[valid-type]
+    count: int
+
+
+class ConfirmedOut(Output):
+    confirmed: list[ConfirmationOut]  # type: ignore[valid-type]
+
+
 def register(api: Api) -> None:
-    def listing(path: str, summary: str, table: Any) -> None:
-        @api.route(path, "GET", summary, "teaching.read", tags=["teaching"])
+    def listing(path: str, summary: str, table: Any, item: type[Output]) -> None:
+        @api.route(path, "GET", summary, "teaching.read", tags=["teaching"],
+                   response=items_model(item, f"{item.__name__}List"))
         async def index(request: Request) -> Response:
             node = request.app.state.node
             return json_response({"items": await node.query(_listing(table), node.config.campus_id)})
 
     def creating(path: str, summary: str, action: str, body: type[Input], case: UseCase[..., Any],
                  tags: list[str], call: Callable[[Request, Any], tuple[tuple[Any, ...], dict[str, Any]]],
-                 shape: Callable[[Any], Any] = lambda row: row) -> None:
+                 shape: Callable[[Any], Any] = lambda row: row, response: Any = None) -> None:
         """A POST route: parse the body, run the use case, answer 201 with what it returns."""
-        @api.route(path, "POST", summary, action, body=body, tags=tags)
+        @api.route(path, "POST", summary, action, body=body, tags=tags, response=response)
         @performs(case)
         async def create(request: Request) -> Response:
             args, kwargs = call(request, await parse_body(request, body))
             return json_response(shape(await request.app.state.node.perform(request, case, *args, **kwargs)), 201)
 
     creating("/rooms", "Add a room", "teaching.manage", RoomIn, cases.add_room, ["teaching"],
-             lambda r, i: ((), i.model_dump()))
-    listing("/rooms", "This campus's rooms", rooms)
+             lambda r, i: ((), i.model_dump()), response=RoomOut)
+    listing("/rooms", "This campus's rooms", rooms, RoomOut)
     creating("/courses", "Add a course (hours deducted per lesson)", "teaching.manage", CourseIn, cases.add_course,
-             ["teaching"], lambda r, i: ((), i.model_dump()))
-    listing("/courses", "This campus's courses", courses)
+             ["teaching"], lambda r, i: ((), i.model_dump()), response=CourseOut)
+    listing("/courses", "This campus's courses", courses, CourseOut)
     creating("/classes", "Open a class", "teaching.manage", ClassIn, cases.add_class, ["teaching"],
-             lambda r, i: ((), i.model_dump()))
-    listing("/classes", "This campus's classes", classes)
+             lambda r, i: ((), i.model_dump()), response=ClassOut)
+    listing("/classes", "This campus's classes", classes, ClassOut)
     creating("/classes/{class_id}/enrolments", "Put a student in a class, paid from a contract line",
              "teaching.manage", EnrolmentIn, cases.enrol, ["teaching"],
              lambda r, i: ((r.path_params["class_id"], i.student_id, i.line_id,
-                            _date(i.joined_on, "joined_on") if i.joined_on else None), {}))
+                            _date(i.joined_on, "joined_on") if i.joined_on else None), {}), response=EnrolmentOut)
     creating("/classes/{class_id}/lessons", "Book one lesson (409 names a clash)", "teaching.manage", LessonIn,
              cases.book_lesson, ["teaching"],
              lambda r, i: ((r.path_params["class_id"], sch.parse_instant(i.starts_at, "starts_at"),
                             sch.parse_instant(i.ends_at, "ends_at")),
-                           {"teacher_id": i.teacher_id, "room_id": i.room_id, "kind": i.kind}))
+                           {"teacher_id": i.teacher_id, "room_id": i.room_id, "kind": i.kind}), response=LessonOut)
     creating("/classes/{class_id}/schedules", "Book a recurring run of lessons (all or none)", "teaching.manage",
              ScheduleIn, cases.schedule_recurring, ["teaching"],
              lambda r, i: ((r.path_params["class_id"], list(i.weekdays), i.start, i.end,
                             _date(i.first_date, "first_date"), i.weeks),
                            {"teacher_id": i.teacher_id, "room_id": i.room_id}),
-             shape=lambda made: {"lessons": made, "count": len(made)})
+             shape=lambda made: {"lessons": made, "count": len(made)}, response=ScheduledOut)
 
     @api.route("/lessons", "GET", "Lessons on the campus's days ?from= to ?to= (dates; default today)",
-               "teaching.read", tags=["teaching"])
+               "teaching.read", tags=["teaching"], response=items_model(LessonOut, "LessonList"))
     async def list_lessons(request: Request) -> Response:
         node = request.app.state.node
         ctx = node.ctx
@@ -197,12 +239,13 @@ def register(api: Api) -> None:
         return json_response({"items": await node.query(lessons_between, ctx, start, end)})
 
     @api.route("/lessons/{lesson_id}", "GET", "A lesson with its students and their marks", "teaching.read",
-               tags=["teaching"])
+               tags=["teaching"], response=LessonDetailOut)
     async def show_lesson(request: Request) -> Response:
         return json_response(await request.app.state.node.query(_lesson_with_attendance,
                                                                 request.path_params["lesson_id"]))
 
-    @api.route("/lessons/{lesson_id}/cancel", "POST", "Cancel a lesson", "teaching.manage", tags=["teaching"])
+    @api.route("/lessons/{lesson_id}/cancel", "POST", "Cancel a lesson", "teaching.manage", tags=["teaching"],
+               response=LessonOut)
     @performs(cases.cancel_lesson)
     async def cancel(request: Request) -> Response:
         return json_response(await request.app.state.node.perform(request, cases.cancel_lesson,
@@ -210,7 +253,7 @@ def register(api: Api) -> None:
 
     creating("/lessons/{lesson_id}/marks", "Mark a student (teacher or front desk)", "attendance.mark", MarkIn,
              cases.record_mark, ["attendance"],
-             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.source), {}))
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.source), {}), response=MarkOut)
     creating("/lessons/{lesson_id}/leave", "Record a leave request (请假)", "attendance.mark", LeaveIn,
              cases.request_leave, ["attendance"],
              lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.reason), {}))
@@ -221,7 +264,7 @@ def register(api: Api) -> None:
                            {"teacher_id": i.teacher_id, "room_id": i.room_id}))
 
     @api.route("/lessons/{lesson_id}/confirm", "POST", "Confirm attendance and deduct hours (课时确认)",
-               "attendance.confirm", tags=["attendance"])
+               "attendance.confirm", tags=["attendance"], response=ConfirmedOut)
     @performs(cases.confirm_lesson)
     async def confirm(request: Request) -> Response:
         made = await request.app.state.node.perform(request, cases.confirm_lesson, request.path_params["lesson_id"])
@@ -235,7 +278,7 @@ def register(api: Api) -> None:
              lambda r, i: ((r.path_params["enrolment_id"], i.to_class_id, _date(i.on, "on"), i.reason), {}))
 
     @api.route("/enrolments", "GET", "Enrolments of a class (?class_id=) or a student (?student_id=)",
-               "teaching.read", tags=["teaching"])
+               "teaching.read", tags=["teaching"], response=items_model(EnrolmentOut, "EnrolmentList"))
     async def list_enrolments(request: Request) -> Response:
         params = request.query_params
         rows = await request.app.state.node.query(_enrolments, params.get("class_id"), params.get("student_id"))

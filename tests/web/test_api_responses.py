@@ -18,6 +18,18 @@ MOST_USED = {
     "POST /api/v1/leads", "GET /api/v1/leads", "GET /api/v1/leads/{lead_id}", "PATCH /api/v1/leads/{lead_id}",
     "POST /api/v1/leads/{lead_id}/follow-ups", "POST /api/v1/leads/{lead_id}/{move}",
     "GET /api/v1/leads/{lead_id}/history",
+    "POST /api/v1/students", "GET /api/v1/students", "GET /api/v1/students/{student_id}",
+    "GET /api/v1/students/{student_id}/account",
+    "POST /api/v1/contracts", "GET /api/v1/contracts/{contract_id}",
+    "POST /api/v1/payments", "GET /api/v1/payments/{payment_id}", "POST /api/v1/deposits",
+    "POST /api/v1/students/{student_id}/{move}",
+    "POST /api/v1/rooms", "GET /api/v1/rooms", "POST /api/v1/courses", "GET /api/v1/courses",
+    "POST /api/v1/classes", "GET /api/v1/classes", "POST /api/v1/classes/{class_id}/enrolments",
+    "GET /api/v1/enrolments", "POST /api/v1/classes/{class_id}/lessons", "GET /api/v1/lessons",
+    "GET /api/v1/lessons/{lesson_id}", "POST /api/v1/lessons/{lesson_id}/marks",
+    "POST /api/v1/lessons/{lesson_id}/confirm",
+    "POST /api/v1/refunds/quote", "POST /api/v1/refunds", "GET /api/v1/refunds", "GET /api/v1/refunds/{refund_id}",
+    "POST /api/v1/refunds/{refund_id}/approve", "POST /api/v1/refunds/{refund_id}/pay",
 }
 
 
@@ -48,6 +60,9 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     payment = _ok(client.post("/api/v1/payments", json={"contract_id": student["contract_id"], "amount_fen": 400000,
                                                         "fund_account": "wechat"}), 201)
     _ok(client.get(f"/api/v1/payments/{payment['id']}"))
+    _ok(client.post("/api/v1/deposits", json={"student_id": student["id"], "amount_fen": 50000,
+                                               "fund_account": "cash"}), 201)
+    _ok(client.post(f"/api/v1/students/{student['id']}/finish"))
     start = datetime.now(UTC) - timedelta(days=1, hours=3)
     lesson = school.lesson(school.class_id, start.isoformat(timespec="seconds"),
                            (start + timedelta(minutes=90)).isoformat(timespec="seconds"))
@@ -55,6 +70,11 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
         201)
     _ok(client.post(f"/api/v1/lessons/{lesson['id']}/confirm"), 201)
     _ok(client.get(f"/api/v1/students/{student['id']}/account"))
+    _ok(client.get(f"/api/v1/lessons/{lesson['id']}"))
+    _ok(client.get("/api/v1/lessons", params={"from": start.date().isoformat()}))
+    _ok(client.get("/api/v1/enrolments", params={"student_id": student["id"]}))
+    for listed in ("rooms", "courses", "classes"):
+        _ok(client.get(f"/api/v1/{listed}"))
     _ok(client.post("/api/v1/refund-policies", json={"code": "STD", "name": "标准退费政策", "is_default": True,
                                                       "tiers": EXAMPLE_TIERS[1:]}), 201)
     _ok(client.post("/api/v1/refunds/quote", json={"contract_id": student["contract_id"]}))

@@ -21,7 +21,7 @@ from campus.node.notify.templates import Channel
 from campus.node.notify.use_cases import leave_confirmed, write_email, write_locale, write_opt_out
 from campus.node.portal.codes import code_hash, is_locked, matches, new_code, usable, why_no_code
 from campus.node.portal.family import Family, language_of, students_of_phone
-from campus.node.service.survey_cases import survey_row, write_response
+from campus.node.service.survey_cases import survey_row, targets, write_response
 from campus.node.service.ticket_cases import NewTicket, family_reply, ticket_here, write_ticket
 from campus.node.teaching.scheduling import request_leave
 from campus.schema.errors import Conflict, DomainError, Invalid, NotFound
@@ -309,10 +309,11 @@ def rate_lesson(work: NodeWork, family: Family, student_id: str, lesson_id: str,
 
 def family_survey(conn: Connection, ctx: NodeContext, family: Family, student_id: str, survey_id: str
                   ) -> dict[str, Any]:
-    """A survey of this campus open to families, for one of the family's students; else 404."""
+    """A survey of this campus open to families and targeted at this one of the family's students;
+    else 404."""
     family.student(student_id)
     survey = survey_row(conn, ctx, survey_id)
-    if not survey["for_families"] or survey["status"] != "open":
+    if not survey["for_families"] or survey["status"] != "open" or not targets(conn, survey, student_id, ctx.id):
         raise NotFound(f"no survey {survey_id}", survey_id=survey_id)
     return survey
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from campus.node.service import survey_cases, survey_queries
 from campus.node.service import ticket_cases as cases
 from campus.node.service import ticket_queries as queries
+from campus.node.service.surveys import Target, target_of
 from campus.node.service.tickets import Category, Status
 from campus.web.api import Api, Input, json_response, page_params, parse_body
 from campus.web.problems import InvalidInput
@@ -47,7 +48,22 @@ class QuestionIn(Input):
     options: list[str] = Field(default_factory=list, max_length=10)
 
 
+class TargetIn(Input):
+    scope: Literal["campus", "classes", "students"]
+    ids: list[str] = Field(default_factory=list, max_length=500)
+
+    def target(self) -> Target:
+        return target_of(self.scope, self.ids)
+
+
 class SurveyIn(Input):
+    title: str = Field(min_length=1, max_length=200)
+    questions: list[QuestionIn] = Field(min_length=1, max_length=30)
+    for_families: bool = True
+    target: TargetIn | None = None  # default: every family of the campus
+
+
+class SurveyEditIn(Input):
     title: str = Field(min_length=1, max_length=200)
     questions: list[QuestionIn] = Field(min_length=1, max_length=30)
     for_families: bool = True
@@ -154,7 +170,7 @@ def register_surveys(api: Api) -> None:
         body = await parse_body(request, SurveyIn)
         return json_response(await request.app.state.node.perform(
             request, survey_cases.create_survey, body.title, [q.model_dump() for q in body.questions],
-            body.for_families), 201)
+            body.for_families, body.target.target() if body.target else None), 201)
 
     @api.route("/surveys/satisfaction", "GET", "Mean scores of the last 90 days (hundredths, 1–5) for the campus, "
                "each class and each teacher: lesson ratings and survey answers", "surveys.read", tags=["surveys"])
@@ -168,6 +184,24 @@ def register_surveys(api: Api) -> None:
         node = request.app.state.node
         return json_response(await node.query(survey_queries.survey_results, node.ctx,
                                               request.path_params["survey_id"]))
+
+    @api.route("/surveys/{survey_id}", "PUT", "Change a survey's title and questions: in place while nobody has "
+               "answered it, else as a new version (the answer names its id) that replaces it and closes the old",
+               "surveys.manage", body=SurveyEditIn, tags=["surveys"])
+    @performs(survey_cases.edit_survey)
+    async def edit(request: Request) -> Response:
+        body = await parse_body(request, SurveyEditIn)
+        return json_response(await request.app.state.node.perform(
+            request, survey_cases.edit_survey, request.path_params["survey_id"], body.title,
+            [q.model_dump() for q in body.questions], body.for_families))
+
+    @api.route("/surveys/{survey_id}/target", "POST", "Whose families see the survey in the portal: the campus's, "
+               "those of some classes or of some students (ids)", "surveys.manage", body=TargetIn, tags=["surveys"])
+    @performs(survey_cases.target_survey)
+    async def target(request: Request) -> Response:
+        body = await parse_body(request, TargetIn)
+        return json_response(await request.app.state.node.perform(
+            request, survey_cases.target_survey, request.path_params["survey_id"], body.target()))
 
     @api.route("/surveys/{survey_id}/status", "POST", "Open or close a survey", "surveys.manage",
                body=SurveyStatusIn, tags=["surveys"])

@@ -16,9 +16,10 @@ from campus.node.service import survey_cases, survey_queries
 from campus.node.service import ticket_cases as cases
 from campus.node.service import ticket_queries as queries
 from campus.node.service.labels import translated
+from campus.node.service.surveys import stored_target, target_of
 from campus.node.service.tickets import NEXT, Category, Status
 from campus.schema.errors import DomainError
-from campus.schema.tables import role_grants, users
+from campus.schema.tables import classes, role_grants, students, users
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
 from campus.web.kb.search import prepare
@@ -160,25 +161,70 @@ async def new_survey(request: Request) -> Response:
     return await form_action(request, "/surveys", run)
 
 
+def campus_classes(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(classes.c.id, classes.c.name).where(
+        classes.c.campus_id == campus_id, classes.c.deleted.is_(False)).order_by(classes.c.name)).mappings()]
+
+
+def student_numbers(conn: Connection, ids: tuple[str, ...]) -> list[str]:
+    return list(conn.execute(select(students.c.number).where(students.c.id.in_(ids)).order_by(students.c.number))
+                .scalars())
+
+
+def student_ids(conn: Connection, numbers: list[str]) -> list[str]:
+    """The ids of the students with these numbers; a number not on record stays as typed (refused by the use case)."""
+    found = dict(conn.execute(select(students.c.number, students.c.id).where(students.c.number.in_(numbers))).all())
+    return [found.get(n, n) for n in numbers]
+
+
 async def survey_page(request: Request) -> Response:
     node = request.app.state.node
-    survey = await node.query(survey_queries.survey_results, node.ctx, request.path_params["survey_id"])
+
+    def read(conn: Connection) -> dict[str, Any]:
+        survey = survey_queries.survey_results(conn, node.ctx, request.path_params["survey_id"])
+        target = stored_target(survey["target"])
+        return {"survey": survey, "classes": campus_classes(conn, node.ctx.id), "target": target,
+                "target_numbers": student_numbers(conn, target.ids) if target.scope.value == "students" else [],
+                "questions_text": "\n".join(" | ".join([q["kind"], q["text"], *q["options"]])
+                                            for q in survey["questions"])}
+
     return render(TEMPLATES, request, "survey_detail.html", {
-        "survey": survey, "L": translated(), "student_id": request.query_params.get("student_id", ""),
+        **await node.query(read), "L": translated(), "student_id": request.query_params.get("student_id", ""),
         "may_manage": actor_of(request).can("surveys.manage", node.ctx.id),
         "may_answer": actor_of(request).can("surveys.answer", node.ctx.id)})
 
 
-@performs(survey_cases.move_survey, survey_cases.answer_survey)
+@performs(survey_cases.move_survey, survey_cases.answer_survey, survey_cases.edit_survey,
+          survey_cases.target_survey)
 async def survey_step(request: Request) -> Response:
     node = request.app.state.node
     survey_id = request.path_params["survey_id"]
     step = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    back = f"/surveys/{survey_id}"
 
     def run(form: FormData) -> str:
+        nonlocal back
         actor = actor_of(request)
         if step == "status":
             survey_cases.move_survey(node.store, node.ctx, actor, survey_id, str(form.get("status", "")))
+            return _("Saved.")
+        if step == "edit":
+            made = survey_cases.edit_survey(node.store, node.ctx, actor, survey_id, str(form.get("title", "")),
+                                            parse_questions(str(form.get("questions", ""))),
+                                            str(form.get("for_families", "")) == "1")
+            if made["id"] != survey_id:
+                back = f"/surveys/{made['id']}"
+                return _("It had answers: saved as version %(version)s, and the earlier one is closed.") % made
+            return _("Saved.")
+        if step == "target":
+            scope = str(form.get("scope", ""))
+            ids = [str(v) for v in form.getlist("class_ids")] if scope == "classes" else []
+            if scope == "students":
+                typed = [n.strip().upper() for n in str(form.get("numbers", "")).replace("，", ",").replace("\n", ",")
+                         .split(",") if n.strip()]
+                with node.store.read() as conn:
+                    ids = student_ids(conn, typed)
+            survey_cases.target_survey(node.store, node.ctx, actor, survey_id, target_of(scope, ids))
             return _("Saved.")
         with node.store.read() as conn:
             survey = survey_cases.survey_row(conn, node.ctx, survey_id)
@@ -186,7 +232,10 @@ async def survey_step(request: Request) -> Response:
                                    answers_from(form, survey), str(form.get("class_id", "")).strip() or None)
         return _("Answers recorded")
 
-    return await form_action(request, f"/surveys/{survey_id}", run)
+    response = await form_action(request, back, run)
+    if back != f"/surveys/{survey_id}":
+        response.headers["location"] = back  # the new version
+    return response
 
 
 def routes() -> list[Route]:
@@ -196,6 +245,8 @@ def routes() -> list[Route]:
         Route("/surveys/{survey_id}", guard("surveys.read", survey_page, screen=True)),
         Route("/surveys/{survey_id}/status", guard("surveys.manage", survey_step, screen=True), methods=["POST"]),
         Route("/surveys/{survey_id}/responses", guard("surveys.answer", survey_step, screen=True), methods=["POST"]),
+        Route("/surveys/{survey_id}/edit", guard("surveys.manage", survey_step, screen=True), methods=["POST"]),
+        Route("/surveys/{survey_id}/target", guard("surveys.manage", survey_step, screen=True), methods=["POST"]),
         Route("/tickets", guard("tickets.read", tickets_page, screen=True)),
         Route("/tickets/new", guard("tickets.write", new_ticket_page, screen=True), methods=["GET", "POST"]),
         Route("/tickets/{ticket_id}", guard("tickets.read", ticket_page, screen=True)),

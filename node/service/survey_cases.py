@@ -16,9 +16,12 @@ from campus.node.service.surveys import (
     QuestionKind,
     SurveyNotOpen,
     SurveyStatus,
+    Target,
+    TargetScope,
     check_answers,
     questions_of,
     rating_summary,
+    stored_target,
 )
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.ids import new_id
@@ -81,21 +84,108 @@ def write_response(uow: UnitOfWork, ctx: NodeContext, survey: dict[str, Any], st
     return row
 
 
-@use_case("surveys.manage")
-def create_survey(work: NodeWork, title: str, raw_questions: list[dict[str, Any]], for_families: bool = True
-                  ) -> dict[str, Any]:
+def _title(title: str) -> str:
     title = (title or "").strip()
     if not title or len(title) > 200:
         raise Invalid("title", "1 to 200 characters")
+    return title
+
+
+def check_target(conn: Connection, ctx: NodeContext, target: Target) -> Target:
+    """Every class named is one of this campus's, every student one on record; else 422 naming target.ids."""
+    if target.scope is TargetScope.CLASSES:
+        found = set(conn.execute(select(classes.c.id).where(classes.c.id.in_(target.ids), classes.c.campus_id == ctx.id,
+                                                            classes.c.deleted.is_(False))).scalars())
+    elif target.scope is TargetScope.STUDENTS:
+        found = set(conn.execute(select(students.c.id).where(students.c.id.in_(target.ids),
+                                                             students.c.deleted.is_(False))).scalars())
+    else:
+        return target
+    missing = [i for i in target.ids if i not in found]
+    if missing:
+        raise Invalid("target.ids", f"not a {target.scope.value[:-2] if target.scope is TargetScope.CLASSES else 'student'}"
+                                    f" here: {', '.join(missing[:5])}", missing=missing[:20])
+    return target
+
+
+def has_answers(conn: Connection, survey_id: str) -> bool:
+    return conn.execute(select(survey_responses.c.id).where(survey_responses.c.survey_id == survey_id)
+                        .limit(1)).first() is not None
+
+
+@use_case("surveys.manage")
+def create_survey(work: NodeWork, title: str, raw_questions: list[dict[str, Any]], for_families: bool = True,
+                  target: Target | None = None) -> dict[str, Any]:
+    """A draft survey, shown in the portal (``for_families``) to the families ``target`` names
+    (default: every family of the campus)."""
+    title = _title(title)
     made = [q.as_dict() for q in questions_of(raw_questions)]
+    aimed = check_target(work.conn, work.ctx, target or Target())
     now = work.ctx.now_text()
     row = {"campus_id": work.ctx.id, "title": title, "questions": json.dumps(made, ensure_ascii=False),
            "status": SurveyStatus.DRAFT.value, "for_families": for_families, "created_by": work.actor.user_id,
-           "created_at": now, "updated_at": now, "deleted": False}
+           "created_at": now, "updated_at": now, "deleted": False, "target": aimed.as_json(), "version": 1,
+           "replaces_id": None}
     survey_id = work.uow.insert("surveys", row)
     work.audit("survey_created", target_table="surveys", target_id=survey_id,
-               after={"title": title, "questions": len(made)})
+               after={"title": title, "questions": len(made), "target": row["target"]})
     return {"id": survey_id, **row, "questions": made}
+
+
+@use_case("surveys.manage")
+def edit_survey(work: NodeWork, survey_id: str, title: str, raw_questions: list[dict[str, Any]],
+                for_families: bool = True) -> dict[str, Any]:
+    """Change a survey's title and questions: in place while nobody has answered it; once someone
+    has, as a new version (same status and target) that replaces it, and the old one is closed, so
+    every answer keeps the questions it answered."""
+    survey = survey_row(work.conn, work.ctx, survey_id)
+    title = _title(title)
+    made = [q.as_dict() for q in questions_of(raw_questions)]
+    now = work.ctx.now_text()
+    changes = {"title": title, "questions": json.dumps(made, ensure_ascii=False), "for_families": for_families,
+               "updated_at": now}
+    if not has_answers(work.conn, survey_id):
+        work.uow.update("surveys", survey_id, changes)
+        work.audit("survey_edited", target_table="surveys", target_id=survey_id,
+                   before={"title": survey["title"], "questions": len(survey["questions"])},
+                   after={"title": title, "questions": len(made), "version": survey["version"]})
+        return {**survey, **changes, "questions": made}
+    row = {"campus_id": work.ctx.id, **changes, "status": survey["status"], "created_by": work.actor.user_id,
+           "created_at": now, "deleted": False, "target": survey["target"], "version": survey["version"] + 1,
+           "replaces_id": survey_id}
+    new_id_ = work.uow.insert("surveys", row)
+    if survey["status"] != SurveyStatus.CLOSED.value:
+        work.uow.update("surveys", survey_id, {"status": SurveyStatus.CLOSED.value, "updated_at": now})
+    work.audit("survey_versioned", target_table="surveys", target_id=new_id_,
+               before={"survey_id": survey_id, "version": survey["version"]},
+               after={"title": title, "questions": len(made), "version": row["version"]})
+    return {"id": new_id_, **row, "questions": made}
+
+
+@use_case("surveys.manage")
+def target_survey(work: NodeWork, survey_id: str, target: Target) -> dict[str, Any]:
+    """Whose families see a survey in the portal: all of the campus's, those of some classes, or
+    of some students."""
+    survey = survey_row(work.conn, work.ctx, survey_id)
+    aimed = check_target(work.conn, work.ctx, target)
+    work.uow.update("surveys", survey_id, {"target": aimed.as_json(), "updated_at": work.ctx.now_text()})
+    work.audit("survey_targeted", target_table="surveys", target_id=survey_id, before={"target": survey["target"]},
+               after={"target": aimed.as_json()})
+    return {**survey, "target": aimed.as_json()}
+
+
+def targets(conn: Connection, survey: dict[str, Any], student_id: str, campus_id: str) -> bool:
+    """Whether the survey is shown to this student's family."""
+    target = stored_target(survey.get("target"))
+    if target.scope is not TargetScope.CLASSES:
+        return target.reaches(student_id, set())
+    return target.reaches(student_id, classes_of(conn, student_id, campus_id))
+
+
+def classes_of(conn: Connection, student_id: str, campus_id: str) -> set[str]:
+    return set(conn.execute(select(enrolments.c.class_id).join(classes, classes.c.id == enrolments.c.class_id).where(
+        enrolments.c.student_id == student_id, enrolments.c.status == "active", enrolments.c.deleted.is_(False),
+        classes.c.campus_id == campus_id)).scalars())
 
 
 @use_case("surveys.manage")

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from campus.node.context import NodeContext
-from campus.node.service.survey_cases import survey_row
+from campus.node.service.survey_cases import classes_of, survey_row
+from campus.node.service.surveys import stored_target
 from campus.schema.tables import (
     classes,
     enrolments,
@@ -32,7 +33,8 @@ def survey_list(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
         select(survey_responses.c.survey_id, func.count().label("count"),
                func.avg(survey_responses.c.rating_x100).label("mean"))
         .where(survey_responses.c.campus_id == campus_id).group_by(survey_responses.c.survey_id))}
-    return [{**{k: r[k] for k in ("id", "title", "status", "for_families", "created_at")},
+    return [{**{k: r[k] for k in ("id", "title", "status", "for_families", "created_at", "version", "replaces_id")},
+             "target": json.loads(r["target"]) if r["target"] else {"scope": "campus", "ids": []},
              "questions": len(json.loads(r["questions"])), "responses": counts.get(r["id"], (0, None))[0],
              "rating_x100": round(counts[r["id"]][1]) if counts.get(r["id"], (0, None))[1] is not None else None}
             for r in conn.execute(select(surveys).where(surveys.c.campus_id == campus_id, surveys.c.deleted.is_(False))
@@ -117,9 +119,12 @@ def low_score_reminders(conn: Connection, ctx: NodeContext, user_id: str) -> lis
 
 
 def open_for_family(conn: Connection, campus_id: str, student_id: str) -> list[dict[str, Any]]:
-    """Open surveys for families at the campus that this student's family has not answered."""
+    """Open surveys for families at the campus, targeted at this student's family, not answered yet."""
     answered = select(survey_responses.c.survey_id).where(survey_responses.c.student_id == student_id,
                                                          survey_responses.c.source == "portal")
-    return [dict(r) for r in conn.execute(select(surveys.c.id, surveys.c.title).where(
+    found = [dict(r) for r in conn.execute(select(surveys.c.id, surveys.c.title, surveys.c.target).where(
         surveys.c.campus_id == campus_id, surveys.c.status == "open", surveys.c.for_families.is_(True),
         surveys.c.deleted.is_(False), surveys.c.id.not_in(answered)).order_by(surveys.c.created_at)).mappings()]
+    in_classes = classes_of(conn, student_id, campus_id) if any(f["target"] for f in found) else set()
+    return [{"id": f["id"], "title": f["title"]} for f in found
+            if stored_target(f["target"]).reaches(student_id, in_classes)]

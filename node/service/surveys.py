@@ -5,6 +5,7 @@ and the low-score reminders read)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -110,3 +111,52 @@ def rating_summary(questions: list[Question], answers: dict[str, Any]) -> tuple[
     if not ratings:
         return None, None
     return (200 * sum(ratings) + len(ratings)) // (2 * len(ratings)), min(ratings)
+
+
+class TargetScope(StrEnum):
+    CAMPUS = "campus"  # every family of the campus
+    CLASSES = "classes"  # the families of students in these classes
+    STUDENTS = "students"  # these students' families
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whose families a survey is shown to in the portal."""
+
+    scope: TargetScope = TargetScope.CAMPUS
+    ids: tuple[str, ...] = ()
+
+    def as_json(self) -> str | None:
+        return None if self.scope is TargetScope.CAMPUS else json.dumps({"scope": self.scope.value,
+                                                                          "ids": list(self.ids)})
+
+    def reaches(self, student_id: str, class_ids: set[str]) -> bool:
+        """Whether a student (in ``class_ids`` at the campus) is among those targeted."""
+        if self.scope is TargetScope.CAMPUS:
+            return True
+        if self.scope is TargetScope.CLASSES:
+            return bool(class_ids & set(self.ids))
+        return student_id in self.ids
+
+
+def target_of(scope: str, ids: list[str]) -> Target:
+    """A target as given; a fault names target.scope or target.ids."""
+    try:
+        chosen = TargetScope(scope)
+    except ValueError:
+        raise Invalid("target.scope", f"one of {', '.join(s.value for s in TargetScope)}") from None
+    kept = tuple(dict.fromkeys(i.strip() for i in ids if i.strip()))
+    if chosen is TargetScope.CAMPUS:
+        return Target()
+    if not kept:
+        raise Invalid("target.ids", f"name at least one of the {chosen.value}")
+    if len(kept) > 500:
+        raise Invalid("target.ids", "at most 500")
+    return Target(chosen, kept)
+
+
+def stored_target(text: str | None) -> Target:
+    if not text:
+        return Target()
+    raw = json.loads(text)
+    return Target(TargetScope(raw["scope"]), tuple(raw["ids"]))

@@ -115,3 +115,87 @@ def test_staff_and_families_answer_and_low_scores_reach_the_class_teacher_and_th
     risk = ok(staff.get(f"/api/v1/students/{lilei.student['id']}/risk"), 200)
     assert {f["factor"]: f["points"] for f in risk["factors"]}["low_ratings"] == 15
     assert re.search("调研问卷|Surveys", staff.get("/surveys/" + survey["id"]).text)
+
+
+def test_a_target_names_the_students_its_survey_reaches() -> None:
+    from campus.node.service.surveys import Target, TargetScope, target_of
+
+    by_class = target_of("classes", ["c1", " c2 ", "c1"])
+
+    assert by_class == Target(TargetScope.CLASSES, ("c1", "c2"))
+    assert [by_class.reaches("s1", {"c2"}), by_class.reaches("s1", {"c3"})] == [True, False]
+    assert target_of("students", ["s1"]).reaches("s2", set()) is False
+    assert target_of("campus", ["ignored"]).as_json() is None
+    with pytest.raises(Invalid) as refused:
+        target_of("classes", [])
+    assert refused.value.field == "target.ids"
+
+
+def _survey(campus: Campus, **extra: Any) -> dict[str, Any]:
+    survey = ok(campus.staff.post("/api/v1/surveys", json={"title": "满意度", "questions": [
+        {"kind": "rating", "text": "老师讲得清楚吗"}], **extra}))
+    ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/status", json={"status": "open"}), 200)
+    return survey
+
+
+def test_a_survey_targeted_at_a_class_is_shown_only_to_that_class_and_others_get_404(campus: Campus) -> None:
+    lilei = seed_student(campus.staff, name="李雷", phone="13900001111", expires_on="2030-12-31")
+    han = seed_student(campus.staff, name="韩梅梅", phone="13900002222", expires_on="2030-12-31", price_item=False)
+    survey = _survey(campus, target={"scope": "classes", "ids": [lilei.class_id]})
+    everyone = _survey(campus)
+
+    lilei_page = signed_in(campus, "13900001111").get(f"/portal/students/{lilei.student['id']}").text
+    han_client = signed_in(campus, "13900002222")
+    han_page = han_client.get(f"/portal/students/{han.student['id']}").text
+
+    assert f"/surveys/{survey['id']}" in lilei_page and f"/surveys/{everyone['id']}" in lilei_page
+    assert f"/surveys/{survey['id']}" not in han_page and f"/surveys/{everyone['id']}" in han_page
+    assert han_client.get(f"/portal/students/{han.student['id']}/surveys/{survey['id']}").status_code == 404
+
+    ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/target", json={"scope": "students",
+                                                                         "ids": [han.student["id"]]}), 200)
+    assert f"/surveys/{survey['id']}" in han_client.get(f"/portal/students/{han.student['id']}").text
+    refused = campus.staff.post(f"/api/v1/surveys/{survey['id']}/target", json={"scope": "classes", "ids": ["nope"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "target.ids"
+
+
+def test_a_survey_is_edited_in_place_until_answered_then_a_new_version_replaces_it(campus: Campus) -> None:
+    lilei = seed_student(campus.staff, name="李雷", phone="13900001111", expires_on="2030-12-31")
+    survey = _survey(campus, target={"scope": "students", "ids": [lilei.student["id"]]})
+    edit = {"title": "课堂满意度", "questions": [{"kind": "rating", "text": "老师讲得清楚吗"},
+                                                  {"kind": "text", "text": "其他建议"}]}
+
+    in_place = ok(campus.staff.put(f"/api/v1/surveys/{survey['id']}", json=edit), 200)
+    ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/responses", json={
+        "student_id": lilei.student["id"], "answers": {"q1": 4, "q2": "很好"}}))
+    versioned = ok(campus.staff.put(f"/api/v1/surveys/{survey['id']}", json={**edit, "title": "课堂满意度(二)"}), 200)
+
+    assert (in_place["id"], in_place["title"], in_place["version"]) == (survey["id"], "课堂满意度", 1)
+    assert versioned["id"] != survey["id"]
+    assert (versioned["version"], versioned["replaces_id"], versioned["status"]) == (2, survey["id"], "open")
+    listed = {s["id"]: (s["status"], s["version"], s["responses"], s["target"]["scope"])
+              for s in ok(campus.staff.get("/api/v1/surveys"), 200)["items"]}
+    assert listed == {survey["id"]: ("closed", 1, 1, "students"), versioned["id"]: ("open", 2, 0, "students")}
+    page = signed_in(campus, "13900001111").get(f"/portal/students/{lilei.student['id']}").text
+    assert f"/surveys/{versioned['id']}" in page and f"/surveys/{survey['id']}" not in page
+
+
+def test_the_survey_screen_targets_classes_and_saves_an_answered_survey_as_a_new_version(campus: Campus) -> None:
+    lilei = seed_student(campus.staff, name="李雷", phone="13900001111", expires_on="2030-12-31")
+    survey = _survey(campus)
+    ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/responses", json={
+        "student_id": lilei.student["id"], "answers": {"q1": 5}}))
+    page = campus.staff.get(f"/surveys/{survey['id']}")
+    token = re.findall(r'name="csrf_token" value="([^"]+)"', page.text)[0]
+
+    campus.staff.post(f"/surveys/{survey['id']}/target", data={"csrf_token": token, "scope": "classes",
+                                                               "class_ids": [lilei.class_id]})
+    moved = campus.staff.post(f"/surveys/{survey['id']}/edit", data={
+        "csrf_token": token, "title": "满意度(二)", "questions": "rating | 老师讲得清楚吗\ntext | 其他建议",
+        "for_families": "1"}, follow_redirects=False)
+
+    assert "家长端对谁可见" in page.text and "修改问题" in page.text
+    (newer,) = [s for s in ok(campus.staff.get("/api/v1/surveys"), 200)["items"] if s["version"] == 2]
+    assert moved.headers["location"] == f"/surveys/{newer['id']}"
+    assert newer["target"] == {"scope": "classes", "ids": [lilei.class_id]}
+    assert "已保存为第 2 版" in campus.staff.get(moved.headers["location"]).text

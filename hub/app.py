@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 import campus
+from campus.hub.api_schemas import CampusList, CampusReport, ConflictList, SyncRejectionList, SyncStatus
 from campus.hub.books.api import register_books_api
 from campus.hub.books.rollups import KEEPER_INTERVAL_SECONDS, BooksKeeper
 from campus.hub.books.screens import books_routes
@@ -82,26 +83,28 @@ def build_api() -> Api:
     register_books_api(api)
     register_risk_api(api)
 
-    @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"])
+    @api.route("/campuses", "GET", "Every campus known to headquarters", "hub.view", tags=["campuses"],
+               response=CampusList)
     async def list_campuses(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.store.list_campuses()})
 
     @api.route("/reports/campuses", "GET", "Consolidated per-campus figures and the group total", "reports.group",
-               tags=["reports"])
+               tags=["reports"], response=CampusReport)
     async def campus_report(request: Request) -> Response:
         return json_response({"items": campus_summary(request.app.state.hub.store)})
 
     @api.route("/sync/status", "GET", "Per campus: contact, heads, lag, errors, quarantine, keys", "hub.view",
-               tags=["sync"])
+               tags=["sync"], response=SyncStatus)
     async def sync_status(request: Request) -> Response:
         return json_response({"campuses": request.app.state.hub.sync.status()})
 
-    @api.route("/conflicts", "GET", "Conflicts found while merging", "hub.view", tags=["sync"])
+    @api.route("/conflicts", "GET", "Conflicts found while merging", "hub.view", tags=["sync"],
+               response=ConflictList)
     async def list_conflicts(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.sync.conflicts()})
 
     @api.route("/sync/rejections", "GET", "Authentic changes that were not applied, and why", "hub.view",
-               tags=["sync"])
+               tags=["sync"], response=SyncRejectionList)
     async def list_rejections(request: Request) -> Response:
         return json_response({"items": request.app.state.hub.sync.rejections()})
 

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from campus.node.context import NodeWork
 from campus.schema.conflicts import list_conflicts
 from campus.schema.conflicts import resolve_conflict as apply_resolution
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.schema.tables import conflicts
+from campus.web.api import Api, Input, items_model, json_response, parse_body, row_model
 from campus.web.usecase import performs, use_case
 
 
@@ -28,16 +29,19 @@ def resolve_conflict(work: NodeWork, conflict_id: str, resolution: str, restore_
     return row
 
 
+ConflictOut = row_model(conflicts, "Conflict")
+
+
 def register(api: Api) -> None:
     @api.route("/conflicts", "GET", "Conflicts of this campus (open ones unless ?all=1)", "conflicts.read",
-               tags=["sync"])
+               tags=["sync"], response=items_model(ConflictOut, "ConflictList"))
     async def index(request: Request) -> Response:
         node = request.app.state.node
         rows = await node.query(list_conflicts, node.config.campus_id, open_only=request.query_params.get("all") != "1")
         return json_response({"items": rows})
 
     @api.route("/conflicts/{conflict_id}/resolve", "POST", "Resolve a conflict, optionally restoring the lost value",
-               "conflicts.resolve", body=ResolutionIn, tags=["sync"])
+               "conflicts.resolve", body=ResolutionIn, tags=["sync"], response=ConflictOut)
     @performs(resolve_conflict)
     async def resolve(request: Request) -> Response:
         resolution = await parse_body(request, ResolutionIn)

@@ -9,7 +9,10 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from campus.hub.app import create_app as create_hub
+from campus.hub.config import HubConfig
 from campus.schema.refunds import EXAMPLE_TIERS
+from tests.conftest import ADMIN_PASSWORD, sign_in
 from tests.node.teaching_helpers import set_up_school
 from tests.web.openapi_check import check_responses
 
@@ -30,6 +33,8 @@ MOST_USED = {
     "POST /api/v1/lessons/{lesson_id}/confirm",
     "POST /api/v1/refunds/quote", "POST /api/v1/refunds", "GET /api/v1/refunds", "GET /api/v1/refunds/{refund_id}",
     "POST /api/v1/refunds/{refund_id}/approve", "POST /api/v1/refunds/{refund_id}/pay",
+    "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
+    "POST /api/v1/auth/revoke",
 }
 
 
@@ -85,5 +90,29 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     _ok(client.get(f"/api/v1/refunds/{refund['id']}"))
     _ok(client.get("/api/v1/refunds"))
 
+    _ok(client.get("/api/v1/log/head"))
+    _ok(client.get("/api/v1/sync/status"))
+    _ok(client.get("/api/v1/conflicts"))
+    issued = _ok(client.post("/api/v1/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}), 201)
+    _ok(client.post("/api/v1/auth/revoke", headers={"Authorization": f"Bearer {issued['token']}"}))
+
     assert checker.failures == []
     assert sorted(MOST_USED - checker.checked) == []
+
+
+def test_the_hubs_answers_match_the_schemas_it_publishes(hub_config: HubConfig) -> None:
+    with TestClient(create_hub(hub_config)) as client:
+        sign_in(client)
+        checker = check_responses(client)
+        hub = client.app.state.hub  # type: ignore[attr-defined]
+        hub.sync.add_campus("BJ01", "北京海淀校区")
+        hub.sync.add_campus("SH01", "上海徐汇校区")
+        for path in ("/api/v1/campuses", "/api/v1/reports/campuses", "/api/v1/sync/status", "/api/v1/conflicts",
+                     "/api/v1/sync/rejections"):
+            _ok(client.get(path))
+        _ok(client.post("/api/v1/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}), 201)
+
+    assert checker.failures == []
+    assert sorted(checker.checked) == [
+        "GET /api/v1/campuses", "GET /api/v1/conflicts", "GET /api/v1/reports/campuses",
+        "GET /api/v1/sync/rejections", "GET /api/v1/sync/status", "POST /api/v1/auth/token"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from campus.web.accounts.store import (
     set_roles,
     users_with_roles,
 )
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, Output, json_response, parse_body
 from campus.web.auth import PUBLIC, actor_of, check_csrf, client_ip, csrf_token, guard, require
 from campus.web.i18n import gettext_ as _
 from campus.web.problems import InvalidInput
@@ -42,9 +42,31 @@ class TokenIn(Input):
     password: str = Field(min_length=1, max_length=200)
 
 
+class SignedInUser(Output):
+    id: str
+    username: str
+
+
+class IssuedToken(Output):
+    token: str
+    token_type: Literal["bearer"]
+    expires_at: str
+    user: SignedInUser
+
+
+class PasswordChanged(Output):
+    changed: Literal[True]
+    token: str  # a new one: every other session and token of the user has ended
+    expires_at: str
+
+
+class Revoked(Output):
+    revoked: Literal[True]
+
+
 def register_auth_api(api: Api) -> None:
     @api.route("/auth/token", "POST", "Exchange a username and password for a bearer token", PUBLIC,
-               body=TokenIn, tags=["auth"])
+               body=TokenIn, tags=["auth"], response=IssuedToken)
     async def token(request: Request) -> Response:
         credentials = await parse_body(request, TokenIn)
         auth = request.app.state.auth
@@ -55,7 +77,7 @@ def register_auth_api(api: Api) -> None:
                               "user": {"id": principal.user_id, "username": principal.username}}, 201)
 
     @api.route("/auth/password", "POST", "Change one's own password (every other session and token ends)",
-               "home.view", body=PasswordChangeIn, tags=["auth"])
+               "home.view", body=PasswordChangeIn, tags=["auth"], response=PasswordChanged)
     @performs(change_own_password)
     async def change_password(request: Request) -> Response:
         body = await parse_body(request, PasswordChangeIn)
@@ -68,7 +90,8 @@ def register_auth_api(api: Api) -> None:
             request.session["signed_in_at"] = precise_now()
         return json_response({"changed": True, "token": value, "expires_at": expires})
 
-    @api.route("/auth/revoke", "POST", "Revoke the bearer token this request carries", "home.view", tags=["auth"])
+    @api.route("/auth/revoke", "POST", "Revoke the bearer token this request carries", "home.view", tags=["auth"],
+               response=Revoked)
     async def revoke(request: Request) -> Response:
         await off_loop(revoke_token, request.app.state.auth.store, request.headers["authorization"][7:].strip())
         return json_response({"revoked": True})

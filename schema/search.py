@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
     bindparam,
@@ -53,7 +54,8 @@ def search_terms(query: str | None) -> list[str]:
     return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
-def _like(term: str) -> str:
+def contains_pattern(term: str) -> str:
+    """A LIKE pattern finding ``term`` anywhere (its % _ and \\ escaped with \\)."""
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
@@ -96,7 +98,7 @@ def matching(conn: Connection, table: Table, query: str | None,
         elif "names" in indexes and len(term) == 2 and not term.isdigit():
             pairs.append(term)
         else:
-            conditions.append(or_(*(table.c[name].like(_like(term), escape="\\") for name in searched)))
+            conditions.append(or_(*(table.c[name].like(contains_pattern(term), escape="\\") for name in searched)))
     if trigrams:
         conditions.append(_in_index(table, "search", trigrams))
     if pairs:
@@ -130,3 +132,17 @@ def is_search_index(table_name: str) -> bool:
 def declared_only(name: str | None, type_: str, _parents: Any) -> bool:
     """Alembic's ``include_name``: compare the declared tables, not the search indexes."""
     return not (type_ == "table" and name is not None and is_search_index(name))
+
+
+def paged(conn: Connection, query: Select[Any], order: Sequence[ColumnElement[Any]], limit: int, offset: int
+          ) -> tuple[int, list[dict[str, Any]]]:
+    """``(total, rows)`` of any list's ``query``: its count, and one page of it in ``order``."""
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = conn.execute(query.order_by(*order).limit(limit).offset(offset)).mappings()
+    return total, [dict(r) for r in rows]
+
+
+def ordered(column: ColumnElement[Any], descending: bool, *tie_breakers: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """A list's order: the chosen column in its direction, then ``tie_breakers`` (newest first) so
+    that pages never overlap."""
+    return [column.desc() if descending else column.asc(), *(t.desc() for t in tie_breakers)]

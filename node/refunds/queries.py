@@ -7,13 +7,14 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Select, and_, func, or_, select
 
 from campus.node.finance import ledger
 from campus.node.finance.contracts import contract_row
 from campus.schema.errors import NotFound
 from campus.schema.refund_report import refund_report as refund_report
 from campus.schema.refunds import ContractState, LineState, Policy, policy_from_row
+from campus.schema.search import contains_pattern, ordered, paged
 from campus.schema.tables import (
     asset_entries,
     contract_lines,
@@ -162,19 +163,39 @@ def refund_view(conn: Connection, refund_id: str) -> dict[str, Any]:
             "paid_by_name": names.get(row["paid_by"])}
 
 
-def refund_list(conn: Connection, campus_id: str, status: str | None = None,
-                contract_id: str | None = None) -> list[dict[str, Any]]:
-    """This campus's refunds, and every refund on its contracts paid elsewhere, newest first."""
+def _refunds_of(campus_id: str, status: str | None) -> Select[Any]:
     query = (select(refunds, students.c.name.label("student_name"))
              .join(students, students.c.id == refunds.c.student_id, isouter=True)
              .where(refunds.c.deleted.is_(False),
-                    or_(refunds.c.campus_id == campus_id, refunds.c.contract_campus_id == campus_id))
-             .order_by(refunds.c.requested_at.desc(), refunds.c.id.desc()))
-    if status:
-        query = query.where(refunds.c.status == status)
+                    or_(refunds.c.campus_id == campus_id, refunds.c.contract_campus_id == campus_id)))
+    return query.where(refunds.c.status == status) if status else query
+
+
+def refund_list(conn: Connection, campus_id: str, status: str | None = None,
+                contract_id: str | None = None) -> list[dict[str, Any]]:
+    """This campus's refunds, and every refund on its contracts paid elsewhere, newest first."""
+    query = _refunds_of(campus_id, status).order_by(refunds.c.requested_at.desc(), refunds.c.id.desc())
     if contract_id:
         query = query.where(refunds.c.contract_id == contract_id)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+REFUND_SORTS = {"requested": refunds.c.requested_at, "number": refunds.c.number, "amount": refunds.c.amount_fen,
+                "status": refunds.c.status, "due": refunds.c.due_on, "student": students.c.name}
+
+
+def refund_page(conn: Connection, campus_id: str, limit: int, offset: int, status: str | None = None,
+                sort: str = "requested", descending: bool = True, query: str | None = None
+                ) -> tuple[int, list[dict[str, Any]]]:
+    """One page of :func:`refund_list` in the order of one of ``REFUND_SORTS``, optionally those
+    whose number or student's name holds ``query``."""
+    listed = _refunds_of(campus_id, status)
+    if query:
+        pattern = contains_pattern(query)
+        listed = listed.where(or_(refunds.c.number.like(pattern, escape="\\"),
+                                  students.c.name.like(pattern, escape="\\")))
+    return paged(conn, listed, ordered(REFUND_SORTS.get(sort, refunds.c.requested_at), descending, refunds.c.id),
+                 limit, offset)
 
 
 def overdue(conn: Connection, campus_id: str, today: date) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from campus.schema.errors import DomainError, Invalid
 from campus.schema.quantities import LessonHours
 from campus.web.auth import actor_of, check_csrf
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
 
@@ -35,14 +36,14 @@ LABELS = {"statuses": STATUS_LABELS, "reasons": REASON_LABELS, "kinds": KIND_LAB
 
 async def refunds_page(request: Request) -> Response:
     node = request.app.state.node
-    status = request.query_params.get("status") or None
-    if status not in (None, *queries.STATUSES):
-        status = None
-    items = await node.query(queries.refund_list, node.ctx.id, status)
+    view = list_view(request, queries.REFUND_SORTS, "requested", filters={"status": queries.STATUSES})
+    status = view.filters.get("status")
+    total, items = await node.query(queries.refund_page, node.ctx.id, view.limit, view.offset, status, view.sort,
+                                    view.descending, view.q or None)
     overdue = await node.query(queries.overdue, node.ctx.id, node.ctx.today())
     return render(TEMPLATES, request, "refunds.html", {
-        "items": items, "status": status, "overdue": overdue, "today": node.ctx.today().isoformat(),
-        "labels": LABELS})
+        "items": items, "total": total, "view": view, "status": status, "overdue": overdue,
+        "today": node.ctx.today().isoformat(), "labels": LABELS})
 
 
 def _ask_from(form: Any, contract_id: str) -> cases.RefundAsk:

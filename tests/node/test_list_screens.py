@@ -71,3 +71,31 @@ def test_the_student_list_sorts_by_name_and_filters_by_status(node_client: TestC
 
     assert _column(ordered, "students", 1) == ["丙", "甲", "乙"]
     assert _column(pending, "students", 1) == ["乙", "甲"]
+
+
+def test_the_audit_trail_pages_and_keeps_its_action_filter_in_the_links(node_client: TestClient) -> None:
+    lead = node_client.post("/api/v1/leads", json={"name": "学员", "phone": "13900000100"}).json()
+    for k in range(21):
+        edited = node_client.patch(f"/api/v1/leads/{lead['id']}", json={"notes": f"第{k}次"})
+        assert edited.status_code == 200, edited.text
+
+    first = node_client.get("/audit", params={"action": "lead_edited", "size": "20"}).text
+
+    assert "共 21 条" in first and "第 1 / 2 页" in first
+    assert _links(first, "next") == ["/audit?action=lead_edited&size=20&page=2"]
+    second = node_client.get(_links(first, "next")[0]).text
+    assert len(_column(second, "audit", 1)) == 1 and '<option value="lead_edited" selected>' in second
+
+
+def test_the_users_list_filters_by_role_and_finds_a_name(node_client: TestClient) -> None:
+    for username, name, role in (("zhao", "赵顾问", "consultant"), ("qian", "钱老师", "teacher"),
+                                 ("sun", "孙顾问", "consultant")):
+        made = node_client.post("/api/v1/users", json={"username": username, "display_name": name,
+                                                       "password": f"{username}-password", "roles": [{"role": role}]})
+        assert made.status_code == 201, made.text
+
+    consultants = node_client.get("/users", params={"role": "consultant", "sort": "username", "dir": "desc"}).text
+    found = node_client.get("/users", params={"q": "老师"}).text
+
+    assert _column(consultants, "users", 1) == ["赵顾问", "孙顾问"] and "共 2 条" in consultants
+    assert _column(found, "users", 0) == ["qian"]

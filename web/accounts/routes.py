@@ -16,6 +16,8 @@ from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.permissions import Role
 from campus.schema.tables import campuses
 from campus.web.accounts.store import (
+    AUDIT_SORTS,
+    USER_SORTS,
     LoginFailed,
     check_password,
     create_user,
@@ -27,11 +29,15 @@ from campus.web.accounts.store import (
     set_roles,
     users_with_roles,
 )
+from campus.web.accounts.store import audit_page as audit_page_of
+from campus.web.accounts.store import users_page as users_page_of
 from campus.web.api import Api, Input, Output, json_response, parse_body
 from campus.web.auth import PUBLIC, actor_of, check_csrf, client_ip, csrf_token, guard, require
+from campus.web.forms import refusal_message
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.problems import InvalidInput
-from campus.web.templating import flash, make_templates, render
+from campus.web.templating import flash, keep_refusal, make_templates, render
 from campus.web.usecase import Work, off_loop, perform, performs, query, use_case
 
 TEMPLATES = make_templates(Path(__file__).parent.parent / "templates")
@@ -248,11 +254,13 @@ AUDITED_ACTIONS = {
 async def audit_page(request: Request) -> Response:
     """The audit trail with filters: a campus's own at a node, every campus's at the hub."""
     auth = request.app.state.auth
-    action = request.query_params.get("action") or None
-    username = request.query_params.get("username", "").strip() or None
-    events = await query(auth.store, list_audit, auth.campus_id, action, username, limit=500)
+    view = list_view(request, AUDIT_SORTS, "at", filters={"action": AUDITED_ACTIONS, "username": None})
+    action, username = view.filters.get("action"), view.filters.get("username")
+    total, events = await query(auth.store, audit_page_of, auth.campus_id, view.limit, view.offset, action, username,
+                                view.sort, view.descending)
     return render(TEMPLATES, request, "audit.html",
-                  {"app_title": request.app.state.title, "events": events, "actions": {code: _(label) for code, label in AUDITED_ACTIONS.items()},
+                  {"app_title": request.app.state.title, "events": events, "total": total, "view": view,
+                   "actions": {code: _(label) for code, label in AUDITED_ACTIONS.items()},
                    "chosen_action": action or "", "chosen_username": username or ""})
 
 
@@ -275,18 +283,29 @@ async def users_page(request: Request) -> Response:
             flash(request, _("Saved."), "success")
         except ValidationError as exc:
             first = exc.errors()[0]
-            flash(request, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", "error")
+            field = ".".join(str(p) for p in first["loc"])
+            flash(request, f"{field}: {first['msg']}", "error")
+            named = field.split(".")[-1] if field.startswith("roles") else field.split(".")[0]
+            keep_refusal(request, form, Invalid(named, refusal_message(first)))
         except (DomainError, ValueError) as exc:
             flash(request, getattr(exc, "detail", str(exc)), "error")
+            if isinstance(exc, DomainError):
+                keep_refusal(request, form, exc)
         return RedirectResponse("/users", status_code=303)
 
-    def read(conn: Any) -> tuple[list[dict[str, Any]], dict[str, str]]:
-        return list(users_with_roles(conn)), {row.id: row.name for row in conn.execute(
+    view = list_view(request, USER_SORTS, "username", default_descending=False,
+                     filters={"role": [role.value for role in Role]})
+
+    def read(conn: Any) -> tuple[int, list[dict[str, Any]], dict[str, str]]:
+        total, people = users_page_of(conn, view.limit, view.offset, view.q or None, view.filters.get("role"),
+                                      view.sort, view.descending)
+        return total, people, {row.id: row.name for row in conn.execute(
             select(campuses.c.id, campuses.c.name).where(campuses.c.deleted.is_(False)))}
 
-    people, places = await query(auth.store, read)
+    total, people, places = await query(auth.store, read)
     return render(TEMPLATES, request, "users.html", {
         "app_title": request.app.state.title, "people": people, "campuses": places, "manages": manages,
+        "total": total, "view": view,
         "roles": [(role.value, _(label)) for role, label in ROLE_LABELS.items()],
         "role_names": {role.value: _(label) for role, label in ROLE_LABELS.items()}})
 

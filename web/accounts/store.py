@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from campus.schema.errors import Conflict, Invalid, NotFound
 from campus.schema.permissions import NotSignedIn, Principal, Role
+from campus.schema.search import contains_pattern, ordered, paged
 from campus.schema.tables import api_tokens, audit_events, login_attempts, role_grants, users
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
@@ -257,8 +258,53 @@ def list_audit(conn: Connection, campus_id: str | None = None, action: str | Non
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
+AUDIT_SORTS = {"at": audit_events.c.at, "username": audit_events.c.username, "action": audit_events.c.action}
+
+
+def audit_page(conn: Connection, campus_id: str | None, limit: int, offset: int, action: str | None = None,
+               username: str | None = None, sort: str = "at", descending: bool = True
+               ) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the audit trail (a campus's, or every campus's at the hub) and its count, in the
+    order of one of ``AUDIT_SORTS``."""
+    query = select(audit_events)
+    if campus_id is not None:
+        query = query.where(audit_events.c.campus_id == campus_id)
+    if action:
+        query = query.where(audit_events.c.action == action)
+    if username:
+        query = query.where(audit_events.c.username == username)
+    return paged(conn, query, ordered(AUDIT_SORTS.get(sort, audit_events.c.at), descending, audit_events.c.id),
+                 limit, offset)
+
+
+USER_SORTS = {"username": users.c.username, "name": users.c.display_name}
+
+
+def users_page(conn: Connection, limit: int, offset: int, query: str | None = None, role: str | None = None,
+               sort: str = "username", descending: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    """One page of the users (and their count) with their roles, optionally those whose username
+    or name holds ``query`` or who hold ``role`` anywhere, in the order of one of ``USER_SORTS``."""
+    listed = select(users.c.id).where(users.c.deleted.is_(False))
+    if query:
+        pattern = contains_pattern(query)
+        listed = listed.where(users.c.username.like(pattern, escape="\\") |
+                              users.c.display_name.like(pattern, escape="\\"))
+    if role:
+        listed = listed.where(users.c.id.in_(select(role_grants.c.user_id).where(
+            role_grants.c.role == role, role_grants.c.deleted.is_(False))))
+    total, rows = paged(conn, listed, ordered(USER_SORTS.get(sort, users.c.username), descending, users.c.id),
+                        limit, offset)
+    return total, list(_with_roles(conn, [row["id"] for row in rows]))
+
+
 def users_with_roles(conn: Connection) -> Iterator[dict[str, Any]]:
-    for user in conn.execute(select(users).where(users.c.deleted.is_(False)).order_by(users.c.username)).mappings():
+    ids = conn.execute(select(users.c.id).where(users.c.deleted.is_(False)).order_by(users.c.username)).scalars()
+    return _with_roles(conn, list(ids))
+
+
+def _with_roles(conn: Connection, ids: list[str]) -> Iterator[dict[str, Any]]:
+    found = {row["id"]: row for row in conn.execute(select(users).where(users.c.id.in_(ids))).mappings()}
+    for user in (found[i] for i in ids if i in found):
         principal = principal_for_user(conn, user["id"])
         yield {"id": user["id"], "username": user["username"], "display_name": user["display_name"],
                "active": user["active"],

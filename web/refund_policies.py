@@ -22,7 +22,7 @@ from campus.schema.refunds import ACTION_LABELS, EXAMPLE_TIERS, Action, parse_ti
 from campus.schema.tables import products, refund_policies
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, Output, json_response, parse_body, row_model
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
 from campus.web.prices.routes import _owned_here
@@ -97,14 +97,38 @@ def _context(request: Request) -> CampusContext:
     return CampusContext(id=request.app.state.auth.campus_id or "", code="")
 
 
+class TierOut(Output):
+    """A tier as stored: its bounds and amounts, a bound that is not set left out."""
+
+    label: str
+    action: Action
+    min_consumed_bp: int = 0
+    max_consumed_bp: int | None = None
+    max_days_since_signing: int | None = None
+    rate_bp: int = 0
+    fee_fen: int = 0
+
+
+PolicyOut = row_model(refund_policies, "RefundPolicy", tiers=list[TierOut])
+
+
+ListedPolicyOut = row_model(refund_policies, "ListedRefundPolicy", tiers=list[TierOut], product_name=str | None)
+
+
+class PolicyList(Output):
+    items: list[ListedPolicyOut]  # type: ignore[valid-type]
+    maintained_here: bool  # False at a campus whose policies headquarters keeps
+
+
 def register_refund_policy_api(api: Api) -> None:
-    @api.route("/refund-policies", "GET", "Refund policies and their tiers", "refunds.read", tags=["refunds"])
+    @api.route("/refund-policies", "GET", "Refund policies and their tiers", "refunds.read", tags=["refunds"],
+               response=PolicyList)
     async def show(request: Request) -> Response:
         items = await query(request.app.state.auth.store, policy_list)
         return json_response({"items": items, "maintained_here": request.app.state.manages_price_list})
 
     @api.route("/refund-policies", "POST", "Create or change a refund policy (tiers in basis points and fen)",
-               "refunds.policies", body=PolicyIn, tags=["refunds"])
+               "refunds.policies", body=PolicyIn, tags=["refunds"], response=PolicyOut)
     @performs(save_policy)
     async def save(request: Request) -> Response:
         body = await parse_body(request, PolicyIn)

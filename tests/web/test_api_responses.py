@@ -111,8 +111,24 @@ def test_the_hubs_answers_match_the_schemas_it_publishes(hub_config: HubConfig) 
                      "/api/v1/sync/rejections"):
             _ok(client.get(path))
         _ok(client.post("/api/v1/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}), 201)
+        item = _ok(client.post("/api/v1/price-list/items", json={
+            "grade": "初二", "subject": "数学", "level": "提高", "delivery": "small_class", "unit_price_fen": 20000}),
+            201)
+        _ok(client.post("/api/v1/price-list/products", json={"code": "M20", "name": "初二数学 20 课时",
+                                                              "price_item_id": item["id"], "hours_x100": 2000}), 201)
+        _ok(client.post("/api/v1/price-list/promo-codes", json={"code": "SPRING", "kind": "amount",
+                                                                 "amount_fen": 10000}), 201)
+        _ok(client.post("/api/v1/price-list/import", files={"file": (
+            "prices.csv", "年级,科目,层级,授课方式,课时单价\n初三,英语,基础,one_on_one,260\n初三,英语,基础,one_on_one,x\n",
+            "text/csv")}), 201)
+        _ok(client.get("/api/v1/price-list"))
+        _ok(client.post("/api/v1/refund-policies", json={"code": "STD", "name": "标准退费政策", "is_default": True,
+                                                          "tiers": EXAMPLE_TIERS}), 201)
+        _ok(client.get("/api/v1/refund-policies"))
 
     assert checker.failures == []
     assert sorted(checker.checked) == [
-        "GET /api/v1/campuses", "GET /api/v1/conflicts", "GET /api/v1/reports/campuses",
-        "GET /api/v1/sync/rejections", "GET /api/v1/sync/status", "POST /api/v1/auth/token"]
+        "GET /api/v1/campuses", "GET /api/v1/conflicts", "GET /api/v1/price-list", "GET /api/v1/refund-policies",
+        "GET /api/v1/reports/campuses", "GET /api/v1/sync/rejections", "GET /api/v1/sync/status",
+        "POST /api/v1/auth/token", "POST /api/v1/price-list/import", "POST /api/v1/price-list/items",
+        "POST /api/v1/price-list/products", "POST /api/v1/price-list/promo-codes", "POST /api/v1/refund-policies"]

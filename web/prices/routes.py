@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from campus.schema import tables
 from campus.schema.context import CampusContext
 from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.quantities import Money
-from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
+from campus.web.api import Api, Input, Output, json_response, parse_body, row_model, uploaded_file
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
@@ -102,14 +103,40 @@ async def _perform(request: Request, case: Any, *args: Any) -> Any:
     return await perform(request.app.state.auth.store, prices_context(request), actor_of(request), case, *args)
 
 
+PriceItemOut = row_model(tables.price_items, "PriceItem")
+ProductOut = row_model(tables.products, "Product")
+PromoOut = row_model(tables.promo_codes, "PromoCode")
+
+
+class PriceListOut(Output):
+    items: list[PriceItemOut]  # type: ignore[valid-type]
+    products: list[ProductOut]  # type: ignore[valid-type]
+    promo_codes: list[PromoOut]  # type: ignore[valid-type]
+    maintained_here: bool  # False at a campus whose price list headquarters keeps
+
+
+class PriceRowOut(Output):
+    row: int
+    outcome: Literal["set", "rejected"]
+    field: str | None
+    reason: str | None
+
+
+class PriceImportOut(Output):
+    results: list[PriceRowOut]
+    set: int
+    rejected: int
+
+
 def register_price_list_api(api: Api) -> None:
-    @api.route("/price-list", "GET", "Unit prices, products and promo codes", "prices.read", tags=["prices"])
+    @api.route("/price-list", "GET", "Unit prices, products and promo codes", "prices.read", tags=["prices"],
+               response=PriceListOut)
     async def show(request: Request) -> Response:
         listing = await query(request.app.state.auth.store, price_list)
         return json_response({**listing, "maintained_here": request.app.state.manages_price_list})
 
     @api.route("/price-list/items", "POST", "Set the unit price of a grade × subject × level × delivery",
-               "prices.manage", body=PriceIn, tags=["prices"])
+               "prices.manage", body=PriceIn, tags=["prices"], response=PriceItemOut)
     @performs(change_price)
     async def set_item(request: Request) -> Response:
         price_in = await parse_body(request, PriceIn)
@@ -118,7 +145,7 @@ def register_price_list_api(api: Api) -> None:
         return json_response(item, 201)
 
     @api.route("/price-list/products", "POST", "Create or change a product (course package)", "prices.manage",
-               body=ProductIn, tags=["prices"])
+               body=ProductIn, tags=["prices"], response=ProductOut)
     @performs(change_price)
     async def set_package(request: Request) -> Response:
         product_in = await parse_body(request, ProductIn)
@@ -127,7 +154,7 @@ def register_price_list_api(api: Api) -> None:
         return json_response(item, 201)
 
     @api.route("/price-list/promo-codes", "POST", "Create or change a promo code", "prices.manage", body=PromoIn,
-               tags=["prices"])
+               tags=["prices"], response=PromoOut)
     @performs(change_price)
     async def set_code(request: Request) -> Response:
         promo_in = await parse_body(request, PromoIn)
@@ -136,7 +163,8 @@ def register_price_list_api(api: Api) -> None:
         return json_response(item, 201)
 
     @api.route("/price-list/import", "POST", "Set prices from an uploaded .xlsx or .csv (multipart field 'file'; "
-               "columns 年级, 科目, 层级, 授课方式, 课时单价)", "prices.manage", tags=["prices"])
+               "columns 年级, 科目, 层级, 授课方式, 课时单价)", "prices.manage", tags=["prices"],
+               response=PriceImportOut)
     @performs(import_prices)
     async def import_file(request: Request) -> Response:
         _owned_here(request)

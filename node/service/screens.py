@@ -3,6 +3,7 @@ ticket with its thread, the reply and note forms and the moves its status allows
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -24,6 +25,7 @@ from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
 from campus.web.kb.search import prepare
 from campus.web.kb.search import related as related_articles
+from campus.web.paging import list_view
 from campus.web.templating import flash, form_action, render
 from campus.web.usecase import performs
 
@@ -41,16 +43,18 @@ def staff_of(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
 
 async def tickets_page(request: Request) -> Response:
     node, principal = request.app.state.node, request.state.principal
-    shown = request.query_params.get("show", "unresolved")
-    shown = shown if shown in FILTERS else "unresolved"
-    category = request.query_params.get("category") or None
-    category = category if category in {c.value for c in Category} else None
+    view = list_view(request, ("urgency", *queries.TICKET_SORTS), "urgency",
+                     filters={"show": FILTERS, "category": [c.value for c in Category]})
+    if "show" not in view.filters:
+        view = replace(view, filters={"show": "unresolved", **view.filters})
+    shown, category = view.filters["show"], view.filters.get("category")
     found = await node.query(queries.ticket_list, node.ctx, unresolved=shown == "unresolved",
                              overdue=shown == "overdue", assignee_id=principal.user_id if shown == "mine" else None,
-                             category=category, limit=200)
+                             category=category, limit=view.limit, offset=view.offset, sort=view.sort,
+                             descending=view.descending, search=view.q or None)
     counts = await node.query(queries.open_count, node.ctx)
     return render(TEMPLATES, request, "tickets.html", {
-        "tickets": found["items"], "total": found["total"], "shown": shown, "category": category,
+        "tickets": found["items"], "total": found["total"], "shown": shown, "category": category, "view": view,
         "counts": counts, "L": translated(), "may_write": actor_of(request).can("tickets.write", node.ctx.id)})
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, or_, select
 from campus.node.context import NodeContext
 from campus.node.service.tickets import PRIORITY_RANK, UNRESOLVED, Priority, Status, is_overdue
 from campus.schema.errors import NotFound
+from campus.schema.search import contains_pattern, ordered, paged
 from campus.schema.tables import leads, students, ticket_events, tickets, users
 from campus.schema.times import utc_text
 
@@ -48,11 +49,20 @@ def _about(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]
     return shown
 
 
+TICKET_SORTS = {"number": tickets.c.number, "created": tickets.c.created_at, "respond_by": tickets.c.respond_by,
+                "status": tickets.c.status, "category": tickets.c.category}
+
+
 def ticket_list(conn: Connection, ctx: NodeContext, *, status: str | None = None, assignee_id: str | None = None,
                 student_id: str | None = None, category: str | None = None, overdue: bool = False,
-                unresolved: bool = False, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    """The campus's tickets, unresolved and most urgent first, then the newest."""
+                unresolved: bool = False, limit: int = 50, offset: int = 0, sort: str | None = None,
+                descending: bool = True, search: str | None = None) -> dict[str, Any]:
+    """The campus's tickets, unresolved and most urgent first, then the newest; or in the order of
+    one of ``TICKET_SORTS``; optionally those whose number or title holds ``search``."""
     query = select(*LIST_COLUMNS).where(tickets.c.campus_id == ctx.id, tickets.c.deleted.is_(False))
+    if search:
+        pattern = contains_pattern(search)
+        query = query.where(tickets.c.number.like(pattern, escape="\\") | tickets.c.subject.like(pattern, escape="\\"))
     if status:
         query = query.where(tickets.c.status == status)
     if unresolved or overdue:
@@ -66,6 +76,9 @@ def ticket_list(conn: Connection, ctx: NodeContext, *, status: str | None = None
     if category:
         query = query.where(tickets.c.category == category)
     now = ctx.now()
+    if sort in TICKET_SORTS:
+        total, page = paged(conn, query, ordered(TICKET_SORTS[sort], descending, tickets.c.id), limit, offset)
+        return {"total": total, "items": _about(conn, [with_state(row, now) for row in page])}
     rows = [with_state(dict(r), now) for r in conn.execute(query).mappings()]
     rows.sort(key=lambda r: (not r["unresolved"], not r["overdue"], PRIORITY_RANK[Priority(r["priority"])],
                              r["respond_by"] if r["unresolved"] else "", -_instant(r["created_at"]).timestamp()))

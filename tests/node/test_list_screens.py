@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 def _column(page: str, table: str, cell: int) -> list[str]:
     body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
-    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
     return [re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", row, re.S)[cell]).strip() for row in rows]
 
 
@@ -99,3 +99,19 @@ def test_the_users_list_filters_by_role_and_finds_a_name(node_client: TestClient
 
     assert _column(consultants, "users", 1) == ["赵顾问", "孙顾问"] and "共 2 条" in consultants
     assert _column(found, "users", 0) == ["qian"]
+
+
+def test_the_ticket_list_sorts_by_number_filters_by_category_and_finds_a_title(node_client: TestClient) -> None:
+    student = node_client.post("/api/v1/students", json={"name": "韩梅梅", "phone": "13900002222"}).json()
+    for k, (category, subject) in enumerate((("complaint", "老师迟到"), ("question", "周末班几点上课"),
+                                             ("complaint", "教室太冷"))):
+        made = node_client.post("/api/v1/tickets", json={"category": category, "subject": subject,
+                                                         "body": f"第{k}件", "student_id": student["id"]})
+        assert made.status_code == 201, made.text
+
+    complaints = node_client.get("/tickets", params={"category": "complaint", "sort": "number", "dir": "asc"}).text
+    found = node_client.get("/tickets", params={"show": "all", "q": "周末"}).text
+
+    assert _column(complaints, "ticket-list", 3) == ["老师迟到", "教室太冷"] and "共 2 条" in complaints
+    assert _column(found, "ticket-list", 3) == ["周末班几点上课"]
+    assert _links(complaints, "next") == [] and 'href="/tickets?show=unresolved&amp;category=complaint"' in complaints

@@ -24,6 +24,7 @@ from campus.schema.tables import (
     classes,
     courses,
     enrolments,
+    leave_requests,
     lessons,
     rooms,
 )
@@ -160,6 +161,7 @@ EnrolmentOut = row_model(enrolments, "Enrolment")
 LessonOut = row_model(lessons, "Lesson")
 MarkOut = row_model(attendance_marks, "AttendanceMark")
 ConfirmationOut = row_model(attendance_confirmations, "AttendanceConfirmation", entry_ids=list[str])
+LeaveOut = row_model(leave_requests, "LeaveRequest")
 
 
 class RosterEntry(Output):
@@ -256,12 +258,12 @@ def register(api: Api) -> None:
              lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.source), {}), response=MarkOut)
     creating("/lessons/{lesson_id}/leave", "Record a leave request (请假)", "attendance.mark", LeaveIn,
              cases.request_leave, ["attendance"],
-             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.reason), {}))
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.reason), {}), response=LeaveOut)
     creating("/lessons/{lesson_id}/makeups", "Book a make-up lesson (补课) for a student who missed it",
              "teaching.manage", MakeupIn, cases.book_makeup, ["teaching"],
              lambda r, i: ((r.path_params["lesson_id"], i.student_id, sch.parse_instant(i.starts_at, "starts_at"),
                             sch.parse_instant(i.ends_at, "ends_at")),
-                           {"teacher_id": i.teacher_id, "room_id": i.room_id}))
+                           {"teacher_id": i.teacher_id, "room_id": i.room_id}), response=LessonOut)
 
     @api.route("/lessons/{lesson_id}/confirm", "POST", "Confirm attendance and deduct hours (课时确认)",
                "attendance.confirm", tags=["attendance"], response=ConfirmedOut)
@@ -272,10 +274,12 @@ def register(api: Api) -> None:
 
     creating("/lessons/{lesson_id}/reconfirm", "Correct a confirmed mark: reverse and post again",
              "attendance.reconfirm", ReconfirmIn, cases.reconfirm, ["attendance"],
-             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.reason), {}))
+             lambda r, i: ((r.path_params["lesson_id"], i.student_id, i.mark, i.reason), {}),
+             response=ConfirmationOut)
     creating("/enrolments/{enrolment_id}/transfer", "Move a student to another class (转班)", "teaching.manage",
              TransferIn, cases.transfer_class, ["teaching"],
-             lambda r, i: ((r.path_params["enrolment_id"], i.to_class_id, _date(i.on, "on"), i.reason), {}))
+             lambda r, i: ((r.path_params["enrolment_id"], i.to_class_id, _date(i.on, "on"), i.reason), {}),
+             response=EnrolmentOut)
 
     @api.route("/enrolments", "GET", "Enrolments of a class (?class_id=) or a student (?student_id=)",
                "teaching.read", tags=["teaching"], response=items_model(EnrolmentOut, "EnrolmentList"))

@@ -30,7 +30,9 @@ MOST_USED = {
     "POST /api/v1/classes", "GET /api/v1/classes", "POST /api/v1/classes/{class_id}/enrolments",
     "GET /api/v1/enrolments", "POST /api/v1/classes/{class_id}/lessons", "GET /api/v1/lessons",
     "GET /api/v1/lessons/{lesson_id}", "POST /api/v1/lessons/{lesson_id}/marks",
-    "POST /api/v1/lessons/{lesson_id}/confirm",
+    "POST /api/v1/lessons/{lesson_id}/confirm", "POST /api/v1/lessons/{lesson_id}/reconfirm",
+    "POST /api/v1/lessons/{lesson_id}/leave", "POST /api/v1/lessons/{lesson_id}/makeups",
+    "POST /api/v1/lessons/{lesson_id}/cancel", "POST /api/v1/enrolments/{enrolment_id}/transfer",
     "POST /api/v1/refunds/quote", "POST /api/v1/refunds", "GET /api/v1/refunds", "GET /api/v1/refunds/{refund_id}",
     "POST /api/v1/refunds/{refund_id}/approve", "POST /api/v1/refunds/{refund_id}/pay",
     "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
@@ -75,6 +77,21 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
         201)
     _ok(client.post(f"/api/v1/lessons/{lesson['id']}/confirm"), 201)
     _ok(client.get(f"/api/v1/students/{student['id']}/account"))
+    _ok(client.post(f"/api/v1/lessons/{lesson['id']}/reconfirm", json={"student_id": student["id"], "mark": "leave",
+                                                                         "reason": "家长事先请过假"}), 201)
+    later = start + timedelta(days=8)
+    next_lesson = school.lesson(school.class_id, later.isoformat(timespec="seconds"),
+                                (later + timedelta(minutes=90)).isoformat(timespec="seconds"))
+    _ok(client.post(f"/api/v1/lessons/{next_lesson['id']}/leave", json={"student_id": student["id"], "reason": "感冒"}),
+        201)
+    makeup = later + timedelta(days=2)
+    _ok(client.post(f"/api/v1/lessons/{next_lesson['id']}/makeups", json={
+        "student_id": student["id"], "starts_at": makeup.isoformat(timespec="seconds"),
+        "ends_at": (makeup + timedelta(minutes=90)).isoformat(timespec="seconds")}), 201)
+    _ok(client.post(f"/api/v1/lessons/{next_lesson['id']}/cancel"))
+    other_class = school.new_class("初二数学周末班", teacher=1, room=1)
+    _ok(client.post(f"/api/v1/enrolments/{student['enrolment']['id']}/transfer", json={
+        "to_class_id": other_class, "on": later.date().isoformat()}), 201)
     _ok(client.get(f"/api/v1/lessons/{lesson['id']}"))
     _ok(client.get("/api/v1/lessons", params={"from": start.date().isoformat()}))
     _ok(client.get("/api/v1/enrolments", params={"student_id": student["id"]}))

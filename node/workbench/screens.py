@@ -5,6 +5,7 @@ list; and the conflicts a merge found, kept and lost value side by side, with a 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from campus.web.api import Api, Input, json_response, parse_body
 from campus.web.auth import actor_of, guard
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.templating import form_action, render
 from campus.web.usecase import performs
 
@@ -124,16 +126,21 @@ async def sync_page(request: Request) -> Response:
 async def reminders_page(request: Request) -> Response:
     """The user's reminders, filtered by kind and by open or done, each linking to its record."""
     node, principal = request.app.state.node, request.state.principal
-    kind = request.query_params.get("kind", "")
-    kind = kind if kind in KINDS else ""
-    state = request.query_params.get("state", "open")
-    state = state if state in ("open", "done", "all") else "open"
+    view = list_view(request, ("on", "kind"), "on", default_descending=False,
+                     filters={"kind": KINDS, "state": ("open", "done", "all")})
+    if "state" not in view.filters:
+        view = replace(view, filters={**view.filters, "state": "open"})
+    kind, state = view.filters.get("kind", ""), view.filters["state"]
+    # Reminders are derived from many records when asked for, so they are paged here, not in SQL.
     found = await node.query(reminders_of, node.ctx, principal)
     counts = {k: sum(1 for r in found if r["kind"] == k and not r["done"]) for k in KINDS}
     shown = [r for r in found if (not kind or r["kind"] == kind)
              and (state == "all" or r["done"] == (state == "done"))]
+    shown.sort(key=lambda r: (r["kind"], r["on"]) if view.sort == "kind" else (r["on"], r["kind"]),
+               reverse=view.descending)
     return render(TEMPLATES, request, "reminders.html", {
-        "app_title": node.config.campus_name, "reminders": shown, "kind": kind, "state": state,
+        "app_title": node.config.campus_name, "reminders": shown[view.offset:view.offset + view.limit],
+        "total": len(shown), "view": view, "kind": kind, "state": state,
         "kinds": [(k, _(label), counts[k]) for k, label in KINDS.items()], "today": node.ctx.today().isoformat(),
         "L": labels()})
 

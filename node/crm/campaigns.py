@@ -22,7 +22,7 @@ from campus.node.workbench.refusals import Refused, refusal
 from campus.schema.errors import DomainError, Invalid, NotFound
 from campus.schema.permissions import Principal
 from campus.schema.tables import campaigns, leads, users
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, Output, items_model, json_response, parse_body, row_model
 from campus.web.auth import actor_of, guard
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
@@ -245,29 +245,52 @@ def routes() -> list[Route]:
             screen("/leads/{lead_id}/campaign", "leads.write", lead_campaign, ("POST",))]
 
 
+CampaignOut = row_model(campaigns, "Campaign")
+ListedCampaignOut = row_model(campaigns, "ListedCampaign", leads=int, signed=int, cost_per_lead_fen=int | None)
+
+
+class CampaignLeadOut(Output):
+    id: str
+    number: str
+    name: str
+    pool: Pool
+    channel: str | None
+    created_at: str
+    consultant: str | None  # the consultant's display name
+
+
+class CampaignViewOut(Output):
+    campaign: CampaignOut  # type: ignore[valid-type]
+    leads: list[CampaignLeadOut]
+    total: int
+    stages: list[tuple[Pool, int]]  # every pool with its count of the campaign's leads
+    cost_per_lead_fen: int | None
+    cost_per_signed_fen: int | None
+
+
 def register(api: Api) -> None:
     @api.route("/campaigns", "GET", "This campus's campaigns (and the group's) with their leads and signings",
-               "leads.read", tags=["leads"])
+               "leads.read", tags=["leads"], response=items_model(ListedCampaignOut, "CampaignList"))
     async def index(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(campaign_list, node.config.campus_id)})
 
     @api.route("/campaigns", "POST", "Create a campaign: channel, period (starts_on, ends_on) and cost",
-               "leads.import", body=CampaignIn, tags=["leads"])
+               "leads.import", body=CampaignIn, tags=["leads"], response=CampaignOut)
     @performs(create_campaign)
     async def create(request: Request) -> Response:
         given = await parse_body(request, CampaignIn)
         return json_response(await request.app.state.node.perform(request, create_campaign, given), 201)
 
     @api.route("/campaigns/{campaign_id}", "GET", "A campaign with its leads and the count in each pool",
-               "leads.read", tags=["leads"])
+               "leads.read", tags=["leads"], response=CampaignViewOut)
     async def show(request: Request) -> Response:
         node = request.app.state.node
         return json_response(await node.query(campaign_view, node.config.campus_id, request.path_params["campaign_id"],
                                               request.state.principal))
 
     @api.route("/leads/{lead_id}/campaign", "PUT", "Link a lead to a campaign (campaign_id null: to none)",
-               "leads.write", body=LeadCampaignIn, tags=["leads"])
+               "leads.write", body=LeadCampaignIn, tags=["leads"], response=row_model(leads, "Lead", pool=Pool))
     @performs(set_lead_campaign)
     async def link(request: Request) -> Response:
         given = await parse_body(request, LeadCampaignIn)

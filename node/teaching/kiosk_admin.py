@@ -21,7 +21,7 @@ from campus.node.workbench.refusals import Refused, refusal
 from campus.schema.errors import Conflict, DomainError, Invalid, NotFound
 from campus.schema.ids import new_id
 from campus.schema.tables import attendance_marks, kiosk_devices, kiosk_requests
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, Output, items_model, json_response, parse_body
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
@@ -31,6 +31,28 @@ from campus.web.usecase import performs, use_case
 
 class KioskIn(Input):
     name: str = Field(min_length=1, max_length=64)
+
+
+class KioskOut(Output):
+    id: str
+    name: str
+    revoked_at: str | None
+
+
+class KioskSecretOut(Output):
+    """The kiosk's secret, shown this once: the tablet pairs with it."""
+
+    id: str
+    name: str
+    secret: str
+
+
+class ListedKioskOut(Output):
+    id: str
+    name: str
+    created_at: str
+    revoked_at: str | None
+    last_contact: str | None  # its latest check-in or signed request
 
 
 def _device(conn: Connection, device_id: str) -> dict[str, Any]:
@@ -195,19 +217,19 @@ def routes() -> list[Route]:
 
 def register(api: Api) -> None:
     @api.route("/kiosks", "GET", "This node's kiosks with when each last made contact (no secrets)", "kiosks.manage",
-               tags=["attendance"])
+               tags=["attendance"], response=items_model(ListedKioskOut, "KioskList"))
     async def index(request: Request) -> Response:
         return json_response({"items": await request.app.state.node.query(kiosk_list)})
 
     @api.route("/kiosks", "POST", "Add a kiosk: its id and secret, shown this once, pair a tablet at /kiosk/pair",
-               "kiosks.manage", body=KioskIn, tags=["attendance"])
+               "kiosks.manage", body=KioskIn, tags=["attendance"], response=KioskSecretOut)
     @performs(add_kiosk)
     async def add(request: Request) -> Response:
         given = await parse_body(request, KioskIn)
         return json_response(await request.app.state.node.perform(request, add_kiosk, given.name), 201)
 
     @api.route("/kiosks/{device_id}/rename", "POST", "Rename a kiosk", "kiosks.manage", body=KioskIn,
-               tags=["attendance"])
+               tags=["attendance"], response=KioskOut)
     @performs(rename_kiosk)
     async def rename(request: Request) -> Response:
         given = await parse_body(request, KioskIn)
@@ -215,14 +237,14 @@ def register(api: Api) -> None:
                                                                   request.path_params["device_id"], given.name))
 
     @api.route("/kiosks/{device_id}/revoke", "POST", "Revoke a kiosk: its requests are refused from now on",
-               "kiosks.manage", tags=["attendance"])
+               "kiosks.manage", tags=["attendance"], response=KioskOut)
     @performs(revoke_kiosk)
     async def revoke(request: Request) -> Response:
         return json_response(await request.app.state.node.perform(request, revoke_kiosk,
                                                                   request.path_params["device_id"]))
 
     @api.route("/kiosks/{device_id}/secret", "POST", "A new secret for the kiosk (shown this once): pair it again",
-               "kiosks.manage", tags=["attendance"])
+               "kiosks.manage", tags=["attendance"], response=KioskSecretOut)
     @performs(renew_kiosk_secret)
     async def renew(request: Request) -> Response:
         return json_response(await request.app.state.node.perform(request, renew_kiosk_secret,

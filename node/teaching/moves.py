@@ -29,7 +29,7 @@ from campus.schema.tables import (
     users,
 )
 from campus.schema.times import utc_text
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.web.api import Api, Input, json_response, parse_body, row_model
 from campus.web.forms import form_model
 from campus.web.usecase import performs, use_case
 
@@ -151,7 +151,8 @@ def describe_clashes(conn: Connection, ctx: NodeContext, clashes: list[dict[str,
 
 def register(api: Api) -> None:
     @api.route("/lessons/{lesson_id}/move", "POST", "Move a lesson not yet held to another time, teacher or room "
-               "(调课; 409 names a clash)", "teaching.manage", body=LessonMoveIn, tags=["teaching"])
+               "(调课; 409 names a clash)", "teaching.manage", body=LessonMoveIn, tags=["teaching"],
+               response=row_model(lessons, "Lesson"))
     @performs(move_lesson)
     async def move(request: Request) -> Response:
         given = await parse_body(request, LessonMoveIn)

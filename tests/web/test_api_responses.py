@@ -20,7 +20,10 @@ from tests.web.openapi_check import check_responses
 MOST_USED = {
     "POST /api/v1/leads", "GET /api/v1/leads", "GET /api/v1/leads/{lead_id}", "PATCH /api/v1/leads/{lead_id}",
     "POST /api/v1/leads/{lead_id}/follow-ups", "POST /api/v1/leads/{lead_id}/{move}",
-    "GET /api/v1/leads/{lead_id}/history",
+    "GET /api/v1/leads/{lead_id}/history", "POST /api/v1/campaigns", "GET /api/v1/campaigns",
+    "GET /api/v1/campaigns/{campaign_id}", "PUT /api/v1/leads/{lead_id}/campaign", "POST /api/v1/kiosks",
+    "GET /api/v1/kiosks", "POST /api/v1/kiosks/{device_id}/rename", "POST /api/v1/kiosks/{device_id}/secret",
+    "POST /api/v1/kiosks/{device_id}/revoke", "POST /api/v1/lessons/{lesson_id}/move",
     "POST /api/v1/students", "GET /api/v1/students", "GET /api/v1/students/{student_id}",
     "GET /api/v1/students/{student_id}/account",
     "POST /api/v1/contracts", "GET /api/v1/contracts/{contract_id}",
@@ -57,6 +60,16 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     _ok(client.get(f"/api/v1/leads/{lead['id']}"))
     _ok(client.get("/api/v1/leads", params={"q": "张"}))
     assert client.get("/api/v1/leads/nope").status_code == 404
+    campaign = _ok(client.post("/api/v1/campaigns", json={"name": "春季地推", "channel": "地推", "cost_fen": 300000,
+                                                           "starts_on": "2026-03-01", "ends_on": "2026-03-31"}), 201)
+    _ok(client.put(f"/api/v1/leads/{lead['id']}/campaign", json={"campaign_id": campaign["id"]}))
+    _ok(client.get("/api/v1/campaigns"))
+    _ok(client.get(f"/api/v1/campaigns/{campaign['id']}"))
+    kiosk = _ok(client.post("/api/v1/kiosks", json={"name": "前台平板"}), 201)
+    _ok(client.post(f"/api/v1/kiosks/{kiosk['id']}/rename", json={"name": "一楼前台"}))
+    _ok(client.post(f"/api/v1/kiosks/{kiosk['id']}/secret"), 201)
+    _ok(client.get("/api/v1/kiosks"))
+    _ok(client.post(f"/api/v1/kiosks/{kiosk['id']}/revoke"))
     assert client.post("/api/v1/leads", json={"name": " "}).status_code == 422
 
     school = set_up_school(client, students=1)
@@ -88,6 +101,10 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     _ok(client.post(f"/api/v1/lessons/{next_lesson['id']}/makeups", json={
         "student_id": student["id"], "starts_at": makeup.isoformat(timespec="seconds"),
         "ends_at": (makeup + timedelta(minutes=90)).isoformat(timespec="seconds")}), 201)
+    moved = later + timedelta(hours=2)
+    _ok(client.post(f"/api/v1/lessons/{next_lesson['id']}/move", json={
+        "starts_at": moved.isoformat(timespec="seconds"),
+        "ends_at": (moved + timedelta(minutes=90)).isoformat(timespec="seconds")}), 201)
     _ok(client.post(f"/api/v1/lessons/{next_lesson['id']}/cancel"))
     other_class = school.new_class("初二数学周末班", teacher=1, room=1)
     _ok(client.post(f"/api/v1/enrolments/{student['enrolment']['id']}/transfer", json={

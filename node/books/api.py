@@ -13,6 +13,11 @@ from starlette.responses import Response
 from campus.node.books import queries
 from campus.node.books import use_cases as cases
 from campus.node.books.statements import (
+    BalanceSheetOut,
+    DeferredTuitionOut,
+    IncomeStatementOut,
+    JournalOut,
+    TrialBalanceOut,
     balance_sheet_view,
     deferred_view,
     income_view,
@@ -21,7 +26,7 @@ from campus.node.books.statements import (
     trial_balance_view,
 )
 from campus.schema.books.chart import FundAccount
-from campus.web.api import Api, Input, json_response, parse_body, uploaded_file
+from campus.web.api import Api, Input, Output, json_response, parse_body, uploaded_file
 from campus.web.auth import actor_of
 from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
@@ -97,9 +102,13 @@ def _period(request: Request, name: str, default: str) -> str:
     return value
 
 
+class ClosedMonths(Output):
+    closed: list[str]  # YYYY-MM, oldest first
+
+
 def register(api: Api) -> None:  # noqa: C901 (one route per action)
-    def statement(path: str, summary: str, view: Any, needs: tuple[str, ...]) -> None:
-        @api.route(path, "GET", summary, "books.read", tags=["books"])
+    def statement(path: str, summary: str, view: Any, needs: tuple[str, ...], response: type[Output]) -> None:
+        @api.route(path, "GET", summary, "books.read", tags=["books"], response=response)
         async def show(request: Request) -> Response:
             node = request.app.state.node
             ctx = node.ctx
@@ -113,17 +122,18 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
             entries = await node.query(queries.campus_journal, ctx, ctx.books)
             return json_response(view(entries, *(args[n] for n in needs)))
 
-    statement("/books/journal", "The journal (凭证) of months ?from= to ?to=", journal_view, ("from", "to"))
+    statement("/books/journal", "The journal (凭证) of months ?from= to ?to=", journal_view, ("from", "to"), JournalOut)
     statement("/books/trial-balance", "Trial balance (科目余额表): opening, debit, credit, closing per account",
-              trial_balance_view, ("from", "to"))
+              trial_balance_view, ("from", "to"), TrialBalanceOut)
     statement("/books/income-statement", "Income statement (利润表) of months ?from= to ?to=", income_view,
-              ("from", "to"))
+              ("from", "to"), IncomeStatementOut)
     statement("/books/balance-sheet", "Balance sheet (资产负债表) at the end of ?period=", balance_sheet_view,
-              ("period",))
+              ("period",), BalanceSheetOut)
     statement("/books/deferred-tuition", "Deferred tuition roll-forward (预收学费变动表), per contract",
-              deferred_view, ("from", "to"))
+              deferred_view, ("from", "to"), DeferredTuitionOut)
 
-    @api.route("/books/closes", "GET", "The months this campus has closed", "books.read", tags=["books"])
+    @api.route("/books/closes", "GET", "The months this campus has closed", "books.read", tags=["books"],
+               response=ClosedMonths)
     async def closes(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"closed": sorted(await node.query(queries.closed_periods, node.ctx.id))})

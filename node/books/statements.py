@@ -6,14 +6,119 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field
+
 from campus.schema.books import chart
 from campus.schema.books.posting import JournalEntry
 from campus.schema.books.projection import balance_sheet, deferred_tuition, income_statement, trial_balance
+from campus.web.api import Output
 
 
 def _name(code: str) -> dict[str, str]:
     account = chart.account(code)
     return {"account": code, "name_zh": account.name_zh, "name_en": account.name_en}
+
+
+# --- the views' schemas, as the OpenAPI publishes them (``from`` is a keyword: aliased) -------------
+
+
+class Account(Output):
+    account: str  # its code in the chart
+    name_zh: str
+    name_en: str
+
+
+class AccountAmount(Account):
+    amount_fen: int
+
+
+class JournalLineOut(Account):
+    debit_fen: int
+    credit_fen: int
+    contract_id: str | None
+
+
+class JournalEntryOut(Output):
+    id: str
+    date: str
+    period: str
+    rule: str
+    memo: str
+    source_table: str
+    source_id: str
+    origin_period: str | None
+    counterpart_campus_id: str | None
+    lines: list[JournalLineOut]
+
+
+class Span(Output):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class JournalOut(Span):
+    entries: list[JournalEntryOut]
+
+
+class TrialBalanceRowOut(Output):
+    account: str
+    name_zh: str
+    name_en: str
+    kind: str
+    opening_fen: int
+    debit_fen: int
+    credit_fen: int
+    closing_fen: int
+
+
+class TrialBalanceOut(Span):
+    items: list[TrialBalanceRowOut]
+    debit_fen: int
+    credit_fen: int
+    closing_sum_fen: int
+    balanced: bool
+
+
+class IncomeStatementOut(Span):
+    tuition_revenue_fen: int
+    other_revenue_fen: int
+    revenue_fen: int
+    cost_of_teaching_fen: int
+    selling_expenses_fen: int
+    administrative_expenses_fen: int
+    credit_losses_fen: int
+    expenses_fen: int
+    profit_fen: int
+    by_account: list[AccountAmount]
+
+
+class BalanceSheetOut(Output):
+    period: str
+    assets: list[AccountAmount]
+    liabilities: list[AccountAmount]
+    equity: list[AccountAmount]
+    profit_fen: int
+    total_assets_fen: int
+    total_liabilities_and_equity_fen: int
+    balanced: bool
+
+
+class RollForwardOut(Output):
+    contract_id: str | None
+    opening_fen: int
+    received_fen: int
+    recognised_fen: int
+    refunded_fen: int
+    written_off_fen: int
+    other_fen: int
+    deferred_fen: int
+    receivable_fen: int
+    closing_fen: int
+
+
+class DeferredTuitionOut(Span):
+    items: list[RollForwardOut]
+    total: RollForwardOut
 
 
 def journal_view(entries: Sequence[JournalEntry], start: str, end: str) -> dict[str, Any]:

@@ -38,6 +38,8 @@ MOST_USED = {
     "POST /api/v1/lessons/{lesson_id}/cancel", "POST /api/v1/enrolments/{enrolment_id}/transfer",
     "POST /api/v1/refunds/quote", "POST /api/v1/refunds", "GET /api/v1/refunds", "GET /api/v1/refunds/{refund_id}",
     "POST /api/v1/refunds/{refund_id}/approve", "POST /api/v1/refunds/{refund_id}/pay",
+    "GET /api/v1/books/journal", "GET /api/v1/books/trial-balance", "GET /api/v1/books/income-statement",
+    "GET /api/v1/books/deferred-tuition", "GET /api/v1/books/balance-sheet", "GET /api/v1/books/closes",
     "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
     "POST /api/v1/auth/revoke",
 }
@@ -124,6 +126,11 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     _ok(client.get(f"/api/v1/refunds/{refund['id']}"))
     _ok(client.get("/api/v1/refunds"))
 
+    month = datetime.now(UTC).date().isoformat()[:7]
+    for statement in ("journal", "trial-balance", "income-statement", "deferred-tuition"):
+        _ok(client.get(f"/api/v1/books/{statement}", params={"from": "2026-01", "to": month}))
+    _ok(client.get("/api/v1/books/balance-sheet", params={"period": month}))
+    _ok(client.get("/api/v1/books/closes"))
     _ok(client.get("/api/v1/log/head"))
     _ok(client.get("/api/v1/sync/status"))
     _ok(client.get("/api/v1/conflicts"))

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from campus.schema.context import CampusContext
 from campus.schema.errors import Conflict, DomainError, Invalid
 from campus.schema.permissions import Role
-from campus.schema.tables import campuses
+from campus.schema.tables import audit_events, campuses
 from campus.web.accounts.store import (
     AUDIT_SORTS,
     USER_SORTS,
@@ -31,7 +31,7 @@ from campus.web.accounts.store import (
 )
 from campus.web.accounts.store import audit_page as audit_page_of
 from campus.web.accounts.store import users_page as users_page_of
-from campus.web.api import Api, Input, Output, json_response, parse_body
+from campus.web.api import Api, Input, Output, items_model, json_response, parse_body, row_model
 from campus.web.auth import PUBLIC, actor_of, check_csrf, client_ip, csrf_token, guard, require
 from campus.web.forms import refusal_message
 from campus.web.i18n import gettext_ as _
@@ -68,6 +68,36 @@ class PasswordChanged(Output):
 
 class Revoked(Output):
     revoked: Literal[True]
+
+
+class UserOut(Output):
+    id: str
+    username: str
+    display_name: str
+    active: bool
+    grants: list[tuple[str, Role]]  # (campus id, or "*" for every campus; role)
+
+
+class UserList(Output):
+    items: list[UserOut]
+
+
+class CreatedUser(Output):
+    id: str
+    username: str
+
+
+class UserRoles(Output):
+    id: str
+    roles: list[tuple[str, Role]]  # as granted now: (campus id, or "*"; role)
+
+
+class PasswordSet(Output):
+    id: str
+    changed: Literal[True]
+
+
+AuditList = items_model(row_model(audit_events, "AuditEvent"), "AuditList")
 
 
 def register_auth_api(api: Api) -> None:
@@ -417,12 +447,14 @@ def _manages_accounts(request: Request) -> None:
 def register_accounts_api(api: Api) -> None:
     """Users, their roles and the audit trail; the same routes at a node and at the hub."""
 
-    @api.route("/users", "GET", "Users and their roles", "users.read", tags=["accounts"])
+    @api.route("/users", "GET", "Users and their roles", "users.read", tags=["accounts"],
+               response=UserList)
     async def list_users(request: Request) -> Response:
         people = await query(request.app.state.auth.store, lambda conn: list(users_with_roles(conn)))
         return json_response({"items": people})
 
-    @api.route("/users", "POST", "Create a user with roles", "users.manage", body=UserIn, tags=["accounts"])
+    @api.route("/users", "POST", "Create a user with roles", "users.manage", body=UserIn, tags=["accounts"],
+               response=CreatedUser)
     @performs(create_account)
     async def create(request: Request) -> Response:
         user_in = await parse_body(request, UserIn)
@@ -433,7 +465,7 @@ def register_accounts_api(api: Api) -> None:
         return json_response({"id": user_id, "username": user_in.username}, 201)
 
     @api.route("/users/{user_id}/roles", "PUT", "Replace a user's roles", "users.manage", body=RolesIn,
-               tags=["accounts"])
+               tags=["accounts"], response=UserRoles)
     @performs(replace_roles)
     async def replace_user_roles(request: Request) -> Response:
         roles_in = await parse_body(request, RolesIn)
@@ -444,7 +476,7 @@ def register_accounts_api(api: Api) -> None:
         return json_response({"id": user_id, "roles": after})
 
     @api.route("/users/{user_id}/password", "POST", "Set a user's password (their sessions and tokens end)",
-               "users.manage", body=PasswordIn, tags=["accounts"])
+               "users.manage", body=PasswordIn, tags=["accounts"], response=PasswordSet)
     @performs(reset_password)
     async def set_user_password(request: Request) -> Response:
         body = await parse_body(request, PasswordIn)
@@ -453,7 +485,8 @@ def register_accounts_api(api: Api) -> None:
                       request.path_params["user_id"], body.password)
         return json_response({"id": request.path_params["user_id"], "changed": True})
 
-    @api.route("/audit", "GET", "The audit trail (?action=&username=&limit=)", "audit.read", tags=["accounts"])
+    @api.route("/audit", "GET", "The audit trail (?action=&username=&limit=)", "audit.read", tags=["accounts"],
+               response=AuditList)
     async def audit(request: Request) -> Response:
         auth = request.app.state.auth
         limit = request.query_params.get("limit", "200")

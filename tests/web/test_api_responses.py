@@ -40,7 +40,8 @@ MOST_USED = {
     "POST /api/v1/refunds/{refund_id}/approve", "POST /api/v1/refunds/{refund_id}/pay",
     "GET /api/v1/books/journal", "GET /api/v1/books/trial-balance", "GET /api/v1/books/income-statement",
     "GET /api/v1/books/deferred-tuition", "GET /api/v1/books/balance-sheet", "GET /api/v1/books/closes",
-    "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
+    "PUT /api/v1/users/{user_id}/roles", "POST /api/v1/users/{user_id}/password", "GET /api/v1/users",
+    "POST /api/v1/users", "GET /api/v1/audit", "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
     "POST /api/v1/auth/revoke",
 }
 
@@ -131,6 +132,11 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
         _ok(client.get(f"/api/v1/books/{statement}", params={"from": "2026-01", "to": month}))
     _ok(client.get("/api/v1/books/balance-sheet", params={"period": month}))
     _ok(client.get("/api/v1/books/closes"))
+    _ok(client.put(f"/api/v1/users/{school.teachers[1]}/roles", json={"roles": [{"role": "teacher"},
+                                                                              {"role": "front_desk"}]}))
+    _ok(client.post(f"/api/v1/users/{school.teachers[1]}/password", json={"password": "teacher-pass-new"}))
+    _ok(client.get("/api/v1/users"))
+    _ok(client.get("/api/v1/audit", params={"limit": 50}))
     _ok(client.get("/api/v1/log/head"))
     _ok(client.get("/api/v1/sync/status"))
     _ok(client.get("/api/v1/conflicts"))

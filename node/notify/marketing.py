@@ -1,7 +1,8 @@
 """Marketing messages (营销短信) to a segment: a campus's named wordings in Chinese and English (a
 placeholder the ``marketing`` kind does not provide is refused when saved), and sending one to the
 students of a grade or a class, or the leads of a channel or a pool: one outbox row per recipient
-address, in each family's language, skipped for a family that opted out of marketing; the worker
+address, in each family's language, skipped for a family that opted out of marketing (a lead whose
+phone is such a family's too is left out); the worker
 keeps quiet hours and the limits per recipient and channel. Each step is an audited use case."""
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from campus.node.notify.outbox import queue
 from campus.node.notify.templates import Channel, check_template
 from campus.schema.errors import Invalid, NotFound
 from campus.schema.ids import new_id
-from campus.schema.tables import classes, enrolments, leads, marketing_templates, outbox, students
+from campus.schema.tables import (
+    classes,
+    enrolments,
+    guardians,
+    leads,
+    marketing_templates,
+    notification_optouts,
+    outbox,
+    students,
+)
 from campus.web.usecase import use_case
 
 KIND = "marketing"
@@ -73,8 +83,23 @@ def segment_members(conn: Connection, campus_id: str, segment: Segment) -> list[
         where.append(leads.c.channel == normalise_channel(segment.channel))
     if segment.pool:
         where.append(leads.c.pool == segment.pool)
-    return [{"lead_id": r.id, "name": r.name, "phone": r.phone} for r in conn.execute(
-        select(leads.c.id, leads.c.name, leads.c.phone).where(*where).order_by(leads.c.number))]
+    found = conn.execute(select(leads.c.id, leads.c.name, leads.c.phone).where(*where).order_by(leads.c.number)).all()
+    refused = phones_opted_out(conn, {r.phone for r in found})
+    return [{"lead_id": r.id, "name": r.name, "phone": r.phone, "opted_out": r.phone in refused} for r in found]
+
+
+def phones_opted_out(conn: Connection, phones: set[str]) -> set[str]:
+    """Of ``phones``, those of a family (a student's own or a guardian's) that opted out of marketing:
+    a lead who is also such a family is not texted offers either."""
+    if not phones:
+        return set()
+    refusing = select(notification_optouts.c.student_id).where(
+        notification_optouts.c.kind == KIND, notification_optouts.c.opted_out.is_(True),
+        notification_optouts.c.deleted.is_(False))
+    own = conn.execute(select(students.c.phone).where(students.c.id.in_(refusing), students.c.phone.in_(phones)))
+    guarded = conn.execute(select(guardians.c.phone).where(guardians.c.student_id.in_(refusing),
+                                                           guardians.c.deleted.is_(False), guardians.c.phone.in_(phones)))
+    return {str(p) for p in [*own.scalars(), *guarded.scalars()]}
 
 
 def _checked_text(value: str | None, field: str, limit: int, required: bool) -> str | None:
@@ -138,10 +163,11 @@ def send_marketing(work: NodeWork, template_id: str, segment: Segment) -> dict[s
         if "student_id" in member:
             written += queue(work.conn, work.ctx, KIND, key=f"marketing:{send_id}", fields={"name": member["name"]},
                              student_id=member["student_id"], texts=texts)
-        else:
+        elif not member["opted_out"]:
             written += queue(work.conn, work.ctx, KIND, key=f"marketing:{send_id}", fields={"name": member["name"]},
                              to=[(Channel.SMS, member["phone"])], texts=texts)
     skipped = len(written) - sum(1 for status in _statuses(work.conn, written) if status == "queued")
+    skipped += sum(1 for m in members if m.get("opted_out"))
     done = {"send_id": send_id, "template_id": template_id, "segment": segment.as_dict(), "recipients": len(members),
             "messages": len(written), "skipped": skipped}
     work.audit("marketing_sent", target_table="marketing_templates", target_id=template_id, after=done)

@@ -136,6 +136,22 @@ def test_marketing_to_the_leads_of_a_channel_texts_each_of_them_once(campus: Cam
         ("sms", "13800001234", "张三您好，本周六有免费试听课")]
 
 
+def test_a_lead_whose_phone_belongs_to_a_family_that_opted_out_is_not_texted_offers(campus: Campus) -> None:
+    wang = seed_student(campus.client, name="王芳", phone="13900003333", expires_on="2030-12-31")
+    ok(campus.client.post("/api/v1/notifications/opt-outs", json={"student_id": wang.student["id"],
+                                                                   "kind": "marketing", "opted_out": True}), 200)
+    campus.lead("王芳妈妈", "13900003333", "抖音")
+    campus.lead("张三", "13800001234", "抖音")
+    template = ok(campus.client.post("/api/v1/notifications/marketing/templates", json={
+        "name": "试听课", "body_zh": "{name}您好，本周六有免费试听课", "body_en": "Hello {name}, free trial Saturday"}))
+
+    done = ok(campus.client.post("/api/v1/notifications/marketing/sends", json={
+        "template_id": template["id"], "segment": {"audience": "leads", "channel": "douyin"}}))
+
+    assert (done["recipients"], done["messages"], done["skipped"]) == (2, 1, 1)
+    assert [to for _, to, _, _, _ in campus.messages("marketing")] == ["13800001234"]
+
+
 def test_a_segment_mixing_students_and_leads_is_refused_naming_the_field(campus: Campus) -> None:
     template = ok(campus.client.post("/api/v1/notifications/marketing/templates", json={
         "name": "试听课", "body_zh": "{name}您好", "body_en": "Hello {name}"}))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import segno
 from markupsafe import Markup
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, func, select
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,6 +25,7 @@ from campus.node.screens import TEMPLATES
 from campus.schema.context import CampusContext
 from campus.schema.errors import DomainError, Invalid
 from campus.schema.quantities import LessonHours, Money
+from campus.schema.search import ordered, paged
 from campus.schema.tables import campuses, payments, students
 from campus.web.auth import actor_of, check_csrf
 from campus.web.forms import form_model
@@ -228,18 +230,47 @@ async def receipt(request: Request) -> Response:
         "fund_label": _(FUND_LABELS[payment["fund_account"]]) if payment["fund_account"] else _("Deposit applied")})
 
 
+RECEIPT_SORTS = {"paid": payments.c.paid_at, "number": payments.c.receipt_number, "amount": payments.c.amount_fen,
+                 "student": students.c.name}
+RECEIPT_KINDS = ("deposit", "payment", "deposit_applied", "opening")
+
+
+def _receipts_of(ctx: CampusContext, start: date, end: date) -> Select[Any]:
+    bounds = ctx.day_bounds(start, end)
+    return (select(payments, students.c.name.label("student_name"), students.c.number.label("student_number"))
+            .outerjoin(students, students.c.id == payments.c.student_id)
+            .where(payments.c.campus_id == ctx.id, payments.c.paid_at >= bounds[0], payments.c.paid_at < bounds[1]))
+
+
 def receipts_between(conn: Connection, ctx: CampusContext, start: date, end: date) -> list[dict[str, Any]]:
     """Every receipt the campus issued on its days ``start`` to ``end``, in order."""
+    return [dict(r) for r in conn.execute(_receipts_of(ctx, start, end).order_by(payments.c.paid_at)).mappings()]
+
+
+def receipt_page(conn: Connection, ctx: CampusContext, start: date, end: date, limit: int, offset: int,
+                 sort: str = "paid", descending: bool = False, fund_account: str | None = None,
+                 kind: str | None = None) -> tuple[int, list[dict[str, Any]], dict[str, int]]:
+    """One page of the period's receipts (optionally of one fund account or kind) in the order of
+    one of ``RECEIPT_SORTS``, their count, and the money received per fund account in the whole period."""
+    listed = _receipts_of(ctx, start, end)
+    if fund_account:
+        listed = listed.where(payments.c.fund_account == fund_account)
+    if kind:
+        listed = listed.where(payments.c.kind == kind)
+    total, rows = paged(conn, listed, ordered(RECEIPT_SORTS.get(sort, payments.c.paid_at), descending, payments.c.id),
+                        limit, offset)
     bounds = ctx.day_bounds(start, end)
-    return [dict(r) for r in conn.execute(
-        select(payments, students.c.name.label("student_name"), students.c.number.label("student_number"))
-        .outerjoin(students, students.c.id == payments.c.student_id)
-        .where(payments.c.campus_id == ctx.id, payments.c.paid_at >= bounds[0],
-               payments.c.paid_at < bounds[1]).order_by(payments.c.paid_at)).mappings()]
+    # Applying a deposit moves no new money: only deposits and payments count as received.
+    received = dict(conn.execute(
+        select(payments.c.fund_account, func.sum(payments.c.amount_fen))
+        .where(payments.c.campus_id == ctx.id, payments.c.paid_at >= bounds[0], payments.c.paid_at < bounds[1],
+               payments.c.kind.in_(("deposit", "payment")))
+        .group_by(payments.c.fund_account)).tuples().all())
+    return total, rows, {account: int(fen) for account, fen in received.items()}
 
 
 async def finance_page(request: Request) -> Response:
-    """Money received at this campus over a period: every receipt, and totals per fund account."""
+    """Money received at this campus over a period: its receipts, a page at a time, and totals per fund account."""
     node = request.app.state.node
     ctx = node.ctx
     today = ctx.today()
@@ -249,12 +280,14 @@ async def finance_page(request: Request) -> Response:
         end = date.fromisoformat(request.query_params.get("to", "")) if request.query_params.get("to") else start
     except ValueError:
         start = end = today
-    rows = await node.query(receipts_between, ctx, start, end)
-    totals: dict[str, int] = {}
-    for row in rows:
-        if row["kind"] in ("deposit", "payment"):  # applying a deposit moves no new money
-            totals[row["fund_account"]] = totals.get(row["fund_account"], 0) + row["amount_fen"]
+    view = list_view(request, RECEIPT_SORTS, "paid", default_descending=False,
+                     filters={"fund_account": FUND_ACCOUNTS, "kind": RECEIPT_KINDS})
+    view = replace(view, filters={"from": start.isoformat(), "to": end.isoformat(), **view.filters})
+    total, rows, totals = await node.query(receipt_page, ctx, start, end, view.limit, view.offset, view.sort,
+                                           view.descending, view.filters.get("fund_account"), view.filters.get("kind"))
     return render(TEMPLATES, request, "finance.html", {
         "app_title": node.config.campus_name, "rows": rows, "start": start.isoformat(), "end": end.isoformat(),
+        "total": total, "view": view, "fund_choices": [(f, _(FUND_LABELS[f])) for f in FUND_ACCOUNTS],
+        "kind_choices": [(k, _(k)) for k in RECEIPT_KINDS],
         "totals": [(_(FUND_LABELS[f]), totals[f]) for f in FUND_ACCOUNTS if f in totals],
         "received": sum(totals.values())})

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 def _column(page: str, table: str, cell: int) -> list[str]:
     body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
-    return [re.sub(r"<[^>]+>", "", re.findall(r"<td>(.*?)</td>", row, re.S)[cell]).strip() for row in rows]
+    return [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[cell]).strip() for row in rows]
 
 
 def _links(page: str, rel: str) -> list[str]:
@@ -115,3 +115,17 @@ def test_the_ticket_list_sorts_by_number_filters_by_category_and_finds_a_title(n
     assert _column(complaints, "ticket-list", 3) == ["老师迟到", "教室太冷"] and "共 2 条" in complaints
     assert _column(found, "ticket-list", 3) == ["周末班几点上课"]
     assert _links(complaints, "next") == [] and 'href="/tickets?show=unresolved&amp;category=complaint"' in complaints
+
+
+def test_the_receipts_list_filters_by_fund_account_while_the_totals_count_the_whole_period(
+        node_client: TestClient) -> None:
+    student = node_client.post("/api/v1/students", json={"name": "韩梅梅", "phone": "13900002222"}).json()
+    for fen, account in ((20000, "cash"), (50000, "wechat"), (30000, "wechat")):
+        made = node_client.post("/api/v1/deposits", json={"student_id": student["id"], "amount_fen": fen,
+                                                          "fund_account": account})
+        assert made.status_code == 201, made.text
+
+    page = node_client.get("/finance", params={"fund_account": "wechat", "sort": "amount", "dir": "desc"}).text
+
+    assert _column(page, "receipts", 5) == ["¥500.00", "¥300.00"] and "共 2 条" in page
+    assert re.search(r'id="total-received">¥1000\.00', page)

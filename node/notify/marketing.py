@@ -155,7 +155,8 @@ def send_marketing(work: NodeWork, template_id: str, segment: Segment) -> dict[s
     shared by siblings gets it once), each family in its language, opted-out families skipped."""
     segment.check()
     template = marketing_template(work.conn, work.ctx.id, template_id)
-    texts = {"zh_CN": (template["subject_zh"], template["body_zh"]), "en": (template["subject_en"], template["body_en"])}
+    texts = {"zh_CN": (template["subject_zh"] or template["name"], template["body_zh"]),
+             "en": (template["subject_en"] or template["name"], template["body_en"])}  # an e-mail needs a subject
     send_id = new_id()
     members = segment_members(work.conn, work.ctx.id, segment)
     written: list[str] = []

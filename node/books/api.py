@@ -26,7 +26,17 @@ from campus.node.books.statements import (
     trial_balance_view,
 )
 from campus.schema.books.chart import FundAccount
-from campus.web.api import Api, Input, Output, json_response, parse_body, uploaded_file
+from campus.schema.tables import expenses, invoices, statement_formats
+from campus.web.api import (
+    Api,
+    Input,
+    Output,
+    items_model,
+    json_response,
+    parse_body,
+    row_model,
+    uploaded_file,
+)
 from campus.web.auth import actor_of
 from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
@@ -102,6 +112,11 @@ def _period(request: Request, name: str, default: str) -> str:
     return value
 
 
+ExpenseOut = row_model(expenses, "Expense")
+InvoiceOut = row_model(invoices, "Invoice")
+StatementFormatOut = row_model(statement_formats, "StatementFormat")
+
+
 class ClosedMonths(Output):
     closed: list[str]  # YYYY-MM, oldest first
 
@@ -154,13 +169,14 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
                                                     entry_in.memo, [line.model_dump() for line in entry_in.lines])
         return json_response(made, 201)
 
-    @api.route("/books/expenses", "GET", "Expenses of this campus", "books.read", tags=["books"])
+    @api.route("/books/expenses", "GET", "Expenses of this campus", "books.read", tags=["books"],
+               response=items_model(ExpenseOut, "ExpenseList"))
     async def expense_list(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(queries.expense_list, node.ctx.id)})
 
     @api.route("/books/expenses", "POST", "Submit an expense for a manager's approval", "expenses.submit",
-               body=ExpenseIn, tags=["books"])
+               body=ExpenseIn, tags=["books"], response=ExpenseOut)
     @performs(cases.submit_expense)
     async def expense(request: Request) -> Response:
         expense_in = await parse_body(request, ExpenseIn)
@@ -169,7 +185,7 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
         return json_response(made, 201)
 
     @api.route("/books/expenses/{expense_id}/{decision:str}", "POST", "Approve or reject an expense",
-               "expenses.approve", tags=["books"])
+               "expenses.approve", tags=["books"], response=ExpenseOut)
     @performs(cases.decide_expense)
     async def decide(request: Request) -> Response:
         decision = request.path_params["decision"]
@@ -178,13 +194,14 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
         return json_response(await request.app.state.node.perform(
             request, cases.decide_expense, request.path_params["expense_id"], decision == "approve"))
 
-    @api.route("/books/invoices", "GET", "The invoice register (发票)", "books.read", tags=["books"])
+    @api.route("/books/invoices", "GET", "The invoice register (发票)", "books.read", tags=["books"],
+               response=items_model(InvoiceOut, "InvoiceList"))
     async def invoice_list(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(queries.invoice_register, node.ctx.id)})
 
     @api.route("/books/invoices", "POST", "Issue an invoice on a contract (over the limit: 409 naming it)",
-               "books.write", body=InvoiceIn, tags=["books"])
+               "books.write", body=InvoiceIn, tags=["books"], response=InvoiceOut)
     @performs(cases.issue_invoice)
     async def invoice(request: Request) -> Response:
         invoice_in = await parse_body(request, InvoiceIn)
@@ -192,7 +209,7 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
                                                                   **invoice_in.model_dump()), 201)
 
     @api.route("/books/invoices/{invoice_id}/red", "POST", "Cancel an invoice with a red-letter invoice (冲红)",
-               "books.write", body=RedIn, tags=["books"])
+               "books.write", body=RedIn, tags=["books"], response=InvoiceOut)
     @performs(cases.red_invoice)
     async def red(request: Request) -> Response:
         red_in = await parse_body(request, RedIn)
@@ -219,13 +236,13 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
                                                                   **release_in.model_dump()), 201)
 
     @api.route("/books/statement-formats", "GET", "Statement formats: the columns of each bank or wallet export",
-               "books.read", tags=["books"])
+               "books.read", tags=["books"], response=items_model(StatementFormatOut, "StatementFormatList"))
     async def formats(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(queries.statement_formats_of, node.ctx.id)})
 
     @api.route("/books/statement-formats", "POST", "Map a statement export's columns once", "books.write",
-               body=StatementFormatIn, tags=["books"])
+               body=StatementFormatIn, tags=["books"], response=StatementFormatOut)
     @performs(cases.add_statement_format)
     async def add_format(request: Request) -> Response:
         format_in = await parse_body(request, StatementFormatIn)

@@ -40,6 +40,9 @@ MOST_USED = {
     "POST /api/v1/refunds/{refund_id}/approve", "POST /api/v1/refunds/{refund_id}/pay",
     "GET /api/v1/books/journal", "GET /api/v1/books/trial-balance", "GET /api/v1/books/income-statement",
     "GET /api/v1/books/deferred-tuition", "GET /api/v1/books/balance-sheet", "GET /api/v1/books/closes",
+    "POST /api/v1/books/expenses", "POST /api/v1/books/expenses/{expense_id}/{decision}", "GET /api/v1/books/expenses",
+    "POST /api/v1/books/invoices", "POST /api/v1/books/invoices/{invoice_id}/red", "GET /api/v1/books/invoices",
+    "POST /api/v1/books/statement-formats", "GET /api/v1/books/statement-formats",
     "PUT /api/v1/users/{user_id}/roles", "POST /api/v1/users/{user_id}/password", "GET /api/v1/users",
     "POST /api/v1/users", "GET /api/v1/audit", "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
     "POST /api/v1/auth/revoke",
@@ -93,6 +96,9 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
         201)
     _ok(client.post(f"/api/v1/lessons/{lesson['id']}/confirm"), 201)
     _ok(client.get(f"/api/v1/students/{student['id']}/account"))
+    invoice = _ok(client.post("/api/v1/books/invoices", json={"contract_id": student["contract_id"],
+                                                               "amount_fen": 10000, "buyer_name": "钱大伟"}), 201)
+    _ok(client.post(f"/api/v1/books/invoices/{invoice['id']}/red", json={"reason": "抬头开错"}), 201)
     _ok(client.post(f"/api/v1/lessons/{lesson['id']}/reconfirm", json={"student_id": student["id"], "mark": "leave",
                                                                          "reason": "家长事先请过假"}), 201)
     later = start + timedelta(days=8)
@@ -132,6 +138,15 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
         _ok(client.get(f"/api/v1/books/{statement}", params={"from": "2026-01", "to": month}))
     _ok(client.get("/api/v1/books/balance-sheet", params={"period": month}))
     _ok(client.get("/api/v1/books/closes"))
+    expense = _ok(client.post("/api/v1/books/expenses", json={
+        "category": "rent", "amount_fen": 800000, "fund_account": "bank", "incurred_on": f"{month}-01",
+        "description": "十二月房租"}), 201)
+    _ok(client.post(f"/api/v1/books/expenses/{expense['id']}/approve"))
+    _ok(client.get("/api/v1/books/expenses"))
+    _ok(client.get("/api/v1/books/invoices"))
+    _ok(client.post("/api/v1/books/statement-formats", json={
+        "name": "招商银行流水", "fund_account": "bank", "date_column": "交易日期", "amount_column": "金额"}), 201)
+    _ok(client.get("/api/v1/books/statement-formats"))
     _ok(client.put(f"/api/v1/users/{school.teachers[1]}/roles", json={"roles": [{"role": "teacher"},
                                                                               {"role": "front_desk"}]}))
     _ok(client.post(f"/api/v1/users/{school.teachers[1]}/password", json={"password": "teacher-pass-new"}))

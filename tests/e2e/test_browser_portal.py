@@ -1,6 +1,6 @@
 """A parent on a 390-pixel-wide phone signs in to the portal with a code read from the SMS file
-sink, sees the hours left and asks for leave; the class teacher (academic advisor) finds the request
-on their reminders. Chromium, real HTTP, nothing fetched from anywhere but the node."""
+sink, sees the hours left and asks for leave, asks a question and replies to the answer; the class
+teacher (academic advisor) finds the leave request on their reminders. Chromium, real HTTP, nothing fetched from anywhere but the node."""
 
 from __future__ import annotations
 
@@ -75,6 +75,19 @@ def test_a_parent_on_a_phone_signs_in_with_a_code_sees_the_hours_and_asks_for_le
     assert "已请假" in page.inner_text(".flash")
     assert "已请假" in page.inner_text("#lessons")
     page.screenshot(path=str(tmp_path / "portal.png"), full_page=True)
+
+    page.fill("#t-subject", "教材")
+    page.fill("#t-body", "教材在哪里领?")
+    page.click("#ticket-form button[type=submit]")
+    with closing(signed_in_client(server.url)) as admin:
+        (ticket,) = ok(admin.get("/api/v1/tickets"), 200)["items"]
+        ok(admin.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"body": "前台领取"}))
+    page.goto(f"{server.url}/portal/tickets/{ticket['id']}")
+    page.fill("#reply-body", "前台几点开门?")
+    page.click("#ticket-reply-form button[type=submit]")
+    assert [line.split(": ", 1)[-1] for line in page.inner_text("#ticket-thread").splitlines()
+            if ": " in line] == ["前台领取", "前台几点开门?"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert outside == []
 
     staff = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ def _typed(field: str, text: str) -> Any:
             return LessonHours.parse(text).x100
     except ValueError:
         message = "Not an amount in yuan, e.g. 1280.50" if field.endswith("_fen") else "Not a number of hours, e.g. 1.5"
-        raise Invalid(field.removesuffix("_fen").removesuffix("_x100"), gettext_(message)) from None
+        raise Invalid(field, gettext_(message)) from None
     return text
 
 
@@ -55,8 +55,8 @@ def form_model(form: FormData, model: type[M], **given: Any) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "form"
-        # The form names the field beside it; the message says what is wrong, in the screen's language.
-        raise Invalid(field.removesuffix("_fen").removesuffix("_x100"), refusal_message(first)) from None
+        # The field is named where the message is shown; it says what is wrong, in the screen's language.
+        raise Invalid(field, refusal_message(first)) from None
 
 
 def refusal_message(error: Any) -> str:

@@ -98,8 +98,10 @@ def keep_refusal(request: Request, form: FormData, refusal: DomainError) -> None
         return
     typed = {key: value for key, value in form.multi_items()
              if isinstance(value, str) and key != "csrf_token" and "password" not in key}
-    request.session[REFUSAL_KEY] = {"action": request.url.path, "errors": {field: gettext_(refusal.detail)},
-                                    "values": typed}
+    message = gettext_(refusal.detail)
+    # An input model's amount_fen and hours_x100 are typed into the form's amount and hours.
+    errors = {field: message, field.removesuffix("_fen").removesuffix("_x100"): message}
+    request.session[REFUSAL_KEY] = {"action": request.url.path, "errors": errors, "values": typed}
 
 
 class FormState:

@@ -277,6 +277,14 @@ AUDITED_ACTIONS = {
     "kb_category_saved": "Knowledge base category saved",
     "kb_article_saved": "Knowledge base article saved",
     "kb_article_deleted": "Knowledge base article removed",
+    "portal_ticket_replied": "Portal: ticket replied to",
+    "family_locale_changed": "Family's language changed",
+    "staff_address_set": "Own message address set",
+    "marketing_template_saved": "Marketing wording saved",
+    "marketing_sent": "Marketing message sent to a segment",
+    "survey_edited": "Survey changed",
+    "survey_versioned": "Survey saved as a new version",
+    "survey_targeted": "Survey audience set",
 }  # what the filter offers, with the label shown for each
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from campus.schema.errors import Conflict, Invalid, NotFound
+from campus.schema.search import ordered, paged
 from campus.schema.tables import conflicts
 from campus.schema.times import utc_now_text
 from campus.sync.capture import UnitOfWork
@@ -28,6 +29,25 @@ def list_conflicts(conn: Connection, campus_id: str | None = None, open_only: bo
     if open_only:
         query = query.where(conflicts.c.resolved_at.is_(None))
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+CONFLICT_SORTS = {"detected": conflicts.c.detected_at, "kind": conflicts.c.kind, "table": conflicts.c.table_name}
+
+
+def conflict_page(conn: Connection, campus_id: str | None, limit: int, offset: int, open_only: bool = True,
+                  kind: str | None = None, sort: str = "detected", descending: bool = True
+                  ) -> tuple[int, list[dict[str, Any]]]:
+    """One page of :func:`list_conflicts` (optionally of one kind) and its count, in the order of
+    one of ``CONFLICT_SORTS``."""
+    query = select(conflicts)
+    if campus_id is not None:
+        query = query.where((conflicts.c.campus_id == campus_id) | conflicts.c.campus_id.is_(None))
+    if open_only:
+        query = query.where(conflicts.c.resolved_at.is_(None))
+    if kind:
+        query = query.where(conflicts.c.kind == kind)
+    return paged(conn, query, ordered(CONFLICT_SORTS.get(sort, conflicts.c.detected_at), descending, conflicts.c.id),
+                 limit, offset)
 
 
 def resolve_conflict(uow: UnitOfWork, conflict_id: str, resolution: str, restore_lost_value: bool,

@@ -24,7 +24,7 @@ from campus.node.teaching.alerts import teaching_reminders
 from campus.node.workbench import queries as q
 from campus.node.workbench.labels import labels
 from campus.node.workbench.reminders import KINDS, dismissed, mark_reminder_done, reminder_key, reminders_of
-from campus.schema.conflicts import list_conflicts
+from campus.schema.conflicts import CONFLICT_SORTS, conflict_page, list_conflicts
 from campus.schema.errors import Invalid
 from campus.schema.permissions import MANAGERS, Role
 from campus.schema.tables import conflicts, sync_rejections
@@ -178,16 +178,19 @@ RECORD_PAGES = {"leads": "/leads/", "students": "/students/", "contracts": "/con
 async def conflicts_page(request: Request) -> Response:
     """Conflicts a merge found: each with the value kept and the value lost side by side."""
     node, principal = request.app.state.node, request.state.principal
-    show_all = request.query_params.get("all") == "1"
-    rows = await node.query(list_conflicts, node.config.campus_id, open_only=not show_all)
+    view = list_view(request, CONFLICT_SORTS, "detected", filters={"all": ("1",), "kind": labels()["conflict_kinds"]})
+    show_all = view.filters.get("all") == "1"
+    total, rows = await node.query(conflict_page, node.config.campus_id, view.limit, view.offset, not show_all,
+                                   view.filters.get("kind"), view.sort, view.descending)
     names = await node.query(q.names_of)
     shown = [{**r, "kept": _pretty(r["kept_value"]), "lost": _pretty(r["lost_value"]),
               "record_link": (RECORD_PAGES[r["table_name"]] + r["row_id"]) if r["table_name"] in RECORD_PAGES
               else None, "resolver": names.get(r["resolved_by"] or "", ""),
               "restorable": r["kind"] == "concurrent_edit" and bool(r["field"])}
-             for r in reversed(rows)]
+             for r in rows]
     return render(TEMPLATES, request, "conflicts.html", {
         "app_title": node.config.campus_name, "conflicts": shown, "show_all": show_all, "L": labels(),
+        "total": total, "view": view,
         "may_resolve": principal.can("conflicts.resolve", node.config.campus_id)})
 
 

@@ -8,6 +8,10 @@ import re
 
 from starlette.testclient import TestClient
 
+from campus.node.config import NodeConfig
+from campus.node.store import NodeStore
+from campus.schema.tables import conflicts
+
 
 def _column(page: str, table: str, cell: int) -> list[str]:
     body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
@@ -129,3 +133,21 @@ def test_the_receipts_list_filters_by_fund_account_while_the_totals_count_the_wh
 
     assert _column(page, "receipts", 5) == ["¥500.00", "¥300.00"] and "共 2 条" in page
     assert re.search(r'id="total-received">¥1000\.00', page)
+
+
+def test_the_conflicts_list_filters_by_kind_and_pages(node_client: TestClient, node_config: NodeConfig) -> None:
+    store = NodeStore(node_config.database_path, node_config.node_id)
+    with store.write() as conn:
+        for k in range(23):
+            conn.execute(conflicts.insert().values(
+                id=f"c{k:02d}", campus_id=node_config.campus_id, kind="overdraft" if k % 2 else "concurrent_edit",
+                table_name="leads", row_id=f"l{k}", detail=f"第{k:02d}个", detected_at=f"2026-12-01T08:{k:02d}:00Z"))
+    store.close()
+
+    overdrafts = node_client.get("/conflicts", params={"kind": "overdraft"}).text
+    first = node_client.get("/conflicts", params={"size": "20"}).text
+
+    assert "共 11 条" in overdrafts and "第22个" not in overdrafts and "第21个" in overdrafts
+    assert "共 23 条" in first and _links(first, "next") == ["/conflicts?size=20&page=2"]
+    assert first.index("第22个") < first.index("第21个")  # newest first
+    assert "第02个" not in first and "第02个" in node_client.get(_links(first, "next")[0]).text

@@ -21,11 +21,13 @@ from campus.node.workbench.labels import labels
 from campus.node.workbench.refusals import Refused, refusal
 from campus.schema.errors import DomainError, Invalid, NotFound
 from campus.schema.permissions import Principal
+from campus.schema.search import ordered, paged
 from campus.schema.tables import campaigns, leads, users
 from campus.web.api import Api, Input, Output, items_model, json_response, parse_body, row_model
 from campus.web.auth import actor_of, guard
 from campus.web.forms import form_model
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.templating import form_action, render
 from campus.web.usecase import performs, use_case
 
@@ -116,18 +118,24 @@ def campaign_list(conn: Connection, campus_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def campaign_view(conn: Connection, campus_id: str, campaign_id: str, viewer: Principal) -> dict[str, Any]:
-    """One campaign, its leads as the viewer may see them (by pool, then number) and the count in each pool."""
+CAMPAIGN_LEAD_SORTS = {"number": leads.c.number, "name": leads.c.name, "stage": leads.c.pool,
+                       "created": leads.c.created_at}
+
+
+def campaign_view(conn: Connection, campus_id: str, campaign_id: str, viewer: Principal, limit: int = 50,
+                  offset: int = 0, sort: str = "number", descending: bool = False) -> dict[str, Any]:
+    """One campaign, a page of its leads as the viewer may see them (in the order of one of
+    ``CAMPAIGN_LEAD_SORTS``, by number unless told) with how many there are, and the count in each pool."""
     campaign = campaign_row(conn, campus_id, campaign_id)
     where = (leads.c.campaign_id == campaign_id) & leads.c.deleted.is_(False) & (leads.c.campus_id == campus_id)
     stages: dict[str, int] = dict(conn.execute(select(leads.c.pool, func.count()).where(where).group_by(leads.c.pool)).all())
-    rows = [dict(r) for r in conn.execute(
-        select(leads.c.id, leads.c.number, leads.c.name, leads.c.pool, leads.c.channel, leads.c.created_at,
-               users.c.display_name.label("consultant"))
-        .outerjoin(users, users.c.id == leads.c.consultant_id)
-        .where(where, visible_leads(viewer, campus_id)).order_by(leads.c.number).limit(500)).mappings()]
+    shown, rows = paged(conn, select(leads.c.id, leads.c.number, leads.c.name, leads.c.pool, leads.c.channel,
+                                     leads.c.created_at, users.c.display_name.label("consultant"))
+                        .outerjoin(users, users.c.id == leads.c.consultant_id)
+                        .where(where, visible_leads(viewer, campus_id)),
+                        ordered(CAMPAIGN_LEAD_SORTS.get(sort, leads.c.number), descending, leads.c.id), limit, offset)
     total = sum(stages.values())
-    return {"campaign": campaign, "leads": rows, "total": total,
+    return {"campaign": campaign, "leads": rows, "total": total, "shown_total": shown,
             "stages": [(pool.value, stages.get(pool.value, 0)) for pool in Pool],
             "cost_per_lead_fen": campaign["cost_fen"] // total if total else None,
             "cost_per_signed_fen": campaign["cost_fen"] // stages[Pool.SIGNED.value]
@@ -177,9 +185,11 @@ async def campaign_create(request: Request) -> Response:
 
 async def campaign_page(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
-    view = await node.query(campaign_view, node.config.campus_id, request.path_params["campaign_id"], viewer)
+    listing = list_view(request, CAMPAIGN_LEAD_SORTS, "number", default_descending=False)
+    view = await node.query(campaign_view, node.config.campus_id, request.path_params["campaign_id"], viewer,
+                            listing.limit, listing.offset, listing.sort, listing.descending)
     return render(TEMPLATES, request, "campaign.html", {
-        "app_title": node.config.campus_name, **view, "L": labels(),
+        "app_title": node.config.campus_name, **view, "L": labels(), "view": listing,
         "may_link": viewer.can("leads.write", node.config.campus_id)})
 
 
@@ -286,8 +296,10 @@ def register(api: Api) -> None:
                "leads.read", tags=["leads"], response=CampaignViewOut)
     async def show(request: Request) -> Response:
         node = request.app.state.node
-        return json_response(await node.query(campaign_view, node.config.campus_id, request.path_params["campaign_id"],
-                                              request.state.principal))
+        shown = await node.query(campaign_view, node.config.campus_id, request.path_params["campaign_id"],
+                                 request.state.principal, limit=500)
+        shown.pop("shown_total")
+        return json_response(shown)
 
     @api.route("/leads/{lead_id}/campaign", "PUT", "Link a lead to a campaign (campaign_id null: to none)",
                "leads.write", body=LeadCampaignIn, tags=["leads"], response=row_model(leads, "Lead", pool=Pool))

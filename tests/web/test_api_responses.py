@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 from campus.hub.app import create_app as create_hub
 from campus.hub.config import HubConfig
 from campus.schema.refunds import EXAMPLE_TIERS
+from campus.web.payroll.plans import EXAMPLES as PAY_PLAN_EXAMPLES
+from campus.web.payroll.plans import Position
 from tests.conftest import ADMIN_PASSWORD, sign_in
 from tests.node.teaching_helpers import set_up_school
 from tests.web.openapi_check import check_responses
@@ -187,10 +189,15 @@ def test_the_hubs_answers_match_the_schemas_it_publishes(hub_config: HubConfig) 
         _ok(client.post("/api/v1/refund-policies", json={"code": "STD", "name": "标准退费政策", "is_default": True,
                                                           "tiers": EXAMPLE_TIERS}), 201)
         _ok(client.get("/api/v1/refund-policies"))
+        _ok(client.post("/api/v1/payroll/plans", json={
+            "code": "CONS", "name": "顾问提成", "position": "consultant", "effective_from": "2026-01-01",
+            "rules": PAY_PLAN_EXAMPLES[Position.CONSULTANT]}), 201)
+        _ok(client.get("/api/v1/payroll/plans"))
 
     assert checker.failures == []
     assert sorted(checker.checked) == [
-        "GET /api/v1/campuses", "GET /api/v1/conflicts", "GET /api/v1/price-list", "GET /api/v1/refund-policies",
-        "GET /api/v1/reports/campuses", "GET /api/v1/sync/rejections", "GET /api/v1/sync/status",
-        "POST /api/v1/auth/token", "POST /api/v1/price-list/import", "POST /api/v1/price-list/items",
-        "POST /api/v1/price-list/products", "POST /api/v1/price-list/promo-codes", "POST /api/v1/refund-policies"]
+        "GET /api/v1/campuses", "GET /api/v1/conflicts", "GET /api/v1/payroll/plans", "GET /api/v1/price-list",
+        "GET /api/v1/refund-policies", "GET /api/v1/reports/campuses", "GET /api/v1/sync/rejections",
+        "GET /api/v1/sync/status", "POST /api/v1/auth/token", "POST /api/v1/payroll/plans",
+        "POST /api/v1/price-list/import", "POST /api/v1/price-list/items", "POST /api/v1/price-list/products",
+        "POST /api/v1/price-list/promo-codes", "POST /api/v1/refund-policies"]

@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from campus.schema.context import CampusContext
 from campus.schema.errors import DomainError, Invalid
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.schema.tables import commission_plans
+from campus.web.api import Api, Input, Output, json_response, parse_body, row_model
 from campus.web.auth import actor_of, check_csrf, guard
 from campus.web.i18n import gettext_ as _
 from campus.web.payroll.plans import EXAMPLES, PLANNED
@@ -51,15 +52,25 @@ def _context(request: Request) -> CampusContext:
     return CampusContext(id=request.app.state.auth.campus_id or "", code="")
 
 
+# the rules as the plan's position has them (see campus.web.payroll.plans): an object, checked on the way in
+PlanOut = row_model(commission_plans, "PayPlan", position=Literal["consultant", "academic_advisor", "teacher"],
+                    rules=dict[str, Any])
+
+
+class PlanList(Output):
+    items: list[PlanOut]  # type: ignore[valid-type]
+    maintained_here: bool  # False at a campus whose pay plans headquarters keeps
+
+
 def register_pay_plans_api(api: Api) -> None:
     @api.route("/payroll/plans", "GET", "Pay plans (commission, advisor vesting, lesson fees), every version",
-               "payroll.read_own", tags=["payroll"])
+               "payroll.read_own", tags=["payroll"], response=PlanList)
     async def plans(request: Request) -> Response:
         listing = await query(request.app.state.auth.store, plan_list)
         return json_response({"items": listing, "maintained_here": request.app.state.manages_price_list})
 
     @api.route("/payroll/plans", "POST", "Create or change a pay plan from a date (rates in basis points, brackets "
-               "from 0 without gap or overlap)", "payroll.plans", body=PlanIn, tags=["payroll"])
+               "from 0 without gap or overlap)", "payroll.plans", body=PlanIn, tags=["payroll"], response=PlanOut)
     @performs(save_plan)
     async def save(request: Request) -> Response:
         given = await parse_body(request, PlanIn)

@@ -109,6 +109,7 @@ NAV = [{"href": "/", "label": "Home"}, {"href": "/leads", "label": "Leads", "act
        {"href": "/books/trial-balance", "label": "Books", "action": "books.read"},
        {"href": "/payroll", "label": "Payroll", "action": "payroll.read_own"},
        {"href": "/reminders", "label": "Reminders"},
+       {"href": "/notifications/my-address", "label": "Where I get messages", "action": "leads.move"},
        {"href": "/reports", "label": "Reports", "action": "reports.dashboard"},
        {"href": "/price-list", "label": "Price list", "action": "prices.read"},
        {"href": "/conflicts", "label": "Conflicts", "action": "conflicts.read"},

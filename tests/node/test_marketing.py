@@ -177,3 +177,27 @@ def test_the_marketing_screen_sends_to_a_segment_and_says_how_many(campus: Campu
     assert page.status_code == 200 and "春季班" in page.text and "按人群发送" in page.text
     assert sent.status_code == 200, sent.text[:3000]
     assert "已排队：共 1 人、1 条消息" in sent.text
+
+
+def test_marketing_queued_in_the_evening_waits_for_the_end_of_quiet_hours(node_config: NodeConfig) -> None:
+    from campus.node.notify.setup import senders_for
+    from campus.node.notify.worker import send_due
+
+    evening = datetime(2030, 1, 7, 14, 0, tzinfo=UTC)  # 22:00 in Beijing
+    config = replace(node_config, notify_worker_seconds=0)
+    with TestClient(create_app(config, background_sync=False, clock=lambda: evening),
+                    raise_server_exceptions=False) as client:
+        sign_in(client)
+        campus = Campus(client)
+        campus.lead("张三", "13800001234", "抖音")
+        template = ok(client.post("/api/v1/notifications/marketing/templates", json={
+            "name": "试听课", "body_zh": "{name}您好", "body_en": "Hello {name}"}))
+        ok(client.post("/api/v1/notifications/marketing/sends", json={
+            "template_id": template["id"], "segment": {"audience": "leads"}}))
+
+        sent = send_due(campus.node.store, campus.node.ctx, senders_for(config))
+
+        with campus.node.store.read() as conn:
+            waiting = conn.execute(select(outbox.c.status, outbox.c.not_before)
+                                   .where(outbox.c.kind == "marketing")).one()
+    assert sent == {} and tuple(waiting) == ("queued", "2030-01-08T00:00:00Z")  # 08:00 the next morning

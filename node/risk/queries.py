@@ -266,15 +266,21 @@ def student_risk(conn: Connection, ctx: NodeContext, student_id: str) -> dict[st
     return risk_view(found, score(found.facts, ctx.risk), open_alerts(conn, ctx.id, [student_id]).get(student_id))
 
 
-def campus_risk(conn: Connection, ctx: NodeContext, min_score: int, limit: int, offset: int) -> dict[str, Any]:
-    """The campus's students scoring ``min_score`` or more, highest first, with their contracts."""
+def campus_risk(conn: Connection, ctx: NodeContext, min_score: int, limit: int, offset: int,
+                sort: str = "score", descending: bool = True) -> dict[str, Any]:
+    """The campus's students scoring ``min_score`` or more, highest first (or by ``sort``: score,
+    number, name), with their contracts."""
     alerts = open_alerts(conn, ctx.id)
     shown = []
     for found in students_facts(conn, ctx, watched_students(conn, ctx.id)):
         result = score(found.facts, ctx.risk)
         if result.total >= min_score:
             shown.append(risk_view(found, result, alerts.get(found.student_id)))
-    shown.sort(key=lambda v: (-v["score"], v["number"]))
+    # Scores are computed from the facts when asked for, so they are sorted and paged here.
+    if sort in ("number", "name"):
+        shown.sort(key=lambda v: (v[sort], v["number"]), reverse=descending)
+    else:
+        shown.sort(key=lambda v: (-v["score"], v["number"]) if descending else (v["score"], v["number"]))
     return {"min_score": min_score, "alert_threshold": ctx.risk.alert_threshold, "total": len(shown),
             "remaining_value_fen": sum(v["remaining_value_fen"] for v in shown),
             "items": shown[offset:offset + limit]}

@@ -13,19 +13,19 @@ from campus.node.risk.api import min_score_param
 from campus.node.screens import TEMPLATES
 from campus.web.auth import actor_of
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.templating import form_action, render
 from campus.web.usecase import performs
-
-PAGE_SIZE = 200
 
 
 async def risk_page(request: Request) -> Response:
     node, viewer = request.app.state.node, request.state.principal
     ctx = node.ctx
     min_score = min_score_param(request.query_params, ctx.risk.alert_threshold)
-    shown = await node.query(queries.campus_risk, ctx, min_score, PAGE_SIZE, 0)
+    view = list_view(request, ("score", "number", "name"), "score", filters={"min_score": None})
+    shown = await node.query(queries.campus_risk, ctx, min_score, view.limit, view.offset, view.sort, view.descending)
     return render(TEMPLATES, request, "risk.html", {
-        "app_title": node.config.campus_name, **shown, "may_evaluate": viewer.can("risk.evaluate", ctx.id)})
+        "app_title": node.config.campus_name, **shown, "view": view, "may_evaluate": viewer.can("risk.evaluate", ctx.id)})
 
 
 async def student_risk_page(request: Request) -> Response:

@@ -4,7 +4,7 @@ commands, staff PINs, putting students on the terminals) and the punches they se
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -12,7 +12,8 @@ from starlette.responses import Response
 
 from campus.node.devices import queries
 from campus.node.devices import use_cases as cases
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.schema.tables import attendance_devices
+from campus.web.api import Api, Input, Output, items_model, json_response, parse_body, row_model
 from campus.web.problems import InvalidInput
 from campus.web.usecase import performs
 
@@ -69,17 +70,41 @@ def _present(device: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in device.items() if k != "content"}
 
 
+DeviceOut = row_model(attendance_devices, "Device")  # ``info``: the JSON text it sent about itself
+ListedDeviceOut = row_model(attendance_devices, "ListedDevice", info=dict[str, Any], queued=int, failed=int,
+                            punches_today=int, last_contact_age=int | None)
+
+
+class StaffPinOut(Output):
+    user_id: str
+    pin: int
+
+
+class ListedStaffPinOut(StaffPinOut):
+    display_name: str
+    username: str
+
+
+class StaffPinRemovedOut(StaffPinOut):
+    removed: Literal[True]
+
+
+class CommandQueuedOut(Output):
+    command_id: int  # the terminal's command number (C:<id>:)
+
+
 def register(api: Api) -> None:
     tags = ["devices"]
 
     @api.route("/devices", "GET", "Attendance terminals (pending, approved, revoked) with their queues and "
-               "punches today", "devices.read", tags=tags)
+               "punches today", "devices.read", tags=tags, response=items_model(ListedDeviceOut, "DeviceList"))
     async def index(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": [_present(d) for d in await node.query(queries.devices, node.ctx)]})
 
     @api.route("/devices", "POST", "Approve a terminal by its serial number (a pending one or a new one); the "
-               "campus's people are queued for it", "devices.manage", body=DeviceIn, tags=tags)
+               "campus's people are queued for it", "devices.manage", body=DeviceIn, tags=tags,
+               response=DeviceOut)
     @performs(cases.approve_device)
     async def approve(request: Request) -> Response:
         given = await parse_body(request, DeviceIn)
@@ -100,13 +125,14 @@ def register(api: Api) -> None:
         given = await parse_body(request, EnrolmentIn)
         return json_response(await request.app.state.node.perform(request, cases.enrol_student, given.student_id), 201)
 
-    @api.route("/devices/staff-pins", "GET", "Staff PINs for clock-ins (payroll's records)", "devices.read", tags=tags)
+    @api.route("/devices/staff-pins", "GET", "Staff PINs for clock-ins (payroll's records)", "devices.read", tags=tags,
+               response=items_model(ListedStaffPinOut, "StaffPinList"))
     async def staff_pins(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(queries.staff_pins, node.ctx.id)})
 
     @api.route("/devices/staff-pins", "POST", "Give a staff member a PIN for clock-ins", "devices.manage",
-               body=StaffPinIn, tags=tags)
+               body=StaffPinIn, tags=tags, response=StaffPinOut)
     @performs(cases.add_staff_pin)
     async def add_staff_pin(request: Request) -> Response:
         given = await parse_body(request, StaffPinIn)
@@ -114,7 +140,7 @@ def register(api: Api) -> None:
         return json_response({"user_id": given.user_id, "pin": pin}, 201)
 
     @api.route("/devices/staff-pins/{user_id}", "DELETE", "Take a staff member's PIN away (off every terminal)",
-               "devices.manage", tags=tags)
+               "devices.manage", tags=tags, response=StaffPinRemovedOut)
     @performs(cases.remove_staff_pin)
     async def remove_staff_pin(request: Request) -> Response:
         user_id = request.path_params["user_id"]
@@ -129,7 +155,7 @@ def register(api: Api) -> None:
         return json_response({"date": day.isoformat(), "items": await node.query(queries.punches_of_day, node.ctx, day)})
 
     @api.route("/devices/commands/{command_id}/retry", "POST", "Queue a failed command again", "devices.manage",
-               tags=tags)
+               tags=tags, response=CommandQueuedOut)
     @performs(cases.retry_command)
     async def retry(request: Request) -> Response:
         raw = request.path_params["command_id"]
@@ -145,7 +171,8 @@ def register(api: Api) -> None:
         return json_response(await node.query(queries.device_detail, node.ctx, request.path_params["device_id"]))
 
     @api.route("/devices/{device_id}", "PATCH", "Rename a terminal, set its charset (utf-8 or gb18030) or pin it to "
-               "an address (\"\" unpins)", "devices.manage", body=DeviceChange, tags=tags)
+               "an address (\"\" unpins)", "devices.manage", body=DeviceChange, tags=tags,
+               response=DeviceOut)
     @performs(cases.change_device)
     async def change(request: Request) -> Response:
         given = await parse_body(request, DeviceChange)
@@ -154,7 +181,7 @@ def register(api: Api) -> None:
         return json_response(_present(device))
 
     @api.route("/devices/{device_id}/revoke", "POST", "Refuse a terminal from now on (its queue is cancelled)",
-               "devices.manage", tags=tags)
+               "devices.manage", tags=tags, response=DeviceOut)
     @performs(cases.revoke_device)
     async def revoke(request: Request) -> Response:
         device = await request.app.state.node.perform(request, cases.revoke_device, request.path_params["device_id"])
@@ -162,7 +189,7 @@ def register(api: Api) -> None:
 
     @api.route("/devices/{device_id}/commands", "POST", "Queue CHECK (upload again), INFO, REBOOT, or a period's "
                "punches again (query); the node never sends SHELL, PutFile, CLEAR or firmware", "devices.manage",
-               body=CommandIn, tags=tags)
+               body=CommandIn, tags=tags, response=CommandQueuedOut)
     @performs(cases.queue_command)
     async def command(request: Request) -> Response:
         given = await parse_body(request, CommandIn)

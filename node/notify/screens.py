@@ -20,6 +20,7 @@ from campus.node.screens import TEMPLATES
 from campus.schema.tables import classes
 from campus.web.auth import actor_of, guard
 from campus.web.i18n import gettext_ as _
+from campus.web.paging import list_view
 from campus.web.templating import form_action, render
 from campus.web.usecase import performs
 
@@ -41,11 +42,12 @@ def labels() -> dict[str, dict[str, str]]:
 
 async def outbox_page(request: Request) -> Response:
     node = request.app.state.node
-    status = request.query_params.get("status") or None
-    status = status if status in queries.STATUSES else None
-    found = await node.query(queries.outbox_list, node.ctx.id, status=status, limit=200)
+    view = list_view(request, ("written",), "written", filters={"status": queries.STATUSES, "kind": KIND_LABELS})
+    status = view.filters.get("status")
+    found = await node.query(queries.outbox_list, node.ctx.id, status=status, kind=view.filters.get("kind"),
+                             limit=view.limit, offset=view.offset)
     return render(TEMPLATES, request, "notifications.html", {
-        **found, "status": status, "L": labels(), "channels": node.ctx.notify.channels,
+        **found, "status": status, "L": labels(), "view": view, "channels": node.ctx.notify.channels,
         "may_manage": actor_of(request).can("notifications.manage", node.ctx.id)})
 
 

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from campus.node.config import NodeConfig
 from campus.node.store import NodeStore
-from campus.schema.tables import conflicts
+from campus.schema.tables import conflicts, outbox
 
 
 def _column(page: str, table: str, cell: int) -> list[str]:
@@ -151,3 +151,21 @@ def test_the_conflicts_list_filters_by_kind_and_pages(node_client: TestClient, n
     assert "共 23 条" in first and _links(first, "next") == ["/conflicts?size=20&page=2"]
     assert first.index("第22个") < first.index("第21个")  # newest first
     assert "第02个" not in first and "第02个" in node_client.get(_links(first, "next")[0]).text
+
+
+def test_the_message_outbox_pages_and_filters_by_kind(node_client: TestClient, node_config: NodeConfig) -> None:
+    store = NodeStore(node_config.database_path, node_config.node_id)
+    with store.write() as conn:
+        for k in range(22):
+            conn.execute(outbox.insert().values(
+                id=f"m{k:02d}", campus_id=node_config.campus_id, kind="birthday" if k % 2 else "receipt_issued",
+                channel="sms", recipient=f"1390000{k:04d}", locale="zh_CN", subject="", body=f"消息{k:02d}",
+                dedupe_key=f"k{k}", status="sent", not_before="2026-12-01T08:00:00Z",
+                created_at=f"2026-12-01T08:{k:02d}:00Z"))
+    store.close()
+
+    birthdays = node_client.get("/notifications", params={"kind": "birthday", "size": "20"}).text
+    everything = node_client.get("/notifications", params={"size": "20"}).text
+
+    assert "共 11 条" in birthdays and '<option value="birthday" selected>' in birthdays
+    assert "共 22 条" in everything and _links(everything, "next") == ["/notifications?size=20&page=2"]

@@ -324,7 +324,11 @@ class Api:
         return {"schema": made}
 
     def openapi_route(self) -> Route:
+        published: list[bytes] = []  # built at the first request, when every route is registered
+
         async def openapi(_request: Request) -> Response:
-            return JSONResponse(self.openapi())
+            if not published:
+                published.append(JSONResponse(self.openapi()).body)
+            return Response(published[0], media_type="application/json")
 
         return Route("/openapi.json", guard(PUBLIC, openapi), methods=["GET"])

@@ -328,7 +328,7 @@ class Api:
 
         async def openapi(_request: Request) -> Response:
             if not published:
-                published.append(JSONResponse(self.openapi()).body)
+                published.append(bytes(JSONResponse(self.openapi()).body))
             return Response(published[0], media_type="application/json")
 
         return Route("/openapi.json", guard(PUBLIC, openapi), methods=["GET"])

@@ -26,7 +26,7 @@ from campus.node.books.statements import (
     trial_balance_view,
 )
 from campus.schema.books.chart import FundAccount
-from campus.schema.tables import expenses, invoices, statement_formats
+from campus.schema.tables import cash_counts, expenses, invoices, statement_formats
 from campus.web.api import (
     Api,
     Input,
@@ -117,6 +117,27 @@ InvoiceOut = row_model(invoices, "Invoice")
 StatementFormatOut = row_model(statement_formats, "StatementFormat")
 
 
+CashCountOut = row_model(cash_counts, "CashCount")
+
+
+class MonthClosed(Output):
+    id: str
+    period: str
+    entries: int  # the journal entries the close locks
+    closed_at: str
+
+
+class SupervisedAccount(Output):
+    """A supervised account's figures (资金监管), from the money paid into it."""
+
+    fund_account: str
+    received_fen: int
+    consumed_fen: int
+    released_fen: int
+    releasable_fen: int
+    held_fen: int
+
+
 class ClosedMonths(Output):
     closed: list[str]  # YYYY-MM, oldest first
 
@@ -154,7 +175,7 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
         return json_response({"closed": sorted(await node.query(queries.closed_periods, node.ctx.id))})
 
     @api.route("/books/closes", "POST", "Close a month (its entries are locked)", "books.close", body=CloseIn,
-               tags=["books"])
+               tags=["books"], response=MonthClosed)
     @performs(cases.close_month)
     async def close(request: Request) -> Response:
         close_in = await parse_body(request, CloseIn)
@@ -217,7 +238,7 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
             request, cases.red_invoice, request.path_params["invoice_id"], red_in.reason), 201)
 
     @api.route("/books/supervision", "GET", "Supervised accounts (资金监管): received, releasable, released, held",
-               "books.read", tags=["books"])
+               "books.read", tags=["books"], response=items_model(SupervisedAccount, "SupervisedAccounts"))
     async def supervised(request: Request) -> Response:
         node = request.app.state.node
         accounts = node.ctx.books.supervised_accounts
@@ -284,7 +305,7 @@ def register(api: Api) -> None:  # noqa: C901 (one route per action)
         return json_response(await node.query(queries.reconciliation, node.ctx, fund, start, end))
 
     @api.route("/books/cash-counts", "POST", "The daily cash count (日结) against the books", "books.count",
-               body=CountIn, tags=["books"])
+               body=CountIn, tags=["books"], response=CashCountOut)
     @performs(cases.count_cash)
     async def count(request: Request) -> Response:
         count_in = await parse_body(request, CountIn)

@@ -44,7 +44,8 @@ MOST_USED = {
     "GET /api/v1/books/deferred-tuition", "GET /api/v1/books/balance-sheet", "GET /api/v1/books/closes",
     "POST /api/v1/books/expenses", "POST /api/v1/books/expenses/{expense_id}/{decision}", "GET /api/v1/books/expenses",
     "POST /api/v1/books/invoices", "POST /api/v1/books/invoices/{invoice_id}/red", "GET /api/v1/books/invoices",
-    "POST /api/v1/books/statement-formats", "GET /api/v1/books/statement-formats",
+    "POST /api/v1/books/statement-formats", "GET /api/v1/books/statement-formats", "POST /api/v1/books/closes",
+    "POST /api/v1/books/cash-counts", "GET /api/v1/books/supervision",
     "PUT /api/v1/users/{user_id}/roles", "POST /api/v1/users/{user_id}/password", "GET /api/v1/users",
     "POST /api/v1/users", "GET /api/v1/audit", "GET /api/v1/log/head", "GET /api/v1/sync/status", "GET /api/v1/conflicts", "POST /api/v1/auth/token",
     "POST /api/v1/auth/revoke",
@@ -139,7 +140,11 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     for statement in ("journal", "trial-balance", "income-statement", "deferred-tuition"):
         _ok(client.get(f"/api/v1/books/{statement}", params={"from": "2026-01", "to": month}))
     _ok(client.get("/api/v1/books/balance-sheet", params={"period": month}))
+    _ok(client.post("/api/v1/books/closes", json={"period": "2025-12"}), 201)
     _ok(client.get("/api/v1/books/closes"))
+    _ok(client.post("/api/v1/books/cash-counts", json={"day": datetime.now(UTC).date().isoformat(),
+                                                        "fund_account": "cash", "counted_fen": 50000}), 201)
+    _ok(client.get("/api/v1/books/supervision"))
     expense = _ok(client.post("/api/v1/books/expenses", json={
         "category": "rent", "amount_fen": 800000, "fund_account": "bank", "incurred_on": f"{month}-01",
         "description": "十二月房租"}), 201)

@@ -102,18 +102,25 @@ def ticket_view(conn: Connection, ctx: NodeContext, ticket_id: str, *, internal:
 
 
 def ticket_reminders(conn: Connection, ctx: NodeContext, user_id: str, *, may_manage: bool) -> list[dict[str, Any]]:
-    """Overdue tickets (unanswered past their deadline): the assignee's own, and for managers every
-    one nobody was given. Dated the campus day the response was due."""
-    query = select(tickets.c.id, tickets.c.number, tickets.c.student_id, tickets.c.lead_id, tickets.c.respond_by,
-                   tickets.c.subject).where(
-        tickets.c.campus_id == ctx.id, tickets.c.deleted.is_(False),
-        tickets.c.status.in_([s.value for s in UNRESOLVED]), tickets.c.responded_at.is_(None),
-        tickets.c.respond_by < ctx.now_text())
+    """Overdue tickets (unanswered past their deadline), dated the campus day the response was due,
+    and tickets the family replied to in the portal, dated the day they wrote: the assignee's own,
+    and for managers every one nobody was given."""
+    columns = (tickets.c.id, tickets.c.number, tickets.c.student_id, tickets.c.lead_id, tickets.c.respond_by,
+               tickets.c.subject, tickets.c.awaiting_staff_since)
+    unresolved = (tickets.c.campus_id == ctx.id, tickets.c.deleted.is_(False),
+                  tickets.c.status.in_([s.value for s in UNRESOLVED]))
     mine = tickets.c.assignee_id == user_id
-    query = query.where(or_(mine, tickets.c.assignee_id.is_(None)) if may_manage else mine)
-    return [{"kind": "ticket_overdue", "ticket_id": row.id, "number": row.number, "student_id": row.student_id,
-             "subject": row.subject, "on": ctx.local_date(row.respond_by).isoformat()}
-            for row in conn.execute(query.order_by(tickets.c.respond_by))]
+    whose = or_(mine, tickets.c.assignee_id.is_(None)) if may_manage else mine
+    overdue = conn.execute(select(*columns).where(*unresolved, whose, tickets.c.responded_at.is_(None),
+                                                  tickets.c.respond_by < ctx.now_text()).order_by(tickets.c.respond_by))
+    replied = conn.execute(select(*columns).where(  # an overdue one is reminded of as such, once
+        *unresolved, whose, tickets.c.awaiting_staff_since.is_not(None),
+        or_(tickets.c.responded_at.is_not(None), tickets.c.respond_by >= ctx.now_text()))
+                           .order_by(tickets.c.awaiting_staff_since))
+    return [{"kind": kind, "ticket_id": row.id, "number": row.number, "student_id": row.student_id,
+             "subject": row.subject, "on": ctx.local_date(row.respond_by if kind == "ticket_overdue"
+                                                          else row.awaiting_staff_since).isoformat()}
+            for kind, rows in (("ticket_overdue", overdue), ("ticket_replied", replied)) for row in rows]
 
 
 def open_count(conn: Connection, ctx: NodeContext) -> dict[str, int]:

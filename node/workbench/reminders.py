@@ -35,6 +35,7 @@ KINDS: dict[str, str] = {
     "refund_to_pay": "Refund to pay",
     "refund_overdue": "Refund payout overdue",
     "ticket_overdue": "Ticket overdue",
+    "ticket_replied": "The family replied to a ticket",
     "leave_requested": "Leave asked for in the portal",
     "low_score": "Low rating",
 }

@@ -273,6 +273,8 @@ def test_a_family_reply_in_the_portal_reaches_staff_and_the_staff_answer_is_sent
         ("reply", "前台有售", False), ("reply", "前台几点开门?", True)]
     assert (seen["status"], seen["awaiting_staff_since"]) == ("reopened", "2030-01-07T02:05:00Z")
     assert "家长已回复" in campus.staff.get(f"/tickets/{ticket['id']}").text
+    reminders = campus.staff.get("/reminders").text
+    assert "家长回复了问题单 (1)" in reminders and ticket["number"] in reminders
 
     ok(campus.staff.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"body": "早上八点"}))
     answered = ok(campus.staff.get(f"/api/v1/tickets/{ticket['id']}"), 200)
@@ -280,6 +282,7 @@ def test_a_family_reply_in_the_portal_reaches_staff_and_the_staff_answer_is_sent
         told = conn.execute(select(outbox.c.recipient, outbox.c.body).where(outbox.c.kind == "ticket_reply")
                             .order_by(outbox.c.created_at)).all()
     assert (answered["status"], answered["awaiting_staff_since"]) == ("in_progress", None)
+    assert "家长回复了问题单 (0)" in campus.staff.get("/reminders").text
     assert [(to, "早上八点" in body) for to, body in told][-1] == ("13900001111", True)
     assert "前台几点开门?" in client.get(page).text and "早上八点" in client.get(page).text
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, union
+from sqlalchemy import Connection, func, or_, select, union
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -107,6 +107,32 @@ def rollup_sums(conn: Connection, period: Period, metrics: Iterable[str], campus
     return {campus_id: dict(values) for campus_id, values in sums.items()}
 
 
+def _span_students(metric: str, campus_ids: list[str] | None, first: str, last: str) -> Any:
+    """``(campus_id, dim)`` of the metric on days ``first``..``last`` of one month. A span longer
+    than the rest of its month is read as the month's row less its other days (each row is a count
+    of one student's days, the month's row the sum of its days): the month's rows and a few days'
+    instead of most of a month of day rows."""
+    rollup = hub_report_rollups.c
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    whole = month_period(start.year, start.month)
+    if (end - start).days + 1 <= whole.days // 2:
+        return select(rollup.campus_id, rollup.dim).where(
+            *_where([metric], campus_ids), rollup.period >= first, rollup.period <= last,
+            func.length(rollup.period) == 10)
+    others = [(whole.first, start - timedelta(days=1)), (end + timedelta(days=1), whole.last)]
+    outside = select(rollup.campus_id, rollup.dim, func.sum(rollup.value).label("days")).where(
+        *_where([metric], campus_ids), func.length(rollup.period) == 10,
+        or_(*(rollup.period.between(a.isoformat(), b.isoformat()) for a, b in others if a <= b))
+    ).group_by(rollup.campus_id, rollup.dim).subquery()
+    month = hub_report_rollups.alias("month")
+    conditions = [month.c.metric == metric, month.c.period == start.strftime("%Y-%m")]
+    if campus_ids is not None:
+        conditions.append(month.c.campus_id.in_(campus_ids))
+    return select(month.c.campus_id, month.c.dim).select_from(month.outerjoin(
+        outside, (outside.c.campus_id == month.c.campus_id) & (outside.c.dim == month.c.dim))).where(
+        *conditions, month.c.value - func.coalesce(outside.c.days, 0) > 0)
+
+
 def _students(period: Period, metric: str, campus_ids: list[str] | None) -> Any:
     """``(campus_id, dim)`` of a per-student metric over the period, each pair once: a union of
     index ranges (its whole months and edge days), never the metric's whole history."""
@@ -117,9 +143,7 @@ def _students(period: Period, metric: str, campus_ids: list[str] | None) -> Any:
         parts.append(select(rollup.campus_id, rollup.dim).where(*_where([metric], campus_ids),
                                                                  rollup.period.in_(months)))
     for first, last in spans:
-        parts.append(select(rollup.campus_id, rollup.dim).where(
-            *_where([metric], campus_ids), rollup.period >= first, rollup.period <= last,
-            func.length(rollup.period) == 10))
+        parts.append(_span_students(metric, campus_ids, first, last))
     return union(*parts).subquery() if len(parts) > 1 else parts[0].distinct().subquery()
 
 

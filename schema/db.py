@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from campus.schema.ids import new_id
 from campus.schema.migrate import upgrade
+from campus.schema.search import flush_search_queue
 from campus.schema.tables import SCHEMA_VERSION, change_log, field_versions, local_state, metadata
 from campus.sync.capture import LogTables, UnitOfWork, ensure_log_state, read_clock, read_head
 from campus.sync.hlc import HybridLogicalClock
@@ -68,6 +69,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
         with connection.begin():
             yield connection
+            flush_search_queue(connection)  # derived indexes commit with the rows they index
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """The one shape of a searchable, paged list: a filter, a name/phone/number search, a count and
 a page in a chosen order (newest first by default: ids are UUIDv7, so they sort by time).
 
-Leads and students are searched through FTS5 indexes made by migration 0027 and kept in step by
-triggers, replicated rows included, so a search costs the rows it finds, not the table: a whole
+Leads and students are searched through FTS5 indexes made by migration 0027 and kept in step with
+every write, replicated rows included (triggers queue each written row, the store indexes the
+queue before each commit), so a search costs the rows it finds, not the table: a whole
 number (BJ01-L-000123) by the number's own unique index; a term of three characters or more (a
 name, the last four digits of a phone, a piece from its middle, a piece of a number) in the
 trigrams of name, phone and number (``<table>_search``); a two-character name (张伟, 小明) among
@@ -122,11 +123,44 @@ def search_page(conn: Connection, table: Table, where: ColumnElement[bool], quer
     return total, [dict(r) for r in rows.mappings()]
 
 
+NAME_PAIRS = 16  # as migration 0027 indexes them
+_QUEUED = "SELECT row FROM search_queue WHERE table_name = '{table}'"
+_with_queue: set[str] = set()  # the databases known to have the queue
+
+
+def _pairs(name: str) -> str:
+    return " || ' ' || ".join(f"substr({name}, {i}, 2)" for i in range(1, NAME_PAIRS + 1))
+
+
+def flush_search_queue(conn: Connection) -> None:
+    """Bring the search indexes up to the rows the triggers queued (every insert, edit and delete of
+    a lead or student), in the caller's write transaction: the store calls it before each commit,
+    so a search never misses a committed row; a writer outside the store calls it itself."""
+    if conn.dialect.name != "sqlite":
+        return
+    key = str(conn.engine.url)
+    if key not in _with_queue:
+        if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'search_queue'").first() is None:
+            return
+        _with_queue.add(key)
+    if conn.exec_driver_sql("SELECT 1 FROM search_queue LIMIT 1").first() is None:
+        return
+    for table in sorted(INDEXED):
+        queued = _QUEUED.format(table=table)
+        conn.exec_driver_sql(f"DELETE FROM {table}_search WHERE rowid IN ({queued})")
+        conn.exec_driver_sql(f"DELETE FROM {table}_names WHERE rowid IN ({queued})")
+        conn.exec_driver_sql(f"INSERT INTO {table}_search (rowid, name, phone, number) "
+                             f"SELECT rowid, name, phone, number FROM {table} WHERE rowid IN ({queued})")
+        conn.exec_driver_sql(f"INSERT INTO {table}_names (rowid, pairs) "
+                             f"SELECT rowid, {_pairs('name')} FROM {table} WHERE rowid IN ({queued})")
+    conn.exec_driver_sql("DELETE FROM search_queue")
+
+
 def is_search_index(table_name: str) -> bool:
-    """Whether ``table_name`` is one of the derived search indexes (or their FTS5 shadow tables),
-    which the declared tables do not list."""
-    return any(table_name == f"{t}_{index}" or table_name.startswith(f"{t}_{index}_")
-               for t in INDEXED for index in ("search", "names"))
+    """Whether ``table_name`` is one of the derived search indexes (or their FTS5 shadow tables, or
+    the queue of rows they have still to take in), which the declared tables do not list."""
+    return table_name == "search_queue" or any(table_name == f"{t}_{index}" or table_name.startswith(f"{t}_{index}_")
+                                               for t in INDEXED for index in ("search", "names"))
 
 
 def declared_only(name: str | None, type_: str, _parents: Any) -> bool:

@@ -4,7 +4,8 @@ through the functions the screens and the API call (``list_leads``, ``list_stude
 and the first page of 20, newest first) over the trigram indexes of migration 0027.
 
 A fresh node is made with ``init_node`` and seeded by bulk INSERTs straight into SQLite (not
-through use cases), so the index triggers fill the indexes as they would for any write. Names
+through use cases); the triggers queue every row and the store indexes the queue as it does before
+any commit. Names
 come from common surnames and given names (张伟 is as common as it is in life), phones are
 distinct mobiles, numbers are the campus's ``BJ01-L-000001`` and ``BJ01-S-000001``.
 
@@ -122,8 +123,12 @@ def main() -> None:
             config = init_node(directory, "BJ01", "bench", admin_password="bench-password-1")
             started = time.perf_counter()
             made = seed(config.database_path, config.campus_id, args.rows, rng)
+            seeding = NodeStore(config.database_path, config.node_id)
+            with seeding.write():
+                pass  # the store indexes what the triggers queued before it commits
+            seeding.close()
             seeded_seconds = time.perf_counter() - started
-            print(f"seeded {args.rows:,} leads and {args.rows:,} students (indexes kept by their triggers) "
+            print(f"seeded {args.rows:,} leads and {args.rows:,} students (and indexed) "
                   f"in {seeded_seconds:.1f} s", flush=True)
         store = NodeStore(config.database_path, config.node_id)
         manager = Principal("bench", "bench", "bench", {None: frozenset({Role.CAMPUS_MANAGER})})

@@ -169,3 +169,12 @@ def test_the_message_outbox_pages_and_filters_by_kind(node_client: TestClient, n
 
     assert "共 11 条" in birthdays and '<option value="birthday" selected>' in birthdays
     assert "共 22 条" in everything and _links(everything, "next") == ["/notifications?size=20&page=2"]
+
+
+def test_the_list_controls_read_in_english_too(node_client: TestClient) -> None:
+    node_client.post("/api/v1/leads", json={"name": "Li Na", "phone": "13912345678", "channel": "douyin"})
+
+    page = node_client.get("/leads", params={"lang": "en"}).text
+
+    assert "1 in all" in page and "Page 1 of 1" in page and "Per page" in page
+    assert '<label for="filter-channel">Channel</label>' in page and '<option value="douyin">Douyin</option>' in page

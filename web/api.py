@@ -78,7 +78,7 @@ def _column_field(column: Column[Any]) -> tuple[Any, Any]:
     return (python | None, None) if column.nullable else (python, ...)  # a null column may be left out
 
 
-def row_model(table: Table, name: str, exclude: tuple[str, ...] = (), **fields: Any) -> type[Output]:
+def row_model(table: Table, name: str, /, exclude: tuple[str, ...] = (), **fields: Any) -> type[Output]:
     """The response model of ``table``'s row as a route returns it: every column (but ``exclude``)
     with its type, required unless nullable (null or left out); ``fields`` (name: type, or (type,
     default) for a key only some answers carry) add to or refine the columns (an enum for a code

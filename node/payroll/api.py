@@ -15,7 +15,8 @@ from campus.node.payroll import queries
 from campus.node.payroll import use_cases as cases
 from campus.node.payroll.export import export_response
 from campus.schema.books.chart import FundAccount
-from campus.web.api import Api, Input, json_response, parse_body
+from campus.schema.tables import payroll_adjustments, payroll_runs, payslips, staff_records
+from campus.web.api import Api, Input, Output, items_model, json_response, parse_body, row_model
 from campus.web.auth import actor_of
 from campus.web.payroll.plans import Position
 from campus.web.problems import InvalidInput
@@ -55,9 +56,32 @@ class PayIn(Input):
     fund_account: FundAccount = Field(strict=False)
 
 
+StaffRecordOut = row_model(staff_records, "StaffRecord", name=str, active=bool)  # the bank account masked unless finance
+PayslipOut = row_model(payslips, "Payslip", name=str, lines=list[dict[str, Any]])
+AdjustmentOut = row_model(payroll_adjustments, "PayrollAdjustment", name=str)
+RunOut = row_model(payroll_runs, "PayrollRun", payslips=list[PayslipOut], adjustments=list[AdjustmentOut],  # type: ignore[valid-type]
+                   by=dict[str, str | None])  # who created, submitted, approved and paid it, by name
+PayslipDetailOut = row_model(payslips, "PayslipDetail", name=str, lines=list[dict[str, Any]], run_status=str,
+                             approved_at=str | None, paid_at=str | None)
+
+
+class OwnPayslip(Output):
+    id: str
+    run_id: str
+    period: str
+    total_fen: int
+    base_fen: int
+    commission_fen: int
+    lesson_fee_fen: int
+    bonus_fen: int
+    clawback_fen: int
+    adjustment_fen: int
+    carry_out_fen: int
+
+
 def register(api: Api) -> None:
     @api.route("/payroll/staff", "GET", "Staff records of this campus (bank accounts masked except to finance)",
-               "payroll.read", tags=["payroll"])
+               "payroll.read", tags=["payroll"], response=items_model(StaffRecordOut, "StaffRecordList"))
     async def staff(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(queries.staff_list, node.ctx, actor_of(request),
@@ -81,7 +105,8 @@ def register(api: Api) -> None:
         return json_response(made)
 
     @api.route("/payroll/runs", "GET", "This campus's payroll runs, latest month first", "payroll.read",
-               tags=["payroll"])
+               tags=["payroll"], response=items_model(row_model(payroll_runs, "ListedPayrollRun", payslips=int),
+                                                      "PayrollRunList"))
     async def runs(request: Request) -> Response:
         node = request.app.state.node
         return json_response({"items": await node.query(queries.run_list, node.ctx.id)})
@@ -94,7 +119,7 @@ def register(api: Api) -> None:
         return json_response(await request.app.state.node.perform(request, cases.draft_run, given.period), 201)
 
     @api.route("/payroll/runs/{run_id}", "GET", "A run with every payslip, each line with its source fact",
-               "payroll.read", tags=["payroll"])
+               "payroll.read", tags=["payroll"], response=RunOut)
     async def run(request: Request) -> Response:
         node = request.app.state.node
         return json_response(await node.query(queries.run_view, node.ctx.id, request.path_params["run_id"]))
@@ -136,7 +161,7 @@ def register(api: Api) -> None:
     step("pay", "Record an approved run as paid from a fund account", "payroll.manage", cases.pay_run, PayIn)
 
     @api.route("/payroll/payslips", "GET", "The signed-in user's payslips here (finance and managers: ?user_id=)",
-               "payroll.read_own", tags=["payroll"])
+               "payroll.read_own", tags=["payroll"], response=items_model(OwnPayslip, "OwnPayslips"))
     async def my_payslips(request: Request) -> Response:
         node = request.app.state.node
         actor = actor_of(request)
@@ -148,7 +173,7 @@ def register(api: Api) -> None:
         return json_response({"items": await node.query(queries.payslips_of, node.ctx.id, user_id)})
 
     @api.route("/payroll/payslips/{payslip_id}", "GET", "One payslip with every line and its source (its employee, "
-               "finance and managers only)", "payroll.read_own", tags=["payroll"])
+               "finance and managers only)", "payroll.read_own", tags=["payroll"], response=PayslipDetailOut)
     async def payslip(request: Request) -> Response:
         node = request.app.state.node
         return json_response(await node.query(queries.payslip_for, node.ctx, actor_of(request),

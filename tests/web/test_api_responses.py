@@ -167,6 +167,15 @@ def test_a_school_days_answers_match_the_schemas_the_node_publishes(node_client:
     _ok(client.get("/api/v1/devices/staff-pins"))
     _ok(client.delete(f"/api/v1/devices/staff-pins/{school.teachers[0]}"))
     _ok(client.post(f"/api/v1/devices/{device['id']}/revoke"))
+    _ok(client.post("/api/v1/payroll/staff", json={"user_id": school.teachers[0], "position": "teacher",
+                                                    "start_on": "2026-01-01", "base_salary_fen": 300000,
+                                                    "bank_account": "6222 0212 3456 7890"}), 201)
+    run = _ok(client.post("/api/v1/payroll/runs", json={"period": month}), 201)
+    _ok(client.get("/api/v1/payroll/staff"))
+    _ok(client.get("/api/v1/payroll/runs"))
+    slips = _ok(client.get(f"/api/v1/payroll/runs/{run['id']}"))["payslips"]
+    _ok(client.get(f"/api/v1/payroll/payslips/{slips[0]['id']}"))
+    _ok(client.get("/api/v1/payroll/payslips", params={"user_id": school.teachers[0]}))
     _ok(client.get("/api/v1/log/head"))
     _ok(client.get("/api/v1/sync/status"))
     _ok(client.get("/api/v1/conflicts"))

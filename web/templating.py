@@ -94,11 +94,14 @@ def keep_refusal(request: Request, form: FormData, refusal: DomainError) -> None
     """Remember a refused form for the page it goes back to: the field the refusal names, its
     message and what was typed (never a password or the CSRF token), shown beside that field."""
     field = getattr(refusal, "field", None) or refusal.facts.get("field")
+    message = gettext_(refusal.detail)
+    named = refusal.__context__  # a refusal a screen said again in its own words keeps the one it replaced
+    if not isinstance(field, str) and isinstance(named, DomainError) and isinstance(getattr(named, "field", None), str):
+        field, message = named.field, gettext_(named.detail)  # type: ignore[attr-defined]
     if "session" not in request.scope or not isinstance(field, str):
         return
     typed = {key: value for key, value in form.multi_items()
              if isinstance(value, str) and key != "csrf_token" and "password" not in key}
-    message = gettext_(refusal.detail)
     # An input model's amount_fen and hours_x100 are typed into the form's amount and hours.
     errors = {field: message, field.removesuffix("_fen").removesuffix("_x100"): message}
     request.session[REFUSAL_KEY] = {"action": request.url.path, "errors": errors, "values": typed}

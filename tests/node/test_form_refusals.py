@@ -5,6 +5,8 @@ student) and through the shared form_action (a lead's follow-up, shown again aft
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 from starlette.testclient import TestClient
@@ -65,3 +67,14 @@ def test_a_refused_new_student_names_the_guardians_phone_in_english_too(node_cli
                      r"is not a valid phone number[^<]*</p>", page.text)
     assert 'value="王小明"' in _control(page.text, "s-name")
     assert 'value="初二"' in _control(page.text, "s-grade") and 'value="王妈妈"' in _control(page.text, "g-name")
+
+
+def test_a_refusal_a_screen_says_in_its_own_words_still_marks_the_field_it_names(node_client: TestClient) -> None:
+    token = _csrf(node_client, "/campaigns")
+
+    page = node_client.post("/campaigns", data={"csrf_token": token, "name": "", "channel": "douyin",
+                                                 "cost": "300"}).text  # back on the list, as a browser is
+
+    kept = html.unescape(re.search(r'data-refused-form="([^"]+)"', page).group(1))
+    assert json.loads(kept) == {"action": "/campaigns", "errors": {"name": "必填"},
+                                "values": {"name": "", "channel": "douyin", "cost": "300"}}

@@ -131,14 +131,14 @@ def test_a_target_names_the_students_its_survey_reaches() -> None:
     assert refused.value.field == "target.ids"
 
 
-def _survey(campus: Campus, **extra: Any) -> dict[str, Any]:
+def _survey(campus: Campus, **extra: Any) -> dict[str, Any]:  # noqa: F811
     survey = ok(campus.staff.post("/api/v1/surveys", json={"title": "满意度", "questions": [
         {"kind": "rating", "text": "老师讲得清楚吗"}], **extra}))
     ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/status", json={"status": "open"}), 200)
     return survey
 
 
-def test_a_survey_targeted_at_a_class_is_shown_only_to_that_class_and_others_get_404(campus: Campus) -> None:
+def test_a_survey_targeted_at_a_class_is_shown_only_to_that_class_and_others_get_404(campus: Campus) -> None:  # noqa: F811
     lilei = seed_student(campus.staff, name="李雷", phone="13900001111", expires_on="2030-12-31")
     han = seed_student(campus.staff, name="韩梅梅", phone="13900002222", expires_on="2030-12-31", price_item=False)
     survey = _survey(campus, target={"scope": "classes", "ids": [lilei.class_id]})
@@ -159,7 +159,7 @@ def test_a_survey_targeted_at_a_class_is_shown_only_to_that_class_and_others_get
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "target.ids"
 
 
-def test_a_survey_is_edited_in_place_until_answered_then_a_new_version_replaces_it(campus: Campus) -> None:
+def test_a_survey_is_edited_in_place_until_answered_then_a_new_version_replaces_it(campus: Campus) -> None:  # noqa: F811
     lilei = seed_student(campus.staff, name="李雷", phone="13900001111", expires_on="2030-12-31")
     survey = _survey(campus, target={"scope": "students", "ids": [lilei.student["id"]]})
     edit = {"title": "课堂满意度", "questions": [{"kind": "rating", "text": "老师讲得清楚吗"},
@@ -180,7 +180,7 @@ def test_a_survey_is_edited_in_place_until_answered_then_a_new_version_replaces_
     assert f"/surveys/{versioned['id']}" in page and f"/surveys/{survey['id']}" not in page
 
 
-def test_the_survey_screen_targets_classes_and_saves_an_answered_survey_as_a_new_version(campus: Campus) -> None:
+def test_the_survey_screen_targets_classes_and_saves_an_answered_survey_as_a_new_version(campus: Campus) -> None:  # noqa: F811
     lilei = seed_student(campus.staff, name="李雷", phone="13900001111", expires_on="2030-12-31")
     survey = _survey(campus)
     ok(campus.staff.post(f"/api/v1/surveys/{survey['id']}/responses", json={

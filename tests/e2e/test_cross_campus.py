@@ -53,6 +53,7 @@ def test_offline_consumption_at_another_campus_converges_and_an_overdraft_is_rec
     seen_at_sh = _ok(sh.http.get(f"/api/v1/students/{student['id']}/account"), 200)
     assert seen_at_sh["remaining"]["hours_x100"] == 300  # the visiting student's account reached Shanghai
     assert _ok(sh.http.get(f"/api/v1/students/{student['id']}"), 200)["guardians"][0]["name"] == "王父"
+    sh.sync()  # reading a student in full is audited at Shanghai: a fact that replicates like any other
     assert differences(group) == {"BJ01": [], "SH01": []}
 
     # Both campuses offline: Shanghai takes a payment on Beijing's contract, Beijing extends it;

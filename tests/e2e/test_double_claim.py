@@ -48,6 +48,7 @@ def test_offline_double_claim_ends_with_the_earlier_claimant_and_one_conflict_ev
         assert [r["kind"] for r in zhao.get("/api/v1/reminders").json()["items"]] == ["claim_lost"]
         assert wang.get("/api/v1/reminders").json()["items"] == []
 
+    bj.sync(), sh.sync()  # reading the lead in full was audited at each campus: those facts replicate too
     assert differences(group) == {"BJ01": [], "SH01": []}
     for store in (group.hub_store, bj.store(), sh.store()):
         with store.read() as conn:

@@ -32,8 +32,8 @@ def test_refused_forms_show_the_message_beside_the_field_and_focus_it(
     page.focus("#f-content")
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")  # past the date to the save button, then Enter
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the refused form's page, not the one it was sent from
+        page.keyboard.press("Enter")
 
     assert page.get_attribute("#f-content", "aria-invalid") == "true"
     assert page.inner_text("#f-content-error") == "沟通内容：请填写沟通内容"
@@ -42,8 +42,8 @@ def test_refused_forms_show_the_message_beside_the_field_and_focus_it(
 
     page.goto(f"{live_node.url}/students/{student['id']}")
     page.fill("#student-deposit-form input[name=amount]", "十块")
-    page.press("#student-deposit-form input[name=amount]", "Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.press("#student-deposit-form input[name=amount]", "Enter")
 
     amount = "#student-deposit-form input[name=amount]"
     assert page.get_attribute(amount, "aria-invalid") == "true"

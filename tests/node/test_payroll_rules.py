@@ -340,7 +340,7 @@ def month_of_facts(draw: st.DrawFn) -> RunFacts:
         st.integers(-300, 600), users), max_size=6))
     refunds = draw(st.lists(st.builds(lambda amount, who, n: PaidRefund(
         f"refund-{n}", "F", who, f"contracts-{n}", "new", amount, f"{PERIOD}-20T00:00:00Z", PERIOD),
-        fen, users, st.integers(0, 20)), max_size=4))
+        fen, users, st.integers(0, 20)), max_size=4, unique_by=lambda r: r.source_id))  # a refund's id is its own
     adjustments = draw(st.lists(st.builds(lambda amount, who: Adjustment(
         f"adj-{next(ids)}", who, amount, "调整"), st.integers(-200_000, 200_000).filter(bool), users), max_size=3))
     mode = draw(st.sampled_from([P, W]))

@@ -183,18 +183,22 @@ def send_again(work: NodeWork, message_id: str) -> dict[str, Any]:
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def write_email(uow: UnitOfWork, ctx: NodeContext, student_id: str, guardian_id: str | None, email: str | None
-                ) -> dict[str, Any]:
-    """The e-mail address a family gets messages at: a guardian's, or the student's own (None: none)."""
-    if email is not None and (len(email) > 200 or not EMAIL.match(email)):
-        raise Invalid("email", "an e-mail address like name@example.com")
+def _kept_here(uow: UnitOfWork, ctx: NodeContext, student_id: str, elsewhere: str) -> None:
+    """A family's details live on the student's record, which only the home campus changes."""
     student = uow.conn.execute(select(students.c.home_campus_id).where(
         students.c.id == student_id, students.c.deleted.is_(False))).first()
     if student is None:
         raise Invalid("student_id", "no such student")
     if student.home_campus_id != ctx.id:
-        raise Conflict("a family's addresses are kept by the student's home campus; change them there",
-                       field="student_id", home_campus_id=student.home_campus_id)
+        raise Conflict(elsewhere, field="student_id", home_campus_id=student.home_campus_id)
+
+
+def write_email(uow: UnitOfWork, ctx: NodeContext, student_id: str, guardian_id: str | None, email: str | None
+                ) -> dict[str, Any]:
+    """The e-mail address a family gets messages at: a guardian's, or the student's own (None: none)."""
+    if email is not None and (len(email) > 200 or not EMAIL.match(email)):
+        raise Invalid("email", "an e-mail address like name@example.com")
+    _kept_here(uow, ctx, student_id, "a family's addresses are kept by the student's home campus; change them there")
     if guardian_id:
         found = uow.conn.execute(select(guardians.c.id).where(
             guardians.c.id == guardian_id, guardians.c.student_id == student_id,
@@ -212,13 +216,7 @@ def write_locale(uow: UnitOfWork, ctx: NodeContext, student_id: str, locale: str
     the portal's default. Kept on the student's record, so by the home campus."""
     if locale is not None:
         _check_choice(locale, LOCALES, "locale")
-    student = uow.conn.execute(select(students.c.home_campus_id).where(
-        students.c.id == student_id, students.c.deleted.is_(False))).first()
-    if student is None:
-        raise Invalid("student_id", "no such student")
-    if student.home_campus_id != ctx.id:
-        raise Conflict("a family's language is kept by the student's home campus; change it there",
-                       field="student_id", home_campus_id=student.home_campus_id)
+    _kept_here(uow, ctx, student_id, "a family's language is kept by the student's home campus; change it there")
     uow.update("students", student_id, {"locale": locale})
     return {"student_id": student_id, "locale": locale}
 
